@@ -1,0 +1,145 @@
+#include "chunkbitmap.h"
+
+#include <bit>
+
+namespace sparsescope {
+
+void ChunkBitmap::resize(qint64 chunkCount)
+{
+    if (chunkCount < m_size)
+        resetSpan(chunkCount, m_size - 1);
+    m_words.resize(static_cast<size_t>((chunkCount + 63) / 64), 0);
+    m_size = chunkCount;
+}
+
+bool ChunkBitmap::set(qint64 index)
+{
+    quint64 &w = m_words[index >> 6];
+    const quint64 bit = quint64(1) << (index & 63);
+    if (w & bit)
+        return false;
+    w |= bit;
+    ++m_count;
+    return true;
+}
+
+bool ChunkBitmap::reset(qint64 index)
+{
+    quint64 &w = m_words[index >> 6];
+    const quint64 bit = quint64(1) << (index & 63);
+    if (!(w & bit))
+        return false;
+    w &= ~bit;
+    --m_count;
+    return true;
+}
+
+namespace {
+// Mask of bits [lo, hi] within one word (0 <= lo <= hi <= 63).
+quint64 wordMask(int lo, int hi)
+{
+    const quint64 upper = hi == 63 ? ~quint64(0) : ((quint64(1) << (hi + 1)) - 1);
+    return upper & ~((quint64(1) << lo) - 1);
+}
+
+template <typename F>
+void forEachWord(qint64 first, qint64 last, F f)
+{
+    if (first > last)
+        return;
+    const qint64 wFirst = first >> 6;
+    const qint64 wLast = last >> 6;
+    for (qint64 w = wFirst; w <= wLast; ++w) {
+        const int lo = w == wFirst ? int(first & 63) : 0;
+        const int hi = w == wLast ? int(last & 63) : 63;
+        f(w, wordMask(lo, hi));
+    }
+}
+} // namespace
+
+void ChunkBitmap::setSpan(qint64 first, qint64 last)
+{
+    forEachWord(first, last, [this](qint64 w, quint64 mask) {
+        m_count += std::popcount(mask & ~m_words[w]);
+        m_words[w] |= mask;
+    });
+}
+
+void ChunkBitmap::resetSpan(qint64 first, qint64 last)
+{
+    forEachWord(first, last, [this](qint64 w, quint64 mask) {
+        m_count -= std::popcount(mask & m_words[w]);
+        m_words[w] &= ~mask;
+    });
+}
+
+void ChunkBitmap::clear()
+{
+    std::fill(m_words.begin(), m_words.end(), 0);
+    m_count = 0;
+}
+
+qint64 ChunkBitmap::countInSpan(qint64 first, qint64 last) const
+{
+    qint64 n = 0;
+    forEachWord(first, last, [&](qint64 w, quint64 mask) { n += std::popcount(mask & m_words[w]); });
+    return n;
+}
+
+qint64 ChunkBitmap::nextSet(qint64 from) const
+{
+    if (from >= m_size)
+        return m_size;
+    qint64 w = from >> 6;
+    quint64 word = m_words[w] & ~((quint64(1) << (from & 63)) - 1);
+    while (true) {
+        if (word)
+            return std::min(m_size, (w << 6) + std::countr_zero(word));
+        if (++w >= qint64(m_words.size()))
+            return m_size;
+        word = m_words[w];
+    }
+}
+
+qint64 ChunkBitmap::nextClear(qint64 from) const
+{
+    if (from >= m_size)
+        return m_size;
+    qint64 w = from >> 6;
+    quint64 word = ~m_words[w] & ~((quint64(1) << (from & 63)) - 1);
+    while (true) {
+        if (word)
+            return std::min(m_size, (w << 6) + std::countr_zero(word));
+        if (++w >= qint64(m_words.size()))
+            return m_size;
+        word = ~m_words[w];
+    }
+}
+
+QList<std::pair<qint64, qint64>> ChunkBitmap::setRuns(qint64 first, qint64 last) const
+{
+    QList<std::pair<qint64, qint64>> runs;
+    last = std::min(last, m_size - 1);
+    qint64 i = nextSet(first);
+    while (i <= last) {
+        const qint64 end = std::min(nextClear(i), last + 1);
+        runs.append({i, end - 1});
+        i = nextSet(end);
+    }
+    return runs;
+}
+
+QList<std::pair<qint64, qint64>> ChunkBitmap::clearRuns(qint64 first, qint64 last) const
+{
+    QList<std::pair<qint64, qint64>> runs;
+    last = std::min(last, m_size - 1);
+    qint64 i = nextClear(first);
+    while (i <= last) {
+        const qint64 end = std::min(nextSet(i), last + 1);
+        runs.append({i, end - 1});
+        i = nextClear(end);
+    }
+    return runs;
+}
+
+} // namespace sparsescope

@@ -1,0 +1,77 @@
+#include "chunkassembler.h"
+#include "iopool.h"
+
+namespace sparsescope {
+
+ChunkAssembler::ChunkAssembler(qint64 firstChunk, ChunkGeometry geometry, std::shared_ptr<ChunkStore> store,
+                               std::shared_ptr<EngineLink> link, std::shared_ptr<QSemaphore> writeSlots,
+                               ChunkStored chunkStored, Finished finished)
+    : m_chunk(firstChunk), m_geometry(geometry), m_store(std::move(store)), m_link(std::move(link)),
+      m_writeSlots(std::move(writeSlots)), m_chunkStored(std::move(chunkStored)), m_finishedCallback(std::move(finished))
+{
+}
+
+bool ChunkAssembler::onBytes(const char *data, qint64 length)
+{
+    while (length > 0 && !m_stop) {
+        const qint64 want = m_geometry.chunkRange(m_chunk).length();
+        if (m_buffer.isEmpty())
+            m_buffer.reserve(want);
+        const qint64 take = std::min(length, want - m_buffer.size());
+        m_buffer.append(data, take);
+        data += take;
+        length -= take;
+        if (m_buffer.size() == want) {
+            submit(m_chunk, std::move(m_buffer));
+            m_buffer = QByteArray();
+            ++m_chunk;
+        }
+    }
+    return !m_stop;
+}
+
+void ChunkAssembler::submit(qint64 chunk, QByteArray bytes)
+{
+    m_writeSlots->acquire();
+    ++m_pendingWrites;
+    ioPool()->start([self = shared_from_this(), chunk, bytes = std::move(bytes)] {
+        const Status st = self->m_store->writeChunk(chunk, bytes);
+        if (!st) {
+            self->m_stop = true; // no point in receiving more: the disk refuses it
+            std::lock_guard l(self->m_mutex);
+            if (self->m_result)
+                self->m_result = st;
+        }
+        self->m_link->post([cb = self->m_chunkStored, chunk, st] { cb(chunk, st); });
+        self->m_writeSlots->release();
+        if (--self->m_pendingWrites == 0)
+            self->finishIfDone();
+    });
+}
+
+void ChunkAssembler::onFinished(const Status &result)
+{
+    {
+        std::lock_guard l(m_mutex);
+        if (m_result) // a write error outranks what the transfer says (it was stopped because of it)
+            m_result = result;
+    }
+    m_buffer.clear();
+    m_transferDone = true;
+    if (m_pendingWrites == 0)
+        finishIfDone();
+}
+
+void ChunkAssembler::finishIfDone()
+{
+    if (!m_transferDone || m_pendingWrites != 0 || m_reported.exchange(true))
+        return;
+    Status result = okStatus();
+    {
+        std::lock_guard l(m_mutex);
+        result = m_result;
+    }
+    m_link->post([cb = m_finishedCallback, result] { cb(result); });
+}
+
+} // namespace sparsescope

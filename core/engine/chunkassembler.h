@@ -1,0 +1,60 @@
+#pragma once
+// ChunkAssembler: the ReadSink of one upstream request. It cuts the streamed body into whole
+// chunks, hands each to the I/O pool to be written and hashed (store->writeChunk), and reports
+// every stored chunk and finally the request's outcome to the engine, the outcome only after
+// all of the request's chunk writes have finished. A trailing partial chunk (failed transfer)
+// is discarded, never written.
+//
+// Backpressure: at most `writeSlots` chunks per object wait for the disk; onBytes() blocks the
+// network thread until a slot frees, which stalls the socket rather than growing memory.
+
+#include "chunkgeometry.h"
+#include "chunkstore.h"
+#include "enginelink.h"
+#include "source.h"
+
+#include <QByteArray>
+#include <QSemaphore>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+namespace sparsescope {
+
+class ChunkAssembler final : public ReadSink, public std::enable_shared_from_this<ChunkAssembler> {
+public:
+    using ChunkStored = std::function<void(qint64 chunk, const Status &result)>; // runs on the engine thread
+    using Finished = std::function<void(const Status &result)>;                 // runs on the engine thread
+
+    ChunkAssembler(qint64 firstChunk, ChunkGeometry geometry, std::shared_ptr<ChunkStore> store,
+                   std::shared_ptr<EngineLink> link, std::shared_ptr<QSemaphore> writeSlots,
+                   ChunkStored chunkStored, Finished finished);
+
+    bool onBytes(const char *data, qint64 length) override;
+    void onFinished(const Status &result) override;
+    void stop() { m_stop = true; } // any thread: the transfer ends at the next onBytes()
+
+private:
+    void submit(qint64 chunk, QByteArray bytes);
+    void finishIfDone();
+
+    qint64 m_chunk;
+    ChunkGeometry m_geometry;
+    std::shared_ptr<ChunkStore> m_store;
+    std::shared_ptr<EngineLink> m_link;
+    std::shared_ptr<QSemaphore> m_writeSlots;
+    ChunkStored m_chunkStored;
+    Finished m_finishedCallback;
+    QByteArray m_buffer; // bytes of m_chunk received so far
+
+    std::atomic<bool> m_stop{false};
+    std::atomic<int> m_pendingWrites{0};
+    std::atomic<bool> m_transferDone{false};
+    std::atomic<bool> m_reported{false};
+    std::mutex m_mutex; // guards m_result
+    Status m_result = okStatus();
+};
+
+} // namespace sparsescope

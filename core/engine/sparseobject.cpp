@@ -1,0 +1,597 @@
+#include "sparseobject.h"
+#include "cachepaths.h"
+#include "chunkassembler.h"
+#include "enginelink.h"
+#include "exportwriter.h"
+#include "fileutil.h"
+#include "iopool.h"
+#include "sparsefilestore.h"
+
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QThread>
+#include <QtConcurrent/QtConcurrent>
+
+namespace sparsescope {
+
+// The waiters of one prefetch() call share one promise: the first error fails it, otherwise it
+// yields the requested bytes once every waiter is done.
+struct PrefetchGroup {
+    QPromise<Result<qint64>> promise;
+    int remaining = 0;
+    qint64 bytes = 0;
+    bool done = false;
+};
+
+namespace {
+QUrl sourceUrl(const QString &text)
+{
+    static const QRegularExpression scheme(QStringLiteral("^[A-Za-z][A-Za-z0-9+.-]*://"));
+    if (scheme.match(text).hasMatch())
+        return QUrl(text, QUrl::StrictMode);
+    return QUrl::fromLocalFile(QDir(text).absolutePath());
+}
+
+template <typename T>
+QFuture<T> readyFuture(T value) { return QtFuture::makeReadyFuture(std::move(value)); }
+} // namespace
+
+QFuture<SparseObject::OpenResult> SparseObject::open(const QString &sourceText, const EngineConfig &config)
+{
+    QThread *home = QThread::currentThread();
+    return QtConcurrent::run(ioPool(), [sourceText, config, home]() -> OpenResult {
+        const QUrl url = sourceUrl(sourceText);
+        if (!url.isValid())
+            return makeError(ErrorKind::Usage, QStringLiteral("invalid source \"%1\": %2").arg(sourceText, url.errorString()));
+        auto stats = std::make_shared<Statistics>();
+        auto source = createSource(url, config.source, stats);
+        if (!source)
+            return source.error();
+        auto info = (*source)->open().result();
+        if (!info)
+            return info.error();
+        ObjectMeta want;
+        want.source = cachepaths::redactedSource(url);
+        want.size = info->size;
+        want.validator = info->validator;
+        want.chunkSize = config.chunkSize;
+        if (Status st = makePrivateDirectory(config.cacheDir); !st)
+            return st.error();
+        auto store = SparseFileStore::open(cachepaths::objectDirectory(config.cacheDir, url), want, config.lockWaitMs);
+        if (!store)
+            return store.error();
+        QStringList warnings = (*store)->openWarnings();
+        std::shared_ptr<SparseFileStore> shared(std::move(store).value().release());
+        info.value().displayName = want.source;
+        auto *object = new SparseObject(std::move(source).value(), shared, info.value(), stats, config, warnings);
+        object->moveToThread(home);
+        return std::shared_ptr<SparseObject>(object);
+    });
+}
+
+SparseObject::SparseObject(std::unique_ptr<Source> source, std::shared_ptr<SparseFileStore> store, SourceInfo info,
+                           std::shared_ptr<Statistics> stats, EngineConfig config, QStringList warnings)
+    : m_source(std::move(source)), m_store(std::move(store)), m_stats(std::move(stats)),
+      m_link(std::make_shared<EngineLink>(this)), m_writeSlots(std::make_shared<QSemaphore>(config.maxQueuedWrites)),
+      m_info(std::move(info)), m_config(std::move(config)), m_geometry(m_store->geometry()),
+      m_warnings(std::move(warnings)), m_signalTimer(this), m_pruneTimer(this)
+{
+    m_inFlight.resize(m_geometry.chunkCount());
+    m_config.planner.connections = m_config.source.connections;
+    m_signalTimer.setSingleShot(true);
+    m_signalTimer.setInterval(100);
+    connect(&m_signalTimer, &QTimer::timeout, this, &SparseObject::emitDirty);
+    m_pruneTimer.setInterval(200);
+    connect(&m_pruneTimer, &QTimer::timeout, this, &SparseObject::pruneCancelled);
+}
+
+SparseObject::~SparseObject()
+{
+    m_link->detach();
+    for (auto &[id, w] : m_waiters) {
+        if (w.dataPromise) {
+            w.dataPromise->addResult(makeError(ErrorKind::Cancelled, QStringLiteral("%1 was closed").arg(m_info.displayName)));
+            w.dataPromise->finish();
+        }
+    }
+    for (auto &[id, r] : m_requests)
+        if (r.running) {
+            r.assembler->stop();
+            m_source->cancel(r.sourceId);
+        }
+    m_source.reset(); // joins the network thread / reader pool
+    // Chunks still being written keep the store alive; its destructor commits them.
+}
+
+QString SparseObject::cachePath() const { return m_store->location(); }
+qint64 SparseObject::presentBytes() const { return m_store->presentBytes(); }
+ChunkBitmap SparseObject::presentChunks() const { return m_store->presentChunks(); }
+qint64 SparseObject::allocatedBytes() const { return m_store->allocatedBytes(); }
+bool SparseObject::isPresent(qint64 chunk) const { return m_store->isPresent(chunk); }
+
+RangeSet SparseObject::presentRanges() const
+{
+    RangeSet set;
+    for (const auto &[a, b] : m_store->presentRuns(0, m_geometry.chunkCount() - 1))
+        set.add(m_geometry.chunkSpan(a, b));
+    return set;
+}
+
+Result<ByteRange> SparseObject::checkRange(ByteRange range) const
+{
+    if (range.isEmpty() || range.begin < 0 || range.end > m_geometry.objectSize)
+        return makeError(ErrorKind::Usage, QStringLiteral("bytes %1 are outside %2 (size %3 bytes)")
+                                               .arg(range.toInclusiveString(), m_info.displayName).arg(m_geometry.objectSize));
+    return range;
+}
+
+QFuture<Result<QByteArray>> SparseObject::read(ByteRange range, Priority priority)
+{
+    if (auto checked = checkRange(range); !checked)
+        return readyFuture(Result<QByteArray>(checked.error()));
+    if (m_fatal)
+        return readyFuture(Result<QByteArray>(*m_fatal));
+    Waiter w;
+    w.range = range;
+    std::tie(w.firstChunk, w.lastChunk) = m_geometry.chunksTouching(range);
+    w.priority = priority;
+    w.wantData = true;
+    w.dataPromise = std::make_shared<QPromise<Result<QByteArray>>>();
+    w.dataPromise->start();
+    QFuture<Result<QByteArray>> future = w.dataPromise->future();
+    addWaiter(std::move(w));
+    return future;
+}
+
+QFuture<Result<qint64>> SparseObject::prefetch(const QList<ByteRange> &ranges, Priority priority)
+{
+    for (const ByteRange &r : ranges)
+        if (auto checked = checkRange(r); !checked)
+            return readyFuture(Result<qint64>(checked.error()));
+    if (m_fatal)
+        return readyFuture(Result<qint64>(*m_fatal));
+    auto group = std::make_shared<PrefetchGroup>();
+    group->promise.start();
+    QFuture<Result<qint64>> future = group->promise.future();
+    group->remaining = int(ranges.size());
+    for (const ByteRange &r : ranges)
+        group->bytes += r.length();
+    if (ranges.isEmpty()) {
+        group->promise.addResult(qint64(0));
+        group->promise.finish();
+        return future;
+    }
+    for (const ByteRange &r : ranges) {
+        Waiter w;
+        w.range = r;
+        std::tie(w.firstChunk, w.lastChunk) = m_geometry.chunksTouching(r);
+        w.priority = priority;
+        w.wantData = false;
+        w.group = group;
+        addWaiter(std::move(w));
+    }
+    return future;
+}
+
+quint64 SparseObject::addWaiter(Waiter waiter)
+{
+    // Bytes of the range that are already present are cache hits.
+    qint64 hit = 0;
+    for (const auto &[a, b] : m_store->presentRuns(waiter.firstChunk, waiter.lastChunk))
+        hit += m_geometry.chunkSpan(a, b).intersected(waiter.range).length();
+    m_stats->cacheHitBytes += hit;
+    const quint64 id = m_nextId++;
+    m_waiters.emplace(id, std::move(waiter));
+    if (!m_pruneTimer.isActive())
+        m_pruneTimer.start();
+    plan(id);
+    return id;
+}
+
+void SparseObject::plan(quint64 waiterId)
+{
+    auto it = m_waiters.find(waiterId);
+    if (it == m_waiters.end())
+        return;
+    Waiter &w = it->second;
+    if (m_fatal) {
+        finishWaiter(waiterId, *m_fatal);
+        return;
+    }
+    // Missing = the complement of the present runs within the waiter's chunks.
+    QList<std::pair<qint64, qint64>> missing;
+    qint64 cursor = w.firstChunk;
+    for (const auto &[a, b] : m_store->presentRuns(w.firstChunk, w.lastChunk)) {
+        if (a > cursor)
+            missing.append({cursor, a - 1});
+        cursor = b + 1;
+    }
+    if (cursor <= w.lastChunk)
+        missing.append({cursor, w.lastChunk});
+
+    qint64 outstanding = 0;
+    QList<std::pair<qint64, qint64>> toFetch;
+    for (const auto &[a, b] : missing) {
+        outstanding += b - a + 1;
+        toFetch += m_inFlight.clearRuns(a, b);
+        if (w.priority == Priority::Interactive) {
+            // Joined chunks waiting behind prefetch work move to the front.
+            for (const auto &[x, y] : m_inFlight.setRuns(a, b)) {
+                auto &slow = m_queue[int(Priority::Prefetch)];
+                for (auto q = slow.begin(); q != slow.end();) {
+                    UpstreamRequest &r = m_requests[*q];
+                    if (r.firstChunk <= y && r.lastChunk >= x) {
+                        r.priority = Priority::Interactive;
+                        m_queue[int(Priority::Interactive)].push_back(*q);
+                        q = slow.erase(q);
+                    } else {
+                        ++q;
+                    }
+                }
+            }
+        }
+    }
+    w.outstanding = outstanding;
+    const Priority priority = w.priority;
+    for (const auto &[a, b] : planRequests(toFetch, m_geometry, m_config.planner))
+        enqueue(a, b, priority, 0);
+    if (outstanding == 0)
+        tryComplete(waiterId);
+    dispatch();
+}
+
+void SparseObject::enqueue(qint64 first, qint64 last, Priority priority, int attempt)
+{
+    const quint64 id = m_nextId++;
+    UpstreamRequest r;
+    r.firstChunk = first;
+    r.lastChunk = last;
+    r.priority = priority;
+    r.attempt = attempt;
+    m_requests.emplace(id, std::move(r));
+    m_inFlight.setSpan(first, last);
+    m_queue[int(priority)].push_back(id);
+    markDirty(first, last);
+}
+
+void SparseObject::dispatch()
+{
+    while (m_running < m_config.source.connections) {
+        std::deque<quint64> *queue = !m_queue[int(Priority::Interactive)].empty() ? &m_queue[int(Priority::Interactive)]
+                                                                                   : &m_queue[int(Priority::Prefetch)];
+        if (queue->empty())
+            return;
+        const quint64 id = queue->front();
+        queue->pop_front();
+        startRequest(id);
+    }
+}
+
+void SparseObject::startRequest(quint64 requestId)
+{
+    UpstreamRequest &r = m_requests[requestId];
+    r.running = true;
+    ++m_running;
+    r.assembler = std::make_shared<ChunkAssembler>(
+        r.firstChunk, m_geometry, m_store, m_link, m_writeSlots,
+        [this, requestId](qint64 chunk, const Status &st) { onChunkStored(requestId, chunk, st); },
+        [this, requestId](const Status &st) { onRequestFinished(requestId, st); });
+    r.sourceId = m_source->read(m_geometry.chunkSpan(r.firstChunk, r.lastChunk), r.assembler);
+}
+
+void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &result)
+{
+    Q_UNUSED(requestId);
+    m_inFlight.reset(chunk);
+    markDirty(chunk, chunk);
+    if (!result) {
+        failWaiters(chunk, chunk, result.error());
+        return;
+    }
+    m_stats->storedBytes += m_geometry.chunkRange(chunk).length();
+    scheduleCommit();
+    if (m_fatal)
+        return; // the object changed meanwhile: handleChanged() evicts everything again
+    QList<quint64> ready;
+    for (auto &[id, w] : m_waiters)
+        if (!w.reading && chunk >= w.firstChunk && chunk <= w.lastChunk && --w.outstanding <= 0)
+            ready.append(id);
+    for (quint64 id : ready)
+        tryComplete(id);
+}
+
+void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
+{
+    auto it = m_requests.find(requestId);
+    if (it == m_requests.end())
+        return;
+    const UpstreamRequest r = it->second;
+    m_requests.erase(it);
+    if (r.running)
+        --m_running;
+    // In-flight chunks of this request's span belong to it: they did not arrive.
+    const auto leftover = m_inFlight.setRuns(r.firstChunk, r.lastChunk);
+    if (!leftover.isEmpty()) {
+        Error error = result ? makeError(ErrorKind::Upstream, QStringLiteral("%1 bytes %2: the transfer ended early")
+                                                                   .arg(m_info.displayName, m_geometry.chunkSpan(r.firstChunk, r.lastChunk).toInclusiveString()))
+                             : result.error();
+        if (error.kind == ErrorKind::Changed && !m_fatal) {
+            for (const auto &[a, b] : leftover)
+                m_inFlight.resetSpan(a, b);
+            handleChanged(error);
+        } else if (error.retryable && r.attempt + 1 < m_config.maxAttempts && !m_fatal && isWanted(r.firstChunk, r.lastChunk)) {
+            // Exponential backoff with jitter; the chunks stay in flight, so joiners keep waiting.
+            const int delay = (250 << r.attempt) + int(QRandomGenerator::global()->bounded(250));
+            QList<quint64> retries;
+            for (const auto &[a, b] : leftover) {
+                const quint64 id = m_nextId++;
+                UpstreamRequest again;
+                again.firstChunk = a;
+                again.lastChunk = b;
+                again.priority = r.priority;
+                again.attempt = r.attempt + 1;
+                m_requests.emplace(id, std::move(again));
+                retries.append(id);
+            }
+            QTimer::singleShot(delay, this, [this, retries] {
+                for (quint64 id : retries) {
+                    auto q = m_requests.find(id);
+                    if (q != m_requests.end() && !q->second.running)
+                        m_queue[int(q->second.priority)].push_back(id);
+                }
+                dispatch();
+            });
+        } else {
+            for (const auto &[a, b] : leftover) {
+                m_inFlight.resetSpan(a, b);
+                markDirty(a, b);
+                if (error.kind != ErrorKind::Cancelled)
+                    failWaiters(a, b, error);
+            }
+            if (error.kind != ErrorKind::Cancelled)
+                Q_EMIT errorOccurred(error.message);
+        }
+    }
+    dispatch();
+}
+
+void SparseObject::tryComplete(quint64 waiterId)
+{
+    auto it = m_waiters.find(waiterId);
+    if (it == m_waiters.end() || it->second.reading)
+        return;
+    Waiter &w = it->second;
+    const qint64 chunks = w.lastChunk - w.firstChunk + 1;
+    if (m_store->countPresent(w.firstChunk, w.lastChunk) != chunks) {
+        plan(waiterId); // something was evicted meanwhile, or a count was off: look again
+        return;
+    }
+    if (!w.wantData) {
+        finishWaiter(waiterId, QByteArray());
+        return;
+    }
+    w.reading = true;
+    ioPool()->start([store = m_store, link = m_link, range = w.range, this, waiterId] {
+        Result<QByteArray> bytes = store->read(range);
+        link->post([this, waiterId, bytes] {
+            auto it = m_waiters.find(waiterId);
+            if (it == m_waiters.end())
+                return;
+            it->second.reading = false;
+            if (!bytes && bytes.error().kind == ErrorKind::Integrity && !m_fatal &&
+                m_store->countPresent(it->second.firstChunk, it->second.lastChunk) != it->second.lastChunk - it->second.firstChunk + 1) {
+                plan(waiterId); // evicted between the check and the read
+                return;
+            }
+            finishWaiter(waiterId, bytes);
+        });
+    });
+}
+
+void SparseObject::finishWaiter(quint64 waiterId, Result<QByteArray> result)
+{
+    auto it = m_waiters.find(waiterId);
+    if (it == m_waiters.end())
+        return;
+    Waiter w = std::move(it->second);
+    m_waiters.erase(it);
+    if (w.dataPromise) {
+        w.dataPromise->addResult(std::move(result));
+        w.dataPromise->finish();
+    }
+    if (w.group && !w.group->done) {
+        if (!result) {
+            w.group->done = true;
+            w.group->promise.addResult(result.error());
+            w.group->promise.finish();
+        } else if (--w.group->remaining == 0) {
+            w.group->done = true;
+            w.group->promise.addResult(w.group->bytes);
+            w.group->promise.finish();
+        }
+    }
+    if (m_waiters.empty())
+        m_pruneTimer.stop();
+}
+
+void SparseObject::failWaiters(qint64 first, qint64 last, const Error &error)
+{
+    QList<quint64> victims;
+    for (const auto &[id, w] : m_waiters)
+        if (w.firstChunk <= last && w.lastChunk >= first)
+            victims.append(id);
+    for (quint64 id : victims)
+        finishWaiter(id, error);
+}
+
+bool SparseObject::isWanted(qint64 first, qint64 last) const
+{
+    for (const auto &[id, w] : m_waiters)
+        if (w.firstChunk <= last && w.lastChunk >= first)
+            return true;
+    return false;
+}
+
+void SparseObject::pruneCancelled()
+{
+    QList<quint64> cancelled;
+    for (const auto &[id, w] : m_waiters)
+        if ((w.dataPromise && w.dataPromise->isCanceled()) || (w.group && w.group->promise.isCanceled()))
+            cancelled.append(id);
+    for (quint64 id : cancelled)
+        finishWaiter(id, makeError(ErrorKind::Cancelled, QStringLiteral("cancelled")));
+    // Drop queued requests nobody waits for; stop running ones.
+    for (auto &queue : m_queue) {
+        for (auto q = queue.begin(); q != queue.end();) {
+            auto r = m_requests.find(*q);
+            if (r != m_requests.end() && !isWanted(r->second.firstChunk, r->second.lastChunk)) {
+                m_inFlight.resetSpan(r->second.firstChunk, r->second.lastChunk);
+                markDirty(r->second.firstChunk, r->second.lastChunk);
+                m_requests.erase(r);
+                q = queue.erase(q);
+            } else {
+                ++q;
+            }
+        }
+    }
+    for (auto &[id, r] : m_requests)
+        if (r.running && !isWanted(r.firstChunk, r.lastChunk)) {
+            r.assembler->stop();
+            m_source->cancel(r.sourceId);
+        }
+}
+
+void SparseObject::cancelAll()
+{
+    QList<quint64> all;
+    for (const auto &[id, w] : m_waiters)
+        all.append(id);
+    for (quint64 id : all)
+        finishWaiter(id, makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(m_info.displayName)));
+    pruneCancelled();
+}
+
+void SparseObject::handleChanged(const Error &error)
+{
+    m_fatal = makeError(ErrorKind::Changed, QStringLiteral("%1; its cached data was dropped; open it again to fetch the "
+                                                           "current version").arg(error.message));
+    Q_EMIT changedUpstream(m_fatal->message);
+    Q_EMIT errorOccurred(m_fatal->message);
+    QList<quint64> all;
+    for (const auto &[id, w] : m_waiters)
+        all.append(id);
+    for (quint64 id : all)
+        finishWaiter(id, *m_fatal);
+    pruneCancelled();
+    // Drop every cached byte (of the old version). Chunks still arriving are dropped by the store's
+    // reset on the next open, whose validator check sees the new version.
+    const qint64 last = m_geometry.chunkCount() - 1;
+    ioPool()->start([store = m_store, last] { (void)store->evict(0, last); });
+    markDirty(0, last);
+}
+
+void SparseObject::scheduleCommit()
+{
+    if (m_commitRunning) {
+        m_commitAgain = true;
+        return;
+    }
+    m_commitRunning = true;
+    ioPool()->start([store = m_store, link = m_link, this] {
+        const Status st = store->commit();
+        link->post([this, st] {
+            m_commitRunning = false;
+            if (!st && !m_fatal) {
+                m_fatal = st.error();
+                Q_EMIT errorOccurred(st.error().message);
+                cancelAll();
+            }
+            if (m_commitAgain && !m_fatal) {
+                m_commitAgain = false;
+                scheduleCommit();
+            }
+        });
+    });
+}
+
+QFuture<Status> SparseObject::flush()
+{
+    return QtConcurrent::run(ioPool(), [store = m_store] { return store->commit(); });
+}
+
+QFuture<Result<qint64>> SparseObject::evict(const QList<ByteRange> &ranges)
+{
+    QList<std::pair<qint64, qint64>> spans;
+    for (const ByteRange &r : ranges) {
+        if (auto checked = checkRange(r); !checked)
+            return readyFuture(Result<qint64>(checked.error()));
+        const auto [a, b] = m_geometry.chunksTouching(r);
+        spans += m_inFlight.clearRuns(a, b); // chunks in flight are left alone
+    }
+    for (const auto &[a, b] : spans)
+        markDirty(a, b);
+    return QtConcurrent::run(ioPool(), [store = m_store, spans]() -> Result<qint64> {
+        qint64 dropped = 0;
+        for (const auto &[a, b] : spans) {
+            auto r = store->evict(a, b);
+            if (!r)
+                return r.error();
+            dropped += *r;
+        }
+        return dropped;
+    });
+}
+
+QFuture<Result<VerifyReport>> SparseObject::verify()
+{
+    markDirty(0, m_geometry.chunkCount() - 1);
+    return QtConcurrent::run(ioPool(), [store = m_store] { return store->verify(); });
+}
+
+QFuture<Result<qint64>> SparseObject::exportTo(const QString &path, ExportMode mode)
+{
+    auto write = [store = m_store, path, mode, size = m_geometry.objectSize] {
+        return QtConcurrent::run(ioPool(), [store, path, mode, size] {
+            return writeExport(*store, path, size, mode == ExportMode::Full);
+        });
+    };
+    if (mode == ExportMode::Sparse || m_geometry.objectSize == 0)
+        return write();
+    auto promise = std::make_shared<QPromise<Result<qint64>>>();
+    promise->start();
+    QFuture<Result<qint64>> future = promise->future();
+    prefetch({ByteRange{0, m_geometry.objectSize}}, Priority::Prefetch)
+        .then(this, [promise, write](Result<qint64> fetched) {
+            if (!fetched) {
+                promise->addResult(fetched.error());
+                promise->finish();
+                return;
+            }
+            write().then([promise](Result<qint64> written) {
+                promise->addResult(written);
+                promise->finish();
+            });
+        });
+    return future;
+}
+
+void SparseObject::markDirty(qint64 first, qint64 last)
+{
+    if (first > last)
+        return;
+    m_dirtyFirst = m_dirtyFirst < 0 ? first : std::min(m_dirtyFirst, first);
+    m_dirtyLast = std::max(m_dirtyLast, last);
+    if (!m_signalTimer.isActive())
+        m_signalTimer.start();
+}
+
+void SparseObject::emitDirty()
+{
+    if (m_dirtyFirst < 0)
+        return;
+    const qint64 first = m_dirtyFirst, last = m_dirtyLast;
+    m_dirtyFirst = m_dirtyLast = -1;
+    Q_EMIT coverageChanged(first, last);
+}
+
+} // namespace sparsescope

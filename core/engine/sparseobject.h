@@ -1,0 +1,169 @@
+#pragma once
+// SparseObject: one open object — the coordinator between its Source and its ChunkStore.
+//
+// Data flow of read(range): the range is cut into chunks; present chunks come from the store;
+// chunks already in flight are joined (so concurrent readers of one missing chunk cause exactly
+// one upstream request); the rest are planned into upstream requests (requestplanner.h), queued
+// by priority (interactive reads overtake queued prefetch work) and run up to
+// `connections` at a time. Bodies stream into ChunkAssemblers, which write and hash chunks on
+// the I/O pool; coverage then advances, and group commits make it durable.
+//
+// Thread affinity: a SparseObject lives in the thread that called open() (it needs that thread's
+// event loop) and all its methods must be called there. It never blocks that thread on I/O:
+// results arrive as QFutures fulfilled on the object's thread. Signals are batched (at most ~10/s).
+// Cancelling a returned QFuture (QFuture::cancel) abandons that operation; upstream requests
+// nobody waits for any more are dropped.
+//
+// Errors every operation can report: Usage (range outside the object), Upstream (the source
+// failed; message names object, range and cause), Changed (the object changed upstream: all its
+// cached data was dropped), LocalIo (the cache's disk), Integrity, Cancelled.
+
+#include "chunkbitmap.h"
+#include "chunkgeometry.h"
+#include "chunkstore.h"
+#include "engineconfig.h"
+#include "rangeset.h"
+#include "result.h"
+#include "source.h"
+
+#include <QFuture>
+#include <QObject>
+#include <QPromise>
+#include <QSemaphore>
+#include <QTimer>
+#include <QUrl>
+
+#include <deque>
+#include <map>
+#include <memory>
+
+namespace sparsescope {
+
+class EngineLink;
+class SparseFileStore;
+
+enum class Priority { Prefetch = 0, Interactive = 1 };
+enum class ExportMode { Full, Sparse };
+
+class SparseObject final : public QObject {
+    Q_OBJECT
+public:
+    using OpenResult = Result<std::shared_ptr<SparseObject>>;
+
+    // Opens `source` (http(s)://, file:// or a local path): discovers size and validator upstream,
+    // then opens or creates its cache entry under config.cacheDir. If the validator or size changed
+    // since the entry was written, the cached data is dropped (see warnings()). The object is
+    // created in the calling thread. Errors: Usage (bad source), Upstream, LocalIo.
+    static QFuture<OpenResult> open(const QString &source, const EngineConfig &config);
+
+    ~SparseObject() override; // cancels outstanding work; makes written chunks durable
+
+    // The bytes of `range`. Errors: see above; Usage if the range is empty or past the end.
+    QFuture<Result<QByteArray>> read(ByteRange range, Priority priority = Priority::Interactive);
+    // Materializes `ranges` (whole chunks) without returning bytes. Yields the bytes now present.
+    QFuture<Result<qint64>> prefetch(const QList<ByteRange> &ranges, Priority priority = Priority::Prefetch);
+    // Drops every present chunk that intersects `ranges` and frees its blocks; chunks in flight
+    // are left alone. Yields the number of bytes dropped.
+    QFuture<Result<qint64>> evict(const QList<ByteRange> &ranges);
+    // Writes the object to `path` via a temporary file in the same directory renamed into place
+    // only when complete. Full: fetches what is missing first. Sparse: writes present chunks,
+    // missing ranges stay holes (read as zeros). Yields the bytes written from the cache.
+    QFuture<Result<qint64>> exportTo(const QString &path, ExportMode mode);
+    // Re-hashes every present chunk; bad chunks are dropped (and fetched again on the next read).
+    QFuture<Result<VerifyReport>> verify();
+    // Makes every written chunk durable (group commit now). Errors: LocalIo.
+    QFuture<Status> flush();
+    // Cancels every outstanding operation of this object.
+    void cancelAll();
+
+    ChunkGeometry geometry() const { return m_geometry; }
+    SourceInfo sourceInfo() const { return m_info; }
+    QString cachePath() const;
+    QStringList warnings() const { return m_warnings; }
+    QString backendName() const { return m_source->backendName(); }
+    const Statistics &statistics() const { return *m_stats; }
+    qint64 presentBytes() const;
+    ChunkBitmap presentChunks() const;
+    RangeSet presentRanges() const;
+    qint64 allocatedBytes() const; // stat of the data file: call off the GUI thread
+    qint64 inFlightChunks() const { return m_inFlight.count(); }
+    bool isPresent(qint64 chunk) const;
+    bool isInFlight(qint64 chunk) const { return m_inFlight.test(chunk); }
+
+Q_SIGNALS:
+    // Chunks [first, last] changed state (present, evicted, in flight); batched.
+    void coverageChanged(qint64 firstChunk, qint64 lastChunk);
+    void errorOccurred(const QString &message);
+    void changedUpstream(const QString &message);
+
+private:
+    struct Waiter {
+        ByteRange range;
+        qint64 firstChunk = 0;
+        qint64 lastChunk = -1;
+        Priority priority = Priority::Interactive;
+        bool wantData = true;
+        qint64 outstanding = 0; // chunks this waiter still waits for
+        std::shared_ptr<QPromise<Result<QByteArray>>> dataPromise; // read()
+        std::shared_ptr<struct PrefetchGroup> group;                // prefetch(): one group, many waiters
+        bool reading = false;                                       // its bytes are being read from the store
+    };
+    struct UpstreamRequest {
+        qint64 firstChunk = 0;
+        qint64 lastChunk = 0;
+        Priority priority = Priority::Prefetch;
+        int attempt = 0;
+        bool running = false;
+        quint64 sourceId = 0;
+        std::shared_ptr<class ChunkAssembler> assembler;
+    };
+
+    SparseObject(std::unique_ptr<Source> source, std::shared_ptr<SparseFileStore> store, SourceInfo info,
+                 std::shared_ptr<Statistics> stats, EngineConfig config, QStringList warnings);
+
+    quint64 addWaiter(Waiter waiter);
+    void plan(quint64 waiterId);
+    void enqueue(qint64 first, qint64 last, Priority priority, int attempt);
+    void dispatch();
+    void startRequest(quint64 requestId);
+    void onChunkStored(quint64 requestId, qint64 chunk, const Status &result);
+    void onRequestFinished(quint64 requestId, const Status &result);
+    void tryComplete(quint64 waiterId);
+    void failWaiters(qint64 first, qint64 last, const Error &error);
+    void finishWaiter(quint64 waiterId, Result<QByteArray> result);
+    void pruneCancelled();
+    bool isWanted(qint64 first, qint64 last) const;
+    void handleChanged(const Error &error);
+    void scheduleCommit();
+    void markDirty(qint64 first, qint64 last);
+    void emitDirty();
+    Result<ByteRange> checkRange(ByteRange range) const;
+
+    std::unique_ptr<Source> m_source;
+    std::shared_ptr<SparseFileStore> m_store;
+    std::shared_ptr<Statistics> m_stats;
+    std::shared_ptr<EngineLink> m_link;
+    std::shared_ptr<QSemaphore> m_writeSlots;
+    SourceInfo m_info;
+    EngineConfig m_config;
+    ChunkGeometry m_geometry;
+    QStringList m_warnings;
+
+    ChunkBitmap m_inFlight;                         // chunks planned into an upstream request
+    std::map<quint64, Waiter> m_waiters;
+    std::map<quint64, UpstreamRequest> m_requests;  // queued and running
+    std::deque<quint64> m_queue[2];                 // queued request ids, by Priority
+    int m_running = 0;
+    quint64 m_nextId = 1;
+
+    bool m_commitRunning = false;
+    bool m_commitAgain = false;
+    std::optional<Error> m_fatal;                   // the store failed or the object changed
+
+    QTimer m_signalTimer;                           // batches coverageChanged
+    QTimer m_pruneTimer;                            // notices cancelled futures
+    qint64 m_dirtyFirst = -1;
+    qint64 m_dirtyLast = -1;
+};
+
+} // namespace sparsescope

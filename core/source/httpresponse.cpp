@@ -1,0 +1,105 @@
+#include "httpresponse.h"
+
+#include <limits>
+
+namespace sparsescope::http {
+
+namespace {
+bool parseNumber(QByteArrayView text, qint64 *out)
+{
+    if (text.isEmpty() || text.size() > 19)
+        return false;
+    for (char c : text)
+        if (c < '0' || c > '9')
+            return false;
+    bool ok = false;
+    const qulonglong v = text.toULongLong(&ok);
+    if (!ok || v > qulonglong(std::numeric_limits<qint64>::max()))
+        return false;
+    *out = qint64(v);
+    return true;
+}
+} // namespace
+
+Result<ContentRange> parseContentRange(const QByteArray &value)
+{
+    auto bad = [&] {
+        return makeError(ErrorKind::Upstream, QStringLiteral("malformed Content-Range \"%1\"").arg(QString::fromLatin1(value.left(80))));
+    };
+    const QByteArray v = value.trimmed();
+    if (!v.startsWith("bytes "))
+        return bad();
+    const QByteArrayView rest = QByteArrayView(v).sliced(6).trimmed();
+    const qsizetype slash = rest.indexOf('/');
+    const qsizetype dash = rest.indexOf('-');
+    if (slash < 0 || dash < 0 || dash > slash)
+        return bad();
+    ContentRange cr;
+    if (!parseNumber(rest.first(dash), &cr.first) || !parseNumber(rest.sliced(dash + 1, slash - dash - 1), &cr.last))
+        return bad();
+    const QByteArrayView complete = rest.sliced(slash + 1);
+    if (complete == "*")
+        cr.complete = -1;
+    else if (!parseNumber(complete, &cr.complete))
+        return bad();
+    if (cr.last < cr.first || (cr.complete >= 0 && cr.last >= cr.complete))
+        return bad();
+    return cr;
+}
+
+QByteArray rangeHeader(ByteRange range)
+{
+    return "bytes=" + QByteArray::number(range.begin) + '-' + QByteArray::number(range.end - 1);
+}
+
+QByteArray ifRangeValue(const QByteArray &etag, const QByteArray &lastModified)
+{
+    const QByteArray e = etag.trimmed();
+    if (!e.isEmpty() && !e.startsWith("W/"))
+        return e;
+    return lastModified.trimmed();
+}
+
+QString validatorOf(const QByteArray &etag, const QByteArray &lastModified)
+{
+    return QString::fromLatin1(ifRangeValue(etag, lastModified));
+}
+
+Status checkRangeResponse(const QString &object, ByteRange requested, qint64 objectSize, const RangeResponse &r)
+{
+    const QString where = QStringLiteral("%1 bytes %2").arg(object, requested.toInclusiveString());
+    if (r.status == 200)
+        return makeError(ErrorKind::Changed,
+                         QStringLiteral("%1: the server answered 200 with the whole object instead of 206 with the range "
+                                        "(it ignores ranges, or the object changed upstream)").arg(where));
+    if (r.status != 206)
+        return makeError(ErrorKind::Upstream, QStringLiteral("%1: expected HTTP 206 Partial Content, got HTTP %2").arg(where).arg(r.status));
+    if (r.contentType.trimmed().toLower().startsWith("multipart/byteranges"))
+        return makeError(ErrorKind::Upstream, QStringLiteral("%1: the server sent multipart/byteranges for a single range").arg(where));
+    const QByteArray enc = r.contentEncoding.trimmed().toLower();
+    if (!enc.isEmpty() && enc != "identity")
+        return makeError(ErrorKind::Upstream,
+                         QStringLiteral("%1: the server applied Content-Encoding \"%2\" to a range although identity was asked")
+                             .arg(where, QString::fromLatin1(enc.left(40))));
+    auto cr = parseContentRange(r.contentRange);
+    if (!cr)
+        return makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(where, cr.error().message));
+    if (cr->complete >= 0 && cr->complete != objectSize)
+        return makeError(ErrorKind::Changed, QStringLiteral("%1: the server reports a size of %2 bytes, but the object had %3 bytes "
+                                                            "(it changed upstream)").arg(where).arg(cr->complete).arg(objectSize));
+    const qint64 wantLast = requested.end - 1;
+    const bool lastOk = cr->last == wantLast || (cr->last < wantLast && cr->last == objectSize - 1);
+    if (cr->first != requested.begin || !lastOk)
+        return makeError(ErrorKind::Upstream, QStringLiteral("%1: the server sent bytes %2-%3 instead")
+                                                  .arg(where).arg(cr->first).arg(cr->last));
+    if (!r.contentLength.isEmpty()) {
+        qint64 len = -1;
+        if (!parseNumber(QByteArrayView(r.contentLength).trimmed(), &len) || len != cr->last - cr->first + 1)
+            return makeError(ErrorKind::Upstream, QStringLiteral("%1: Content-Length \"%2\" does not match Content-Range \"%3\"")
+                                                      .arg(where, QString::fromLatin1(r.contentLength.left(40)),
+                                                           QString::fromLatin1(r.contentRange.left(80))));
+    }
+    return okStatus();
+}
+
+} // namespace sparsescope::http

@@ -1,0 +1,49 @@
+#pragma once
+// Checks of HTTP range responses against RFC 9110: §14.4 (Content-Range), §14.2 (Range),
+// §15.3.7 (206 Partial Content), §13.1.5 (If-Range with strong validators only), §8.8.3 (ETag).
+// Pure functions, no I/O; used by HttpSource and by the tests.
+
+#include "byterange.h"
+#include "result.h"
+
+#include <QByteArray>
+#include <QString>
+
+namespace sparsescope::http {
+
+struct ContentRange {
+    qint64 first = 0;     // inclusive
+    qint64 last = 0;      // inclusive
+    qint64 complete = -1; // complete length, -1 for "*"
+};
+
+// Parses "bytes FIRST-LAST/COMPLETE" (COMPLETE may be "*"). Rejects "bytes */N" (unsatisfied
+// form, only valid in 416), last < first, and last >= complete.
+Result<ContentRange> parseContentRange(const QByteArray &value);
+
+// "bytes=FIRST-LAST" for a half-open range (RFC 9110 §14.1.2).
+QByteArray rangeHeader(ByteRange range);
+
+// The validator to send in If-Range: a strong ETag, or else Last-Modified; a weak ETag (W/"...")
+// must not be used in If-Range (§13.1.5), so it yields Last-Modified or nothing.
+QByteArray ifRangeValue(const QByteArray &etag, const QByteArray &lastModified);
+// The validator we store: the strong ETag if there is one, else Last-Modified, else empty.
+QString validatorOf(const QByteArray &etag, const QByteArray &lastModified);
+
+struct RangeResponse {
+    int status = 0;
+    QByteArray contentRange;
+    QByteArray contentLength;   // empty if absent
+    QByteArray contentEncoding; // empty if absent
+    QByteArray contentType;
+};
+
+// Checks that `response` delivers exactly `requested` of an object of `objectSize` bytes:
+// status 206, Content-Range naming the same first byte and the same last byte (clamped only at
+// the end of the object), the same complete length, a matching Content-Length, no content coding
+// other than identity, and no multipart/byteranges body. `object` names the object in messages.
+// Errors: Changed when the status is 200 (the range was ignored or If-Range failed) or the
+// complete length differs; Upstream for everything else, naming range and what the server did.
+Status checkRangeResponse(const QString &object, ByteRange requested, qint64 objectSize, const RangeResponse &response);
+
+} // namespace sparsescope::http

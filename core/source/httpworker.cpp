@@ -1,0 +1,331 @@
+#include "httpworker.h"
+#include "cachepaths.h"
+#include "httpresponse.h"
+
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+
+namespace sparsescope {
+
+namespace {
+constexpr int kConnectionsPerManager = 6; // QNetworkAccessManager's HTTP/1.1 channels per host
+constexpr qint64 kReadBufferBytes = 1 << 20;
+
+int statusOf(QNetworkReply *reply) { return reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(); }
+
+QString statusText(QNetworkReply *reply)
+{
+    const int status = statusOf(reply);
+    const QString reason = reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString();
+    QString hint;
+    if (status == 404 || status == 410)
+        hint = QStringLiteral("; check the URL");
+    else if (status == 401 || status == 403)
+        hint = QStringLiteral("; check the credentials or the URL's token");
+    else if (status == 416)
+        hint = QStringLiteral("; the object may have shrunk upstream");
+    else if (status >= 500 || status == 429)
+        hint = QStringLiteral("; the server is failing or overloaded, try again later");
+    return QStringLiteral("HTTP %1 %2%3").arg(status).arg(reason, hint).simplified();
+}
+} // namespace
+
+HttpWorker::HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics)
+    : m_url(std::move(url)), m_effectiveUrl(m_url), m_display(cachepaths::redactedSource(m_url)),
+      m_options(options), m_stats(std::move(statistics)), m_buffer(kReadBufferBytes, Qt::Uninitialized)
+{
+    m_info.displayName = m_display;
+}
+
+HttpWorker::~HttpWorker() { abortAll(); }
+
+QNetworkRequest HttpWorker::makeRequest(const QUrl &url) const
+{
+    QNetworkRequest req(url);
+    req.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::NoLessSafeRedirectPolicy);
+    req.setMaximumRedirectsAllowed(m_options.maxRedirects);
+    req.setTransferTimeout(m_options.timeoutMs);
+    req.setAttribute(QNetworkRequest::CacheLoadControlAttribute, QNetworkRequest::AlwaysNetwork);
+    // Setting Accept-Encoding ourselves also turns off QNAM's transparent decompression.
+    req.setRawHeader("Accept-Encoding", "identity");
+    req.setHeader(QNetworkRequest::UserAgentHeader, QByteArray("SparseScope/" SPARSESCOPE_VERSION));
+    return req;
+}
+
+QNetworkAccessManager *HttpWorker::pickManager()
+{
+    const int wanted = std::max(1, (m_options.connections + kConnectionsPerManager - 1) / kConnectionsPerManager);
+    while (m_managers.size() < wanted) {
+        auto *nam = new QNetworkAccessManager(this);
+        nam->setRedirectPolicy(QNetworkRequest::NoLessSafeRedirectPolicy);
+        m_managers.append(nam);
+        m_load[nam] = 0;
+    }
+    QNetworkAccessManager *best = m_managers.first();
+    for (QNetworkAccessManager *nam : std::as_const(m_managers))
+        if (m_load[nam] < m_load[best])
+            best = nam;
+    return best;
+}
+
+void HttpWorker::watchRedirects(QNetworkReply *reply)
+{
+    m_stats->upstreamRequests++;
+    connect(reply, &QNetworkReply::redirected, this, [this](const QUrl &) { m_stats->upstreamRequests++; });
+}
+
+QString HttpWorker::where(ByteRange range) const
+{
+    return QStringLiteral("%1 bytes %2").arg(m_display, range.toInclusiveString());
+}
+
+QString HttpWorker::replyError(QNetworkReply *reply, bool cancelledByUs) const
+{
+    const int status = statusOf(reply);
+    if (status >= 400)
+        return statusText(reply);
+    switch (reply->error()) {
+    case QNetworkReply::OperationCanceledError:
+    case QNetworkReply::TimeoutError:
+        if (!cancelledByUs)
+            return QStringLiteral("no data for %1 s (inactivity timeout; raise it with --timeout)").arg(m_options.timeoutMs / 1000.0);
+        return QStringLiteral("cancelled");
+    case QNetworkReply::ConnectionRefusedError:
+        return QStringLiteral("connection refused by %1:%2; is the server running?").arg(reply->url().host()).arg(reply->url().port(80));
+    case QNetworkReply::HostNotFoundError:
+        return QStringLiteral("host %1 not found; check the URL").arg(reply->url().host());
+    case QNetworkReply::RemoteHostClosedError:
+        return QStringLiteral("the server closed the connection early");
+    case QNetworkReply::SslHandshakeFailedError:
+        return QStringLiteral("TLS handshake failed (%1); the server's certificate is not trusted").arg(reply->errorString());
+    case QNetworkReply::TooManyRedirectsError:
+        return QStringLiteral("more than %1 redirects").arg(m_options.maxRedirects);
+    case QNetworkReply::InsecureRedirectError:
+        return QStringLiteral("refused a redirect from https to http");
+    default:
+        return reply->errorString();
+    }
+}
+
+void HttpWorker::probe(std::shared_ptr<QPromise<Result<SourceInfo>>> promise)
+{
+    QNetworkAccessManager *nam = pickManager();
+    QNetworkReply *reply = nam->head(makeRequest(m_url));
+    watchRedirects(reply);
+    connect(reply, &QNetworkReply::finished, this, [this, reply, promise] {
+        reply->deleteLater();
+        const int status = statusOf(reply);
+        const bool haveLength = reply->header(QNetworkRequest::ContentLengthHeader).isValid();
+        if (reply->error() == QNetworkReply::NoError && status >= 200 && status < 300 && haveLength) {
+            if (reply->rawHeader("Accept-Ranges").trimmed().toLower() == "none") {
+                promise->addResult(makeError(ErrorKind::Upstream, QStringLiteral("%1: the server does not support byte ranges "
+                                                                                 "(Accept-Ranges: none)").arg(m_display)));
+                promise->finish();
+                return;
+            }
+            m_effectiveUrl = reply->url();
+            m_info.size = reply->header(QNetworkRequest::ContentLengthHeader).toLongLong();
+            m_info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+            m_ifRange = http::ifRangeValue(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+            promise->addResult(m_info);
+            promise->finish();
+            return;
+        }
+        if (status == 404 || status == 410 || status == 401 || status == 407 ||
+            (status == 0 && reply->error() != QNetworkReply::NoError)) {
+            promise->addResult(makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(m_display, replyError(reply, false))));
+            promise->finish();
+            return;
+        }
+        probeWithRangeGet(promise); // HEAD refused (405, 501, 403, ...) or without a length
+    });
+}
+
+void HttpWorker::probeWithRangeGet(std::shared_ptr<QPromise<Result<SourceInfo>>> promise)
+{
+    QNetworkRequest req = makeRequest(m_url);
+    req.setRawHeader("Range", "bytes=0-0");
+    QNetworkReply *reply = pickManager()->get(req);
+    watchRedirects(reply);
+    auto refuseWholeBody = [reply] {
+        if (statusOf(reply) == 200)
+            reply->abort(); // never download a whole object to learn its size
+    };
+    connect(reply, &QNetworkReply::metaDataChanged, this, refuseWholeBody);
+    connect(reply, &QNetworkReply::finished, this, [this, reply, promise] {
+        reply->deleteLater();
+        const int status = statusOf(reply);
+        m_stats->upstreamBytes += reply->readAll().size();
+        Result<SourceInfo> result = makeError(ErrorKind::Upstream, QString());
+        if (status == 206 || status == 416) {
+            const QByteArray cr = reply->rawHeader("Content-Range");
+            qint64 size = -1;
+            if (status == 206) {
+                if (auto parsed = http::parseContentRange(cr); parsed && parsed->complete >= 0)
+                    size = parsed->complete;
+            } else if (cr.trimmed().startsWith("bytes */")) {
+                bool ok = false;
+                size = cr.trimmed().mid(8).toLongLong(&ok);
+                if (!ok || size != 0)
+                    size = -1; // 416 for 0-0 only makes sense for an empty object
+            }
+            if (size >= 0) {
+                m_effectiveUrl = reply->url();
+                m_info.size = size;
+                m_info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+                m_ifRange = http::ifRangeValue(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+                result = m_info;
+            } else {
+                result = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server did not report the object's size "
+                                                                       "(Content-Range \"%2\")").arg(m_display, QString::fromLatin1(cr.left(80))));
+            }
+        } else if (status == 200) {
+            result = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server does not support byte ranges (it answered "
+                                                                   "a range request with the whole object)").arg(m_display));
+        } else {
+            result = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(m_display, replyError(reply, false)));
+        }
+        promise->addResult(result);
+        promise->finish();
+    });
+}
+
+void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink)
+{
+    QNetworkRequest req = makeRequest(m_effectiveUrl);
+    req.setRawHeader("Range", http::rangeHeader(range));
+    if (!m_ifRange.isEmpty())
+        req.setRawHeader("If-Range", m_ifRange);
+    QNetworkAccessManager *nam = pickManager();
+    QNetworkReply *reply = nam->get(req);
+    reply->setReadBufferSize(kReadBufferBytes);
+    watchRedirects(reply);
+    m_load[nam]++;
+    Transfer t;
+    t.range = range;
+    t.sink = std::move(sink);
+    t.reply = reply;
+    t.manager = nam;
+    m_transfers.emplace(id, std::move(t));
+    connect(reply, &QNetworkReply::readyRead, this, [this, id] { onReadyRead(id); });
+    connect(reply, &QNetworkReply::finished, this, [this, id] { onFinished(id); });
+}
+
+bool HttpWorker::checkHeaders(Transfer &t)
+{
+    if (t.checked)
+        return t.failure.ok();
+    t.checked = true;
+    QNetworkReply *reply = t.reply;
+    const int status = statusOf(reply);
+    if (status >= 400) {
+        t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(where(t.range), statusText(reply)));
+        t.failure.errorRef().retryable = status >= 500 || status == 429;
+        return false;
+    }
+    http::RangeResponse r;
+    r.status = status;
+    r.contentRange = reply->rawHeader("Content-Range");
+    r.contentLength = reply->rawHeader("Content-Length");
+    r.contentEncoding = reply->rawHeader("Content-Encoding");
+    r.contentType = reply->rawHeader("Content-Type");
+    t.failure = http::checkRangeResponse(m_display, t.range, m_info.size, r);
+    if (!t.failure && t.failure.error().kind == ErrorKind::Changed && status == 200) {
+        const QString now = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+        if (!now.isEmpty() && now == m_info.validator)
+            t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server ignored the Range header and sent the "
+                                                                      "whole object (HTTP 200)").arg(where(t.range)));
+        else
+            t.failure = makeError(ErrorKind::Changed, QStringLiteral("%1 changed upstream (validator %2 -> %3)")
+                                                          .arg(m_display, m_info.validator.isEmpty() ? QStringLiteral("none") : m_info.validator,
+                                                               now.isEmpty() ? QStringLiteral("none") : now));
+    }
+    return t.failure.ok();
+}
+
+void HttpWorker::onReadyRead(quint64 id, bool finishing)
+{
+    auto it = m_transfers.find(id);
+    if (it == m_transfers.end())
+        return;
+    Transfer &t = it->second;
+    if (t.cancelled || !t.failure.ok())
+        return;
+    if (!checkHeaders(t)) {
+        if (!finishing)
+            t.reply->abort();
+        return;
+    }
+    while (t.reply->bytesAvailable() > 0) {
+        const qint64 n = t.reply->read(m_buffer.data(), m_buffer.size());
+        if (n <= 0)
+            break;
+        m_stats->upstreamBytes += n;
+        if (t.received + n > t.range.length()) {
+            t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server sent more bytes than the range holds").arg(where(t.range)));
+            if (!finishing)
+                t.reply->abort();
+            return;
+        }
+        t.received += n;
+        if (!t.sink->onBytes(m_buffer.constData(), n)) {
+            t.cancelled = true;
+            if (!finishing)
+                t.reply->abort();
+            return;
+        }
+    }
+}
+
+void HttpWorker::onFinished(quint64 id)
+{
+    auto it = m_transfers.find(id);
+    if (it == m_transfers.end())
+        return;
+    Transfer &t = it->second;
+    QNetworkReply *reply = t.reply;
+    if (!t.cancelled && t.failure.ok() && reply->error() == QNetworkReply::NoError) {
+        onReadyRead(id, /*finishing=*/true); // drain what is left, checking headers of empty bodies too
+    }
+    Status result = okStatus();
+    if (!t.failure.ok()) {
+        result = t.failure;
+    } else if (t.cancelled) {
+        result = makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(where(t.range)));
+    } else if (reply->error() != QNetworkReply::NoError) {
+        m_stats->upstreamBytes += reply->readAll().size();
+        const QString progress = t.received > 0 ? QStringLiteral(" after %1 of %2 bytes").arg(t.received).arg(t.range.length()) : QString();
+        result = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2%3").arg(where(t.range), replyError(reply, false), progress));
+        const int status = statusOf(reply);
+        result.errorRef().retryable = status >= 500 || status == 429 || status == 0;
+    } else if (t.received != t.range.length()) {
+        result = makeError(ErrorKind::Upstream, QStringLiteral("%1: the response body ended after %2 of %3 bytes")
+                                                    .arg(where(t.range)).arg(t.received).arg(t.range.length()));
+        result.errorRef().retryable = true;
+    }
+    std::shared_ptr<ReadSink> sink = std::move(t.sink);
+    m_load[t.manager]--;
+    m_transfers.erase(it);
+    reply->deleteLater();
+    sink->onFinished(result);
+}
+
+void HttpWorker::cancel(quint64 id)
+{
+    auto it = m_transfers.find(id);
+    if (it == m_transfers.end())
+        return;
+    it->second.cancelled = true;
+    it->second.reply->abort(); // emits finished synchronously -> onFinished
+}
+
+void HttpWorker::abortAll()
+{
+    QList<quint64> ids;
+    for (const auto &[id, t] : m_transfers)
+        ids.append(id);
+    for (quint64 id : ids)
+        cancel(id);
+}
+
+} // namespace sparsescope

@@ -1,0 +1,66 @@
+#pragma once
+// HttpWorker: the part of HttpSource that lives in the network thread and owns its
+// QNetworkAccessManagers and replies. Every method runs in that thread (HttpSource posts to it).
+
+#include "source.h"
+
+#include <QList>
+#include <QNetworkRequest>
+#include <QObject>
+#include <QPromise>
+#include <QUrl>
+
+#include <unordered_map>
+
+class QNetworkAccessManager;
+class QNetworkReply;
+
+namespace sparsescope {
+
+class HttpWorker final : public QObject {
+    Q_OBJECT
+public:
+    HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics);
+    ~HttpWorker() override;
+
+    void probe(std::shared_ptr<QPromise<Result<SourceInfo>>> promise);
+    void startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink);
+    void cancel(quint64 id);
+    void abortAll();
+
+private:
+    struct Transfer {
+        ByteRange range;
+        std::shared_ptr<ReadSink> sink;
+        QNetworkReply *reply = nullptr;
+        QNetworkAccessManager *manager = nullptr;
+        qint64 received = 0;
+        bool checked = false;
+        bool cancelled = false;
+        Status failure = okStatus();
+    };
+
+    QNetworkRequest makeRequest(const QUrl &url) const;
+    QNetworkAccessManager *pickManager();
+    void watchRedirects(QNetworkReply *reply);
+    void probeWithRangeGet(std::shared_ptr<QPromise<Result<SourceInfo>>> promise);
+    void onReadyRead(quint64 id, bool finishing = false);
+    void onFinished(quint64 id);
+    bool checkHeaders(Transfer &t);
+    QString where(ByteRange range) const;
+    QString replyError(QNetworkReply *reply, bool timedOutOrCancelled) const;
+
+    QUrl m_url;          // as given (may carry credentials; never written anywhere)
+    QUrl m_effectiveUrl; // after redirects
+    QString m_display;   // redacted
+    SourceOptions m_options;
+    std::shared_ptr<Statistics> m_stats;
+    QList<QNetworkAccessManager *> m_managers;
+    std::unordered_map<QNetworkAccessManager *, int> m_load;
+    std::unordered_map<quint64, Transfer> m_transfers;
+    SourceInfo m_info;
+    QByteArray m_ifRange;
+    QByteArray m_buffer;
+};
+
+} // namespace sparsescope

@@ -1,0 +1,107 @@
+#include "localfilesource.h"
+#include "fileutil.h"
+
+#include <QFile>
+#include <QPromise>
+#include <QtConcurrent/QtConcurrent>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace sparsescope {
+
+LocalFileSource::LocalFileSource(QString path, const SourceOptions &options, std::shared_ptr<Statistics> statistics)
+    : m_path(std::move(path)), m_stats(std::move(statistics))
+{
+    m_pool.setMaxThreadCount(std::max(1, options.connections));
+}
+
+LocalFileSource::~LocalFileSource()
+{
+    {
+        std::lock_guard l(m_mutex);
+        for (quint64 i = 1; i < m_nextId; ++i)
+            m_cancelled.insert(i);
+    }
+    m_pool.waitForDone();
+}
+
+Result<SourceInfo> LocalFileSource::stat() const
+{
+    struct stat st {};
+    if (::stat(QFile::encodeName(m_path).constData(), &st) != 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open %1: %2").arg(m_path, errnoText(errno)));
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        return makeError(ErrorKind::Usage, QStringLiteral("%1 is not a regular file").arg(m_path));
+    SourceInfo info;
+    info.size = st.st_size;
+    info.validator = QStringLiteral("%1:%2:%3")
+                         .arg(qint64(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec)
+                         .arg(qint64(st.st_size))
+                         .arg(quint64(st.st_ino));
+    info.displayName = m_path;
+    return info;
+}
+
+QFuture<Result<SourceInfo>> LocalFileSource::open()
+{
+    auto r = stat();
+    if (r)
+        m_validator = r->validator;
+    return QtFuture::makeReadyFuture(r);
+}
+
+quint64 LocalFileSource::read(ByteRange range, std::shared_ptr<ReadSink> sink)
+{
+    const quint64 id = m_nextId++;
+    m_stats->upstreamRequests++;
+    m_pool.start([this, id, range, sink = std::move(sink)] {
+        auto cancelled = [this, id] {
+            std::lock_guard l(m_mutex);
+            return m_cancelled.erase(id) > 0;
+        };
+        const int fd = ::open(QFile::encodeName(m_path).constData(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            sink->onFinished(makeError(ErrorKind::LocalIo, QStringLiteral("cannot open %1 for bytes %2: %3")
+                                                               .arg(m_path, range.toInclusiveString(), errnoText(errno))));
+            return;
+        }
+        Status result = okStatus();
+        const auto now = stat();
+        if (!now || now->validator != m_validator) {
+            result = makeError(ErrorKind::Changed, QStringLiteral("%1 changed on disk since it was opened").arg(m_path));
+        } else {
+            QByteArray buf(qint64(std::min<qint64>(range.length(), 1 << 20)), Qt::Uninitialized);
+            qint64 pos = range.begin;
+            while (pos < range.end) {
+                if (cancelled()) {
+                    result = makeError(ErrorKind::Cancelled, QStringLiteral("cancelled"));
+                    break;
+                }
+                const qint64 len = std::min<qint64>(range.end - pos, buf.size());
+                if (Status st = preadAll(fd, buf.data(), len, pos, m_path); !st) {
+                    result = st;
+                    break;
+                }
+                m_stats->upstreamBytes += len;
+                pos += len;
+                if (!sink->onBytes(buf.constData(), len)) {
+                    result = makeError(ErrorKind::Cancelled, QStringLiteral("cancelled"));
+                    break;
+                }
+            }
+        }
+        ::close(fd);
+        sink->onFinished(result);
+    });
+    return id;
+}
+
+void LocalFileSource::cancel(quint64 id)
+{
+    std::lock_guard l(m_mutex);
+    m_cancelled.insert(id);
+}
+
+} // namespace sparsescope

@@ -1,0 +1,39 @@
+#pragma once
+// LocalFileSource: a local file read with pread(2) on a small pool of reader threads.
+// The validator is "mtime_ns:size:inode"; a file that changes it between open() and a read
+// fails that read with ErrorKind::Changed.
+
+#include "source.h"
+
+#include <QThreadPool>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+namespace sparsescope {
+
+class LocalFileSource final : public Source {
+public:
+    LocalFileSource(QString path, const SourceOptions &options, std::shared_ptr<Statistics> statistics);
+    ~LocalFileSource() override;
+
+    QFuture<Result<SourceInfo>> open() override;
+    quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink) override;
+    void cancel(quint64 id) override;
+    QString backendName() const override { return QStringLiteral("pread"); }
+    std::shared_ptr<Statistics> statistics() const override { return m_stats; }
+
+private:
+    Result<SourceInfo> stat() const;
+
+    QString m_path;
+    std::shared_ptr<Statistics> m_stats;
+    QThreadPool m_pool;
+    std::atomic<quint64> m_nextId{1};
+    std::mutex m_mutex;
+    std::set<quint64> m_cancelled;
+    QString m_validator;
+};
+
+} // namespace sparsescope

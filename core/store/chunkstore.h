@@ -1,0 +1,70 @@
+#pragma once
+// ChunkStore: where an object's present chunks live, and the authority on which chunks are present.
+//
+// Thread affinity: every method is thread-safe. Methods marked (I/O) touch the disk and must run
+// on a worker thread (the engine's QThreadPool), never on the GUI thread; the others only take a
+// short in-memory lock.
+//
+// Presence has two levels. writeChunk() makes a chunk *present in memory* (readable at once);
+// commit() makes written chunks *durable*: it fdatasyncs the data, then appends their journal
+// records. Only durable chunks are seen by other processes and survive a crash.
+
+#include "byterange.h"
+#include "chunkbitmap.h"
+#include "chunkgeometry.h"
+#include "result.h"
+
+#include <QByteArray>
+#include <QList>
+#include <QString>
+
+namespace sparsescope {
+
+struct VerifyReport {
+    qint64 checkedChunks = 0;
+    QList<qint64> badChunks; // dropped from coverage (and their blocks freed)
+};
+
+class ChunkStore {
+public:
+    virtual ~ChunkStore() = default;
+
+    virtual ChunkGeometry geometry() const = 0;
+    virtual QString validator() const = 0;
+    virtual QString location() const = 0; // cache path of the entry, for people
+
+    virtual bool isPresent(qint64 chunk) const = 0;
+    virtual qint64 countPresent(qint64 first, qint64 last) const = 0; // inclusive span of chunks
+    virtual ChunkBitmap presentChunks() const = 0;                     // snapshot
+    // Maximal runs [first, last] of present chunks within the inclusive span [first, last].
+    virtual QList<std::pair<qint64, qint64>> presentRuns(qint64 first, qint64 last) const = 0;
+    virtual qint64 presentBytes() const = 0;
+    virtual qint64 allocatedBytes() const = 0; // disk blocks of the data file, in bytes (I/O: fstat)
+
+    // (I/O) Writes one whole chunk (bytes.size() == geometry().chunkRange(index).length()),
+    // hashes it (XXH3-64) and marks it present in memory. Errors: LocalIo (ENOSPC, EIO, ...) —
+    // then the chunk stays missing and any blocks it allocated are freed again.
+    virtual Status writeChunk(qint64 index, const QByteArray &bytes) = 0;
+    // (I/O) Reads `range`, all of whose chunks must be present. Errors: Integrity if a chunk is not
+    // present (e.g. evicted meanwhile) or the data file is short; LocalIo on read errors.
+    virtual Result<QByteArray> read(ByteRange range) const = 0;
+    // (I/O) Copies the present bytes of `range` into `fd` at the same offsets (missing bytes are
+    // not written, so they stay holes in a sparse target). With requireAll, every chunk must be
+    // present when it is copied. Works in blocks of 64 MiB, each under the read lock, so an
+    // eviction can never interleave with the copy of a block. Errors: LocalIo, Integrity.
+    virtual Status copyPresentTo(int fd, ByteRange range, bool requireAll) const = 0;
+    // (I/O) Group commit: fdatasync the data file, then append and fsync the journal records of
+    // every chunk written since the last commit. An fsync failure is fatal for this store: later
+    // writes and commits fail. Errors: LocalIo.
+    virtual Status commit() = 0;
+    // (I/O) Drops chunks [first, last]: the Evict record is made durable first, then the blocks
+    // are freed with fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) (fallocate(2)).
+    // Returns the number of present bytes dropped. Errors: LocalIo.
+    virtual Result<qint64> evict(qint64 first, qint64 last) = 0;
+    // (I/O) Re-hashes every present chunk and drops those whose bytes no longer match.
+    virtual Result<VerifyReport> verify() = 0;
+    // (I/O) Drops everything and adopts a new size and validator (the object changed upstream).
+    virtual Status reset(qint64 newSize, const QString &newValidator) = 0;
+};
+
+} // namespace sparsescope

@@ -1,0 +1,101 @@
+#include "fileutil.h"
+
+#include <QDir>
+#include <QFileInfo>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace sparsescope {
+
+QString errnoText(int err) { return QString::fromLocal8Bit(std::strerror(err)); }
+
+Status pwriteAll(int fd, const char *data, qint64 length, qint64 offset, const QString &what)
+{
+    while (length > 0) {
+        const ssize_t n = ::pwrite(fd, data, static_cast<size_t>(length), offset);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return makeError(ErrorKind::LocalIo, QStringLiteral("cannot write %1 at offset %2: %3")
+                                                     .arg(what).arg(offset).arg(errnoText(errno)));
+        }
+        data += n;
+        length -= n;
+        offset += n;
+    }
+    return okStatus();
+}
+
+Status preadAll(int fd, char *data, qint64 length, qint64 offset, const QString &what)
+{
+    while (length > 0) {
+        const ssize_t n = ::pread(fd, data, static_cast<size_t>(length), offset);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return makeError(ErrorKind::LocalIo, QStringLiteral("cannot read %1 at offset %2: %3")
+                                                     .arg(what).arg(offset).arg(errnoText(errno)));
+        }
+        if (n == 0)
+            return makeError(ErrorKind::Integrity, QStringLiteral("%1 ends unexpectedly at offset %2 (truncated?)")
+                                                       .arg(what).arg(offset));
+        data += n;
+        length -= n;
+        offset += n;
+    }
+    return okStatus();
+}
+
+Status syncDirectory(const QString &dir)
+{
+    const int fd = ::open(QFile::encodeName(dir).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open directory %1: %2").arg(dir, errnoText(errno)));
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync directory %1: %2").arg(dir, errnoText(err)));
+    return okStatus();
+}
+
+Status makePrivateDirectory(const QString &dir)
+{
+    const QString abs = QDir::cleanPath(QDir(dir).absolutePath());
+    QString path;
+    for (const QString &part : abs.split(u'/', Qt::SkipEmptyParts)) {
+        path += u'/' + part;
+        if (::mkdir(QFile::encodeName(path).constData(), 0700) != 0 && errno != EEXIST)
+            return makeError(ErrorKind::LocalIo, QStringLiteral("cannot create directory %1: %2").arg(path, errnoText(errno)));
+    }
+    if (!QFileInfo(abs).isDir())
+        return makeError(ErrorKind::LocalIo, QStringLiteral("%1 exists and is not a directory").arg(abs));
+    return okStatus();
+}
+
+Status writeFileAtomically(const QString &path, const QByteArray &bytes)
+{
+    const QFileInfo info(path);
+    const QString tmp = info.absolutePath() + QStringLiteral("/.") + info.fileName() + QStringLiteral(".tmp-XXXXXX");
+    QByteArray tmpName = QFile::encodeName(tmp);
+    const int fd = ::mkostemp(tmpName.data(), O_CLOEXEC); // mkostemp creates the file 0600
+    if (fd < 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot create a temporary file beside %1: %2").arg(path, errnoText(errno)));
+    Status st = pwriteAll(fd, bytes.constData(), bytes.size(), 0, path);
+    if (st.ok() && ::fsync(fd) != 0)
+        st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync %1: %2").arg(path, errnoText(errno)));
+    ::close(fd);
+    if (st.ok() && ::rename(tmpName.constData(), QFile::encodeName(path).constData()) != 0)
+        st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot rename into %1: %2").arg(path, errnoText(errno)));
+    if (!st.ok()) {
+        ::unlink(tmpName.constData());
+        return st;
+    }
+    return syncDirectory(info.absolutePath());
+}
+
+} // namespace sparsescope

@@ -1,0 +1,27 @@
+#pragma once
+// Small POSIX helpers shared by the store and export: full-length pread/pwrite that retry on
+// EINTR and short transfers, durable atomic replacement of a small file, directory fsync.
+// All paths are local; all errors are ErrorKind::LocalIo with strerror(3) text.
+
+#include "result.h"
+
+#include <QByteArray>
+#include <QString>
+
+namespace sparsescope {
+
+// Writes all `length` bytes at `offset` (pwrite(2)); retries on EINTR and short writes.
+Status pwriteAll(int fd, const char *data, qint64 length, qint64 offset, const QString &what);
+// Reads exactly `length` bytes at `offset` (pread(2)); a short read (end of file) is an error.
+Status preadAll(int fd, char *data, qint64 length, qint64 offset, const QString &what);
+// Writes `bytes` to `path` via a temporary file in the same directory: write, fsync, rename(2),
+// fsync of the directory. The file is created 0600. Readers see the old or the new file, never a mix.
+Status writeFileAtomically(const QString &path, const QByteArray &bytes);
+// fsync(2) of a directory, making renames and creations in it durable.
+Status syncDirectory(const QString &dir);
+// mkdir -p with mode 0700 for every directory it creates.
+Status makePrivateDirectory(const QString &dir);
+// "strerror(errno)" as QString.
+QString errnoText(int err);
+
+} // namespace sparsescope

@@ -1,0 +1,121 @@
+#include "journal.h"
+#include "fileutil.h"
+
+#include <QFile>
+
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+namespace sparsescope::journal {
+
+namespace {
+constexpr quint32 kMagic = 0x314a5353; // "SSJ1" little-endian
+constexpr int kFormat = 1;
+
+template <typename T>
+void put(char *p, T v) { std::memcpy(p, &v, sizeof v); }
+template <typename T>
+T get(const char *p) { T v; std::memcpy(&v, p, sizeof v); return v; }
+} // namespace
+
+QByteArray encode(const JournalRecord &record)
+{
+    QByteArray out(kRecordSize, Qt::Uninitialized);
+    char *p = out.data();
+    put<quint32>(p, kMagic);
+    put<quint16>(p + 4, record.type);
+    put<quint16>(p + 6, 0);
+    put<quint64>(p + 8, record.chunk);
+    put<quint64>(p + 16, record.arg);
+    put<quint64>(p + 24, XXH3_64bits(p, 24));
+    return out;
+}
+
+bool decode(const char *p, JournalRecord *out)
+{
+    if (get<quint32>(p) != kMagic || get<quint16>(p + 6) != 0 || get<quint64>(p + 24) != XXH3_64bits(p, 24))
+        return false;
+    out->type = get<quint16>(p + 4);
+    out->chunk = get<quint64>(p + 8);
+    out->arg = get<quint64>(p + 16);
+    return out->type <= JournalRecord::Evict;
+}
+
+JournalState replay(const QByteArray &bytes, qint64 chunkCount, qint64 chunkSize)
+{
+    JournalState s;
+    s.present.resize(chunkCount);
+    s.checksums.resize(chunkCount);
+    const qint64 n = bytes.size() / kRecordSize;
+    for (qint64 i = 0; i < n; ++i) {
+        JournalRecord r;
+        if (!decode(bytes.constData() + i * kRecordSize, &r))
+            break;
+        if (i == 0) {
+            if (r.type != JournalRecord::Header || r.chunk != quint64(kFormat) || r.arg != quint64(chunkSize))
+                break;
+        } else if (r.type == JournalRecord::Present) {
+            if (r.chunk >= quint64(chunkCount))
+                break;
+            s.present.set(qint64(r.chunk));
+            s.checksums.set(qint64(r.chunk), r.arg);
+        } else if (r.type == JournalRecord::Evict) {
+            if (r.arg == 0 || r.chunk >= quint64(chunkCount) || r.arg > quint64(chunkCount) - r.chunk)
+                break;
+            s.present.resetSpan(qint64(r.chunk), qint64(r.chunk + r.arg) - 1);
+        } else {
+            break; // a second header
+        }
+        s.validRecords = i + 1;
+    }
+    s.validBytes = s.validRecords * kRecordSize;
+    s.droppedBytes = bytes.size() - s.validBytes;
+    return s;
+}
+
+Result<JournalState> load(const QString &path, qint64 chunkCount, qint64 chunkSize, bool repair)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot read coverage journal %1: %2").arg(path, f.errorString()));
+    const QByteArray bytes = f.readAll();
+    f.close();
+    JournalState s = replay(bytes, chunkCount, chunkSize);
+    if (repair && s.droppedBytes > 0) {
+        if (s.validRecords == 0) {
+            // Not even a header survived: start an empty journal.
+            ChunkBitmap none(chunkCount);
+            ChecksumTable noSums;
+            noSums.resize(chunkCount);
+            if (Status st = rewrite(path, chunkSize, none, noSums); !st)
+                return st.error();
+            s.present = std::move(none);
+            s.validRecords = 1;
+            s.validBytes = kRecordSize;
+        } else {
+            const int fd = ::open(QFile::encodeName(path).constData(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || ::ftruncate(fd, s.validBytes) != 0 || ::fsync(fd) != 0) {
+                const int err = errno;
+                if (fd >= 0)
+                    ::close(fd);
+                return makeError(ErrorKind::LocalIo, QStringLiteral("cannot truncate the torn tail of %1: %2").arg(path, errnoText(err)));
+            }
+            ::close(fd);
+        }
+    }
+    return s;
+}
+
+Status rewrite(const QString &path, qint64 chunkSize, const ChunkBitmap &present, const ChecksumTable &checksums)
+{
+    QByteArray bytes;
+    bytes.reserve((present.count() + 1) * kRecordSize);
+    bytes += encode({JournalRecord::Header, quint64(kFormat), quint64(chunkSize)});
+    for (qint64 i = present.nextSet(0); i < present.size(); i = present.nextSet(i + 1))
+        bytes += encode({JournalRecord::Present, quint64(i), checksums.get(i)});
+    return writeFileAtomically(path, bytes);
+}
+
+} // namespace sparsescope::journal

@@ -1,0 +1,506 @@
+#include "sparsefilestore.h"
+#include "fileutil.h"
+#include "journal.h"
+#include "rangeparse.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+namespace sparsescope {
+
+namespace {
+int openFile(const QString &path, int flags)
+{
+    return ::open(QFile::encodeName(path).constData(), flags | O_CLOEXEC, 0600);
+}
+
+Status createDataFile(const QString &path, qint64 size)
+{
+    ::unlink(QFile::encodeName(path).constData());
+    const int fd = openFile(path, O_RDWR | O_CREAT | O_EXCL);
+    if (fd < 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot create data file %1: %2").arg(path, errnoText(errno)));
+    const int rc = ::ftruncate(fd, size);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot size data file %1 to %2 bytes: %3").arg(path).arg(size).arg(errnoText(err)));
+    return okStatus();
+}
+
+qint64 allocatedOf(int fd)
+{
+    struct stat st {};
+    return ::fstat(fd, &st) == 0 ? qint64(st.st_blocks) * 512 : 0;
+}
+
+qint64 bytesOf(const ChunkBitmap &present, const ChunkGeometry &g)
+{
+    qint64 n = present.count() * g.chunkSize;
+    // The last chunk may be short.
+    if (g.chunkCount() > 0 && present.test(g.chunkCount() - 1))
+        n -= g.chunkSize - g.chunkRange(g.chunkCount() - 1).length();
+    return n;
+}
+} // namespace
+
+Result<std::unique_ptr<SparseFileStore>> SparseFileStore::open(const QString &directory, const ObjectMeta &want, int lockWaitMs)
+{
+    std::unique_ptr<SparseFileStore> s(new SparseFileStore);
+    s->m_dir = directory;
+    if (Status st = makePrivateDirectory(directory); !st)
+        return st.error();
+    auto lock = ObjectLock::acquire(directory, lockWaitMs);
+    if (!lock)
+        return lock.error();
+    s->m_lock = std::move(lock).value();
+    if (Status st = s->initialize(want); !st)
+        return st.error();
+    return s;
+}
+
+Status SparseFileStore::initialize(const ObjectMeta &want)
+{
+    // 1. Metadata: adopt the entry's if it describes the same object, else start over.
+    bool fresh = true;
+    if (QFileInfo::exists(metaPath())) {
+        auto meta = ObjectMeta::load(metaPath());
+        if (!meta) {
+            m_warnings << QStringLiteral("%1: %2; starting this cache entry afresh").arg(want.source, meta.error().message);
+        } else if (meta->size != want.size || meta->validator != want.validator) {
+            m_warnings << QStringLiteral("%1 changed upstream since it was cached (size %2 -> %3, validator %4 -> %5); "
+                                         "its cached data was dropped")
+                              .arg(want.source).arg(meta->size).arg(want.size)
+                              .arg(meta->validator.isEmpty() ? QStringLiteral("none") : meta->validator,
+                                   want.validator.isEmpty() ? QStringLiteral("none") : want.validator);
+        } else {
+            m_meta = *meta;
+            m_meta.source = want.source;
+            fresh = false;
+        }
+    }
+    if (fresh) {
+        m_meta = want;
+        m_meta.formatVersion = ObjectMeta::kFormatVersion;
+        if (Status st = createDataFile(dataPath(), m_meta.size); !st)
+            return st;
+        ChunkBitmap none(ChunkGeometry{m_meta.size, m_meta.chunkSize}.chunkCount());
+        ChecksumTable sums;
+        sums.resize(none.size());
+        if (Status st = journal::rewrite(journalPath(), m_meta.chunkSize, none, sums); !st)
+            return st;
+        if (Status st = m_meta.save(metaPath()); !st) // last: an entry with meta.json is complete
+            return st;
+    }
+    m_geometry = {m_meta.size, m_meta.chunkSize};
+
+    // 2. Data file: must exist with the object's size.
+    m_dataFd = openFile(dataPath(), O_RDWR);
+    if (m_dataFd < 0) {
+        if (errno != ENOENT)
+            return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open %1: %2").arg(dataPath(), errnoText(errno)));
+        m_warnings << QStringLiteral("%1: the cache's data file was missing; its coverage was dropped").arg(m_meta.source);
+        if (Status st = createDataFile(dataPath(), m_meta.size); !st)
+            return st;
+        ChunkBitmap none(m_geometry.chunkCount());
+        ChecksumTable sums;
+        sums.resize(none.size());
+        if (Status st = journal::rewrite(journalPath(), m_meta.chunkSize, none, sums); !st)
+            return st;
+        m_dataFd = openFile(dataPath(), O_RDWR);
+        if (m_dataFd < 0)
+            return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open %1: %2").arg(dataPath(), errnoText(errno)));
+    }
+
+    // 3. Coverage: replay the journal, dropping a torn tail.
+    auto state = journal::load(journalPath(), m_geometry.chunkCount(), m_meta.chunkSize, /*repair=*/true);
+    if (!state)
+        return state.error();
+    if (state->droppedBytes > 0)
+        m_warnings << QStringLiteral("%1: dropped %2 bytes of torn or corrupt coverage journal; "
+                                     "chunks they recorded will be fetched again").arg(m_meta.source).arg(state->droppedBytes);
+    const qint64 replayedPresent = state->present.count();
+    m_present = std::move(state->present);
+    m_checksums = std::move(state->checksums);
+
+    struct stat st {};
+    if (::fstat(m_dataFd, &st) == 0 && st.st_size != m_meta.size) {
+        m_warnings << QStringLiteral("%1: the cache's data file has %2 bytes instead of %3; chunks beyond were dropped")
+                          .arg(m_meta.source).arg(st.st_size).arg(m_meta.size);
+        if (st.st_size < m_meta.size) {
+            const qint64 firstLost = st.st_size / m_meta.chunkSize;
+            if (firstLost < m_geometry.chunkCount())
+                m_present.resetSpan(firstLost, m_geometry.chunkCount() - 1);
+        }
+        if (::ftruncate(m_dataFd, m_meta.size) != 0)
+            return makeError(ErrorKind::LocalIo, QStringLiteral("cannot resize %1: %2").arg(dataPath(), errnoText(errno)));
+    }
+    if (Status s2 = dropChunksInHoles(); !s2)
+        return s2;
+
+    // 4. Compact a journal that is mostly history, or that lost records above.
+    m_journalFd = -1;
+    if (state->validRecords > 2 * m_present.count() + 1024 || m_present.count() != replayedPresent ||
+        st.st_size != m_meta.size) {
+        if (Status s2 = journal::rewrite(journalPath(), m_meta.chunkSize, m_present, m_checksums); !s2)
+            return s2;
+    }
+    m_journalFd = openFile(journalPath(), O_WRONLY | O_APPEND);
+    if (m_journalFd < 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open %1: %2").arg(journalPath(), errnoText(errno)));
+    return okStatus();
+}
+
+Status SparseFileStore::dropChunksInHoles()
+{
+    // A chunk recorded present must have all its blocks allocated: a hole would read as zeros
+    // (the data file was punched or rewritten behind our back). SEEK_HOLE costs one call per hole.
+    qint64 dropped = 0;
+    for (const auto &[first, last] : m_present.setRuns(0, m_geometry.chunkCount() - 1)) {
+        const ByteRange span = m_geometry.chunkSpan(first, last);
+        qint64 pos = span.begin;
+        while (pos < span.end) {
+            const off_t hole = ::lseek(m_dataFd, pos, SEEK_HOLE);
+            if (hole < 0 || hole >= span.end)
+                break;
+            off_t data = ::lseek(m_dataFd, hole, SEEK_DATA);
+            if (data < 0 || data > span.end)
+                data = span.end;
+            const qint64 c0 = hole / m_geometry.chunkSize;
+            const qint64 c1 = (qint64(data) - 1) / m_geometry.chunkSize;
+            dropped += m_present.countInSpan(c0, c1);
+            m_present.resetSpan(c0, c1);
+            pos = data;
+        }
+    }
+    if (dropped > 0)
+        m_warnings << QStringLiteral("%1: %2 chunks recorded present had no data on disk (holes); they were dropped")
+                          .arg(m_meta.source).arg(dropped);
+    return okStatus();
+}
+
+SparseFileStore::~SparseFileStore()
+{
+    (void)commit();
+    if (m_dataFd >= 0)
+        ::close(m_dataFd);
+    if (m_journalFd >= 0)
+        ::close(m_journalFd);
+}
+
+ChunkGeometry SparseFileStore::geometry() const
+{
+    QReadLocker l(&m_stateLock);
+    return m_geometry;
+}
+
+QString SparseFileStore::validator() const
+{
+    QReadLocker l(&m_stateLock);
+    return m_meta.validator;
+}
+
+bool SparseFileStore::isPresent(qint64 chunk) const
+{
+    QReadLocker l(&m_stateLock);
+    return chunk >= 0 && chunk < m_present.size() && m_present.test(chunk);
+}
+
+qint64 SparseFileStore::countPresent(qint64 first, qint64 last) const
+{
+    QReadLocker l(&m_stateLock);
+    return m_present.countInSpan(first, std::min(last, m_present.size() - 1));
+}
+
+ChunkBitmap SparseFileStore::presentChunks() const
+{
+    QReadLocker l(&m_stateLock);
+    return m_present;
+}
+
+QList<std::pair<qint64, qint64>> SparseFileStore::presentRuns(qint64 first, qint64 last) const
+{
+    QReadLocker l(&m_stateLock);
+    return m_present.setRuns(first, last);
+}
+
+qint64 SparseFileStore::presentBytesLocked() const { return bytesOf(m_present, m_geometry); }
+
+qint64 SparseFileStore::presentBytes() const
+{
+    QReadLocker l(&m_stateLock);
+    return presentBytesLocked();
+}
+
+qint64 SparseFileStore::allocatedBytes() const { return allocatedOf(m_dataFd); }
+
+Status SparseFileStore::writeChunk(qint64 index, const QByteArray &bytes)
+{
+    ByteRange r;
+    {
+        QReadLocker l(&m_stateLock);
+        if (m_failed)
+            return makeError(ErrorKind::LocalIo, m_failure);
+        if (index < 0 || index >= m_geometry.chunkCount())
+            return makeError(ErrorKind::Usage, QStringLiteral("chunk %1 is outside %2").arg(index).arg(m_meta.source));
+        r = m_geometry.chunkRange(index);
+    }
+    if (bytes.size() != r.length())
+        return makeError(ErrorKind::Usage, QStringLiteral("chunk %1 of %2 needs %3 bytes, got %4")
+                                               .arg(index).arg(m_meta.source).arg(r.length()).arg(bytes.size()));
+    const quint64 sum = XXH3_64bits(bytes.constData(), size_t(bytes.size()));
+    if (Status st = pwriteAll(m_dataFd, bytes.constData(), bytes.size(), r.begin, QStringLiteral("the cache of %1").arg(m_meta.source)); !st) {
+        // Free whatever a partial write allocated, so the disk never holds more than what is present.
+        ::fallocate(m_dataFd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, r.begin, r.length());
+        return st;
+    }
+    QWriteLocker l(&m_stateLock);
+    m_present.set(index);
+    m_checksums.set(index, sum);
+    m_pending.push_back({index, sum});
+    return okStatus();
+}
+
+Result<QByteArray> SparseFileStore::read(ByteRange range) const
+{
+    QByteArray out(range.length(), Qt::Uninitialized);
+    QReadLocker l(&m_stateLock);
+    const auto [first, last] = m_geometry.chunksTouching(range);
+    if (range.isEmpty())
+        return QByteArray();
+    if (range.end > m_geometry.objectSize || m_present.countInSpan(first, last) != last - first + 1)
+        return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 are not all present in the cache")
+                                                   .arg(range.toInclusiveString(), m_meta.source));
+    if (Status st = preadAll(m_dataFd, out.data(), range.length(), range.begin, QStringLiteral("the cache of %1").arg(m_meta.source)); !st)
+        return st.error();
+    return out;
+}
+
+Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) const
+{
+    constexpr qint64 kBlock = 64 << 20;
+    const ChunkGeometry g = geometry();
+    const qint64 blockChunks = std::max<qint64>(1, kBlock / g.chunkSize);
+    const auto [first, last] = g.chunksTouching(range);
+    for (qint64 b = first; b <= last; b += blockChunks) {
+        const qint64 e = std::min(last, b + blockChunks - 1);
+        QReadLocker l(&m_stateLock);
+        if (requireAll && m_present.countInSpan(b, e) != e - b + 1)
+            return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted before they could be exported")
+                                                       .arg(g.chunkSpan(b, e).toInclusiveString(), m_meta.source));
+        for (const auto &[x, y] : m_present.setRuns(b, e))
+            if (Status st = copyRun(fd, g.chunkSpan(x, y).intersected(range)); !st)
+                return st;
+    }
+    return okStatus();
+}
+
+Status SparseFileStore::copyRun(int fd, ByteRange span) const
+{
+    QByteArray buf;
+    qint64 off = span.begin;
+    while (off < span.end) {
+        // copy_file_range(2) stays in the kernel; fall back to pread/pwrite across filesystems.
+        loff_t in = off, out = off;
+        const ssize_t n = ::copy_file_range(m_dataFd, &in, fd, &out, size_t(span.end - off), 0);
+        if (n > 0) {
+            off += n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            return makeError(ErrorKind::Integrity, QStringLiteral("the cache of %1 ends at offset %2 (truncated?)").arg(m_meta.source).arg(off));
+        if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+            return makeError(ErrorKind::LocalIo, QStringLiteral("cannot copy bytes %1 of %2: %3")
+                                                     .arg(ByteRange{off, span.end}.toInclusiveString(), m_meta.source, errnoText(errno)));
+        const qint64 len = std::min<qint64>(span.end - off, 4 << 20);
+        buf.resize(len);
+        if (Status st = preadAll(m_dataFd, buf.data(), len, off, QStringLiteral("the cache of %1").arg(m_meta.source)); !st)
+            return st;
+        if (Status st = pwriteAll(fd, buf.constData(), len, off, QStringLiteral("the export file")); !st)
+            return st;
+        off += len;
+    }
+    return okStatus();
+}
+
+Status SparseFileStore::appendRecords(const QByteArray &records)
+{
+    const QString what = QStringLiteral("coverage journal of %1").arg(m_meta.source);
+    qint64 done = 0;
+    while (done < records.size()) {
+        const ssize_t n = ::write(m_journalFd, records.constData() + done, size_t(records.size() - done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return makeError(ErrorKind::LocalIo, QStringLiteral("cannot append to the %1: %2").arg(what, errnoText(errno)));
+        done += n;
+    }
+    if (::fdatasync(m_journalFd) != 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync the %1: %2").arg(what, errnoText(errno)));
+    return okStatus();
+}
+
+Status SparseFileStore::commit()
+{
+    QMutexLocker j(&m_journalMutex);
+    std::vector<Pending> batch;
+    {
+        QWriteLocker l(&m_stateLock);
+        if (m_failed)
+            return makeError(ErrorKind::LocalIo, m_failure);
+        batch.swap(m_pending);
+    }
+    if (batch.empty())
+        return okStatus();
+    // Data first (fdatasync(2)), then the records that point at it.
+    Status st = okStatus();
+    if (::fdatasync(m_dataFd) != 0)
+        st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync the cache of %1: %2; this object's cache is unusable "
+                                                          "until it is reopened").arg(m_meta.source, errnoText(errno)));
+    if (st) {
+        QByteArray records;
+        records.reserve(qsizetype(batch.size()) * journal::kRecordSize);
+        for (const Pending &p : batch)
+            records += journal::encode({JournalRecord::Present, quint64(p.chunk), p.checksum});
+        st = appendRecords(records);
+    }
+    if (!st) {
+        // The kernel may have dropped the dirty pages (fsync(2), "errors"): nothing written since
+        // the last good commit can be trusted. Forget it and refuse further writes.
+        QWriteLocker l(&m_stateLock);
+        m_failed = true;
+        m_failure = st.error().message;
+        for (const Pending &p : batch)
+            m_present.reset(p.chunk);
+    }
+    return st;
+}
+
+Status SparseFileStore::punchHoles(qint64 first, qint64 last)
+{
+    const ByteRange span = m_geometry.chunkSpan(first, last);
+    if (::fallocate(m_dataFd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, span.begin, span.length()) != 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot free the blocks of bytes %1 of %2: %3 (the chunks are no longer "
+                                                            "recorded present; only disk space is not reclaimed)")
+                                                 .arg(span.toInclusiveString(), m_meta.source, errnoText(errno)));
+    return okStatus();
+}
+
+Result<qint64> SparseFileStore::evict(qint64 first, qint64 last)
+{
+    QMutexLocker j(&m_journalMutex);
+    QList<std::pair<qint64, qint64>> runs;
+    qint64 dropped = 0;
+    {
+        QWriteLocker l(&m_stateLock);
+        last = std::min(last, m_geometry.chunkCount() - 1);
+        if (first > last)
+            return qint64(0);
+        runs = m_present.setRuns(first, last);
+        for (const auto &[a, b] : runs)
+            dropped += m_geometry.chunkSpan(a, b).length();
+        m_present.resetSpan(first, last);
+        std::erase_if(m_pending, [&](const Pending &p) { return p.chunk >= first && p.chunk <= last; });
+    }
+    if (runs.isEmpty())
+        return qint64(0);
+    // Record first: once the Evict record is durable, a crash can no longer resurrect the chunks.
+    if (Status st = appendRecords(journal::encode({JournalRecord::Evict, quint64(first), quint64(last - first + 1)})); !st)
+        return st.error();
+    for (const auto &[a, b] : runs)
+        if (Status st = punchHoles(a, b); !st)
+            return st.error();
+    return dropped;
+}
+
+Result<VerifyReport> SparseFileStore::verify()
+{
+    VerifyReport report;
+    const ChunkBitmap snapshot = presentChunks();
+    QByteArray buf;
+    for (qint64 i = snapshot.nextSet(0); i < snapshot.size(); i = snapshot.nextSet(i + 1)) {
+        const ByteRange r = m_geometry.chunkRange(i);
+        buf.resize(r.length());
+        quint64 expected = 0;
+        bool good = false;
+        {
+            QReadLocker l(&m_stateLock);
+            if (!m_present.test(i))
+                continue; // evicted meanwhile
+            expected = m_checksums.get(i);
+            const Status st = preadAll(m_dataFd, buf.data(), r.length(), r.begin, QStringLiteral("the cache of %1").arg(m_meta.source));
+            if (!st && st.error().kind == ErrorKind::LocalIo)
+                return st.error();
+            good = st && XXH3_64bits(buf.constData(), size_t(buf.size())) == expected;
+        }
+        ++report.checkedChunks;
+        if (!good) {
+            report.badChunks.append(i);
+            auto ev = evict(i, i);
+            if (!ev)
+                return ev.error();
+        }
+    }
+    return report;
+}
+
+Status SparseFileStore::reset(qint64 newSize, const QString &newValidator)
+{
+    QMutexLocker j(&m_journalMutex);
+    QWriteLocker l(&m_stateLock);
+    ObjectMeta meta = m_meta;
+    meta.size = newSize;
+    meta.validator = newValidator;
+    // Journal first (empty coverage), then the data, then the meta that describes them.
+    ChunkGeometry g{newSize, meta.chunkSize};
+    ChunkBitmap none(g.chunkCount());
+    ChecksumTable sums;
+    sums.resize(none.size());
+    if (Status st = journal::rewrite(journalPath(), meta.chunkSize, none, sums); !st)
+        return st;
+    if (::ftruncate(m_dataFd, 0) != 0 || ::ftruncate(m_dataFd, newSize) != 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot reset the cache of %1: %2").arg(meta.source, errnoText(errno)));
+    if (Status st = meta.save(metaPath()); !st)
+        return st;
+    ::close(m_journalFd);
+    m_journalFd = openFile(journalPath(), O_WRONLY | O_APPEND);
+    if (m_journalFd < 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open %1: %2").arg(journalPath(), errnoText(errno)));
+    m_meta = meta;
+    m_geometry = g;
+    m_present = std::move(none);
+    m_checksums = std::move(sums);
+    m_pending.clear();
+    return okStatus();
+}
+
+Result<SparseFileStore::Inspection> SparseFileStore::inspect(const QString &directory)
+{
+    auto meta = ObjectMeta::load(directory + QStringLiteral("/meta.json"));
+    if (!meta)
+        return meta.error();
+    const ChunkGeometry g{meta->size, meta->chunkSize};
+    auto state = journal::load(directory + QStringLiteral("/journal"), g.chunkCount(), meta->chunkSize, /*repair=*/false);
+    if (!state)
+        return state.error();
+    Inspection in;
+    in.meta = *meta;
+    in.present = std::move(state->present);
+    in.presentBytes = bytesOf(in.present, g);
+    struct stat st {};
+    if (::stat(QFile::encodeName(directory + QStringLiteral("/data")).constData(), &st) == 0)
+        in.allocatedBytes = qint64(st.st_blocks) * 512;
+    return in;
+}
+
+} // namespace sparsescope
