@@ -1,1 +1,17 @@
-int main() { return 0; }
+// sparsescope-cli: the headless twin of the desktop app. Thin: parsing in cliconfig.cpp,
+// commands in commands.cpp, everything else in core/.
+#include "cliconfig.h"
+#include "commands.h"
+
+#include <QCoreApplication>
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("sparsescope-cli"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(SPARSESCOPE_VERSION));
+    const auto parsed = sparsescope::cli::parseCommandLine(QCoreApplication::arguments());
+    if (parsed.exit)
+        return parsed.exitCode;
+    return sparsescope::cli::runCommand(parsed.config);
+}

@@ -1,0 +1,169 @@
+#include "cliconfig.h"
+#include "cachepaths.h"
+#include "rangeparse.h"
+
+#include <QCommandLineParser>
+#include <QTextStream>
+
+#include <cstdio>
+#include <unistd.h>
+
+namespace sparsescope::cli {
+
+namespace {
+const char *kDescription =
+    "Sparse, out-of-order materialization of large byte objects.\n"
+    "Fetches only the byte ranges that are read, keeps them in a local sparse cache,\n"
+    "and remembers exactly what is present across restarts and crashes.\n"
+    "\n"
+    "SOURCE is an http:// or https:// URL, a file:// URL, or a local path.\n"
+    "Ranges are inclusive byte offsets as curl writes them: START-END, or START- to the end.\n"
+    "\n"
+    "Commands:\n"
+    "  info SOURCE [--json]             size, validator, chunk size, present ranges, cache path\n"
+    "  read SOURCE -r RANGE... [-o F]   the bytes of each range, in order, to F or stdout;\n"
+    "                                   the ranges are fetched concurrently\n"
+    "  prefetch SOURCE [-r RANGE...]    materialize the ranges (default: the whole object)\n"
+    "  evict SOURCE [-r RANGE...]       drop every chunk touching the ranges (default: all)\n"
+    "                                   and free its disk blocks\n"
+    "  export SOURCE -o FILE [--sparse] write the object to FILE (fetching what is missing);\n"
+    "                                   --sparse writes only present chunks, leaving holes\n"
+    "  verify SOURCE                    re-hash present chunks; drop bad ones (exit 1 if any)\n"
+    "  status [--json]                  every object in the cache directory\n"
+    "  remove SOURCE                    delete the object's cache entirely\n"
+    "\n"
+    "Exit status: 0 success, 1 failure at run time, 2 usage error.";
+
+void printUsageError(const QString &message)
+{
+    QTextStream(stderr) << "sparsescope-cli: " << message << "\nTry 'sparsescope-cli --help'.\n";
+}
+
+ParseOutcome usageError(const QString &message)
+{
+    printUsageError(message);
+    ParseOutcome o;
+    o.exit = true;
+    o.exitCode = ExitUsage;
+    return o;
+}
+} // namespace
+
+ParseOutcome parseCommandLine(const QStringList &arguments)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QString::fromLatin1(kDescription));
+    p.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
+    const QCommandLineOption version(QStringLiteral("version"), QStringLiteral("Show the version."));
+    const QCommandLineOption cacheDir(QStringLiteral("cache-dir"),
+                                      QStringLiteral("Cache directory (default: $SPARSESCOPE_CACHE_DIR, else %1).")
+                                          .arg(QStringLiteral("$XDG_CACHE_HOME/sparsescope")),
+                                      QStringLiteral("DIR"));
+    const QCommandLineOption chunkSize(QStringLiteral("chunk-size"),
+                                       QStringLiteral("Chunk size for objects cached for the first time; K, M, G are KiB, "
+                                                      "MiB, GiB; a multiple of 4K (default: 256K)."),
+                                       QStringLiteral("SIZE"));
+    const QCommandLineOption connections(QStringLiteral("connections"), QStringLiteral("Upstream requests in parallel (default: 4)."),
+                                         QStringLiteral("N"));
+    const QCommandLineOption timeout(QStringLiteral("timeout"),
+                                     QStringLiteral("Inactivity timeout of one upstream request, in seconds (default: 30)."),
+                                     QStringLiteral("SECONDS"));
+    const QCommandLineOption progress(QStringLiteral("progress"),
+                                      QStringLiteral("Show a progress bar on stderr (default when stderr is a terminal)."));
+    const QCommandLineOption stats(QStringLiteral("stats"),
+                                   QStringLiteral("After the command, print one JSON line of statistics on stderr."));
+    const QCommandLineOption range(QStringLiteral("r"), QStringLiteral("Byte range START-END or START- (repeatable)."),
+                                   QStringLiteral("RANGE"));
+    const QCommandLineOption output(QStringLiteral("o"), QStringLiteral("Output file ('-' for stdout where allowed)."),
+                                    QStringLiteral("FILE"));
+    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON (info, status)."));
+    const QCommandLineOption sparse(QStringLiteral("sparse"), QStringLiteral("Export only present chunks, leaving holes (export)."));
+    p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, progress, stats, range, output, json, sparse});
+    p.addPositionalArgument(QStringLiteral("COMMAND"), QStringLiteral("info, read, prefetch, evict, export, verify, status or remove."));
+    p.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("URL or local path of the object."), QStringLiteral("[SOURCE]"));
+
+    if (!p.parse(arguments))
+        return usageError(p.errorText());
+    if (p.isSet(help)) {
+        QTextStream(stdout) << p.helpText();
+        return ParseOutcome{true, ExitOk, {}};
+    }
+    if (p.isSet(version)) {
+        QTextStream(stdout) << "sparsescope-cli " << SPARSESCOPE_VERSION << "\n";
+        return ParseOutcome{true, ExitOk, {}};
+    }
+
+    ParseOutcome out;
+    CliConfig &c = out.config;
+    const QStringList pos = p.positionalArguments();
+    if (pos.isEmpty())
+        return usageError(QStringLiteral("no command given"));
+    c.command = pos.first();
+    static const QStringList withSource = {QStringLiteral("info"), QStringLiteral("read"), QStringLiteral("prefetch"),
+                                           QStringLiteral("evict"), QStringLiteral("export"), QStringLiteral("verify"),
+                                           QStringLiteral("remove")};
+    if (c.command == u"status") {
+        if (pos.size() != 1)
+            return usageError(QStringLiteral("status takes no SOURCE"));
+    } else if (withSource.contains(c.command)) {
+        if (pos.size() != 2)
+            return usageError(QStringLiteral("%1 needs exactly one SOURCE").arg(c.command));
+        c.source = pos.at(1);
+    } else {
+        return usageError(QStringLiteral("unknown command \"%1\"").arg(c.command));
+    }
+
+    // Options that belong to particular commands.
+    const bool rangesAllowed = c.command == u"read" || c.command == u"prefetch" || c.command == u"evict";
+    if (p.isSet(range) && !rangesAllowed)
+        return usageError(QStringLiteral("-r is not an option of %1").arg(c.command));
+    if (p.isSet(output) && c.command != u"read" && c.command != u"export")
+        return usageError(QStringLiteral("-o is not an option of %1").arg(c.command));
+    if (p.isSet(json) && c.command != u"info" && c.command != u"status")
+        return usageError(QStringLiteral("--json is not an option of %1").arg(c.command));
+    if (p.isSet(sparse) && c.command != u"export")
+        return usageError(QStringLiteral("--sparse is not an option of %1").arg(c.command));
+    c.rangeTexts = p.values(range);
+    c.output = p.value(output);
+    c.json = p.isSet(json);
+    c.sparse = p.isSet(sparse);
+    if (c.command == u"read" && c.rangeTexts.isEmpty())
+        return usageError(QStringLiteral("read needs at least one -r START-END"));
+    if (c.command == u"export" && (c.output.isEmpty() || c.output == u"-"))
+        return usageError(QStringLiteral("export needs -o FILE"));
+    for (const QString &r : std::as_const(c.rangeTexts))
+        if (auto parsed = parseInclusiveRange(r, -1); !parsed)
+            return usageError(parsed.error().message);
+
+    // Global options.
+    c.engine.cacheDir = p.isSet(cacheDir) ? p.value(cacheDir) : cachepaths::defaultCacheDirectory();
+    if (p.isSet(chunkSize)) {
+        auto size = parseSize(p.value(chunkSize));
+        if (!size)
+            return usageError(size.error().message);
+        if (*size % 4096 != 0 || *size > (64 << 20))
+            return usageError(QStringLiteral("--chunk-size must be a multiple of 4K and at most 64M (hole punching frees "
+                                             "whole 4 KiB blocks)"));
+        c.engine.chunkSize = *size;
+    }
+    if (p.isSet(connections)) {
+        bool ok = false;
+        const int n = p.value(connections).toInt(&ok);
+        if (!ok || n < 1 || n > 64)
+            return usageError(QStringLiteral("--connections must be between 1 and 64"));
+        c.engine.source.connections = n;
+    }
+    if (p.isSet(timeout)) {
+        bool ok = false;
+        const double s = p.value(timeout).toDouble(&ok);
+        if (!ok || s <= 0 || s > 86400)
+            return usageError(QStringLiteral("--timeout must be a number of seconds between 0 and 86400"));
+        c.engine.source.timeoutMs = int(s * 1000);
+    }
+    c.progress = p.isSet(progress) || ::isatty(STDERR_FILENO);
+    c.stats = p.isSet(stats);
+    return out;
+}
+
+} // namespace sparsescope::cli

@@ -1,0 +1,34 @@
+#pragma once
+// The parsed command line of sparsescope-cli (the contract is in README.md and --help).
+
+#include "byterange.h"
+#include "engineconfig.h"
+
+#include <QString>
+#include <QStringList>
+
+namespace sparsescope::cli {
+
+enum ExitCode { ExitOk = 0, ExitFailure = 1, ExitUsage = 2 };
+
+struct CliConfig {
+    QString command;
+    QString source;
+    QStringList rangeTexts; // -r values, inclusive START-END, parsed once the size is known
+    QString output;         // -o
+    bool json = false;
+    bool sparse = false;
+    bool progress = false;
+    bool stats = false;
+    EngineConfig engine;
+};
+
+struct ParseOutcome {
+    bool exit = false; // help, version or usage error already printed
+    int exitCode = ExitOk;
+    CliConfig config;
+};
+
+ParseOutcome parseCommandLine(const QStringList &arguments);
+
+} // namespace sparsescope::cli

@@ -1,0 +1,367 @@
+#include "commands.h"
+#include "await.h"
+#include "cachepaths.h"
+#include "iopool.h"
+#include "objectlock.h"
+#include "progressbar.h"
+#include "rangeparse.h"
+#include "sparsefilestore.h"
+#include "sparseobject.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QRegularExpression>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTextStream>
+
+#include <deque>
+#include <unistd.h>
+
+namespace sparsescope::cli {
+
+namespace {
+using ObjectPtr = std::shared_ptr<SparseObject>;
+
+int fail(const QString &message)
+{
+    QTextStream(stderr) << "sparsescope-cli: " << message << "\n";
+    return ExitFailure;
+}
+
+int fail(const Error &error)
+{
+    QString message = error.message;
+    if (error.kind == ErrorKind::Changed && !message.contains(QStringLiteral("run")))
+        message += QStringLiteral("; run the command again to fetch the current version");
+    QTextStream(stderr) << "sparsescope-cli: " << message << "\n";
+    return error.kind == ErrorKind::Usage ? ExitUsage : ExitFailure;
+}
+
+Result<ObjectPtr> openObject(const CliConfig &c)
+{
+    auto opened = await(SparseObject::open(c.source, c.engine));
+    if (!opened)
+        return opened.error();
+    for (const QString &w : (*opened)->warnings())
+        QTextStream(stderr) << "sparsescope-cli: warning: " << w << "\n";
+    return opened;
+}
+
+Result<QList<ByteRange>> parseRanges(const CliConfig &c, const SparseObject &object, bool defaultWhole)
+{
+    QList<ByteRange> ranges;
+    const qint64 size = object.geometry().objectSize;
+    for (const QString &text : c.rangeTexts) {
+        auto r = parseInclusiveRange(text, size);
+        if (!r) // the syntax was checked while parsing: this range does not fit this object (a run-time failure)
+            return makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(object.sourceInfo().displayName, r.error().message));
+        ranges.append(*r);
+    }
+    if (ranges.isEmpty() && defaultWhole && size > 0)
+        ranges.append({0, size});
+    return ranges;
+}
+
+QJsonArray rangesJson(const RangeSet &set)
+{
+    QJsonArray out;
+    for (const ByteRange &r : set.ranges())
+        out.append(QJsonArray{double(r.begin), double(r.end)});
+    return out;
+}
+
+int cmdInfo(const CliConfig &c, SparseObject &o)
+{
+    const RangeSet present = o.presentRanges();
+    const ChunkGeometry g = o.geometry();
+    const qint64 allocated = o.allocatedBytes();
+    if (c.json) {
+        QJsonObject j;
+        j[QStringLiteral("source")] = o.sourceInfo().displayName;
+        j[QStringLiteral("size")] = double(g.objectSize);
+        j[QStringLiteral("chunk_size")] = double(g.chunkSize);
+        j[QStringLiteral("chunk_count")] = double(g.chunkCount());
+        j[QStringLiteral("present_bytes")] = double(present.totalBytes());
+        j[QStringLiteral("present_chunks")] = double(o.presentChunks().count());
+        j[QStringLiteral("allocated_bytes")] = double(allocated);
+        j[QStringLiteral("ranges")] = rangesJson(present);
+        j[QStringLiteral("validator")] = o.sourceInfo().validator;
+        j[QStringLiteral("cache_path")] = o.cachePath();
+        j[QStringLiteral("backend")] = o.backendName();
+        QTextStream(stdout) << QJsonDocument(j).toJson(QJsonDocument::Compact) << "\n";
+        return ExitOk;
+    }
+    QStringList ranges;
+    for (const ByteRange &r : present.ranges())
+        ranges << r.toInclusiveString();
+    const double pct = g.objectSize > 0 ? 100.0 * double(present.totalBytes()) / double(g.objectSize) : 100.0;
+    QTextStream out(stdout);
+    out << "source:      " << o.sourceInfo().displayName << "\n"
+        << "size:        " << g.objectSize << " bytes (" << formatBytes(g.objectSize) << ")\n"
+        << "validator:   " << (o.sourceInfo().validator.isEmpty() ? QStringLiteral("(none)") : o.sourceInfo().validator) << "\n"
+        << "chunk size:  " << g.chunkSize << " bytes (" << formatBytes(g.chunkSize) << "), " << g.chunkCount() << " chunks\n"
+        << "present:     " << present.totalBytes() << " bytes (" << QString::number(pct, 'f', 1) << "%) in "
+        << present.rangeCount() << (present.rangeCount() == 1 ? " range" : " ranges") << "\n"
+        << "ranges:      " << (ranges.isEmpty() ? QStringLiteral("(none)") : ranges.join(QStringLiteral(", "))) << "\n"
+        << "allocated:   " << allocated << " bytes on disk (" << formatBytes(allocated) << ")\n"
+        << "cache path:  " << o.cachePath() << "\n";
+    return ExitOk;
+}
+
+// Streams each range in slices of at most kSlice bytes, keeping kWindow slices of each range in
+// flight; every range starts at once (concurrent readers) and output stays in order.
+int cmdRead(const CliConfig &c, SparseObject &o)
+{
+    constexpr qint64 kSlice = 8 << 20;
+    constexpr int kWindow = 4;
+    auto ranges = parseRanges(c, o, false);
+    if (!ranges)
+        return fail(ranges.error());
+    QFile out;
+    std::unique_ptr<QFile> tmpGuard;
+    const bool toStdout = c.output.isEmpty() || c.output == u"-";
+    QString tmpPath;
+    if (toStdout) {
+        if (!out.open(stdout, QIODevice::WriteOnly))
+            return fail(QStringLiteral("cannot write to stdout"));
+    } else {
+        // Written beside the target and renamed into place only when complete.
+        tmpPath = c.output + QStringLiteral(".sparsescope-part");
+        out.setFileName(tmpPath);
+        if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate))
+            return fail(QStringLiteral("cannot write %1: %2").arg(c.output, out.errorString()));
+    }
+    struct Stream {
+        ByteRange range;
+        qint64 next = 0;
+        std::deque<QFuture<Result<QByteArray>>> inFlight;
+    };
+    std::vector<Stream> streams;
+    for (const ByteRange &r : *ranges)
+        streams.push_back({r, r.begin, {}});
+    auto refill = [&](Stream &s) {
+        while (int(s.inFlight.size()) < kWindow && s.next < s.range.end) {
+            const ByteRange slice{s.next, std::min(s.range.end, s.next + kSlice)};
+            s.inFlight.push_back(o.read(slice, Priority::Interactive));
+            s.next = slice.end;
+        }
+    };
+    for (Stream &s : streams)
+        refill(s);
+    ProgressBar bar(&o, c.progress && !toStdout);
+    int rc = ExitOk;
+    for (Stream &s : streams) {
+        while (!s.inFlight.empty() && rc == ExitOk) {
+            Result<QByteArray> bytes = await(s.inFlight.front());
+            s.inFlight.pop_front();
+            if (!bytes) {
+                rc = fail(bytes.error());
+                break;
+            }
+            if (out.write(*bytes) != bytes->size()) {
+                rc = fail(QStringLiteral("cannot write %1: %2").arg(toStdout ? QStringLiteral("stdout") : c.output, out.errorString()));
+                break;
+            }
+            refill(s);
+        }
+    }
+    if (rc != ExitOk)
+        o.cancelAll();
+    out.flush();
+    if (!toStdout) {
+        if (rc == ExitOk && ::fsync(out.handle()) != 0)
+            rc = fail(QStringLiteral("cannot fsync %1").arg(c.output));
+        out.close();
+        if (rc == ExitOk && ::rename(QFile::encodeName(tmpPath).constData(), QFile::encodeName(c.output).constData()) != 0)
+            rc = fail(QStringLiteral("cannot move the output into %1").arg(c.output));
+        if (rc != ExitOk)
+            QFile::remove(tmpPath);
+    }
+    return rc;
+}
+
+int cmdPrefetch(const CliConfig &c, SparseObject &o)
+{
+    auto ranges = parseRanges(c, o, true);
+    if (!ranges)
+        return fail(ranges.error());
+    ProgressBar bar(&o, c.progress);
+    auto done = await(o.prefetch(*ranges, Priority::Prefetch));
+    if (!done)
+        return fail(done.error());
+    return ExitOk;
+}
+
+int cmdEvict(const CliConfig &c, SparseObject &o)
+{
+    auto ranges = parseRanges(c, o, true);
+    if (!ranges)
+        return fail(ranges.error());
+    auto dropped = await(o.evict(*ranges));
+    if (!dropped)
+        return fail(dropped.error());
+    return ExitOk;
+}
+
+int cmdExport(const CliConfig &c, SparseObject &o)
+{
+    ProgressBar bar(&o, c.progress && !c.sparse);
+    auto written = await(o.exportTo(c.output, c.sparse ? ExportMode::Sparse : ExportMode::Full));
+    if (!written)
+        return fail(written.error());
+    return ExitOk;
+}
+
+int cmdVerify(const CliConfig &, SparseObject &o)
+{
+    auto report = await(o.verify());
+    if (!report)
+        return fail(report.error());
+    if (report->badChunks.isEmpty()) {
+        QTextStream(stdout) << o.sourceInfo().displayName << ": " << report->checkedChunks << " present chunks verified, all good\n";
+        return ExitOk;
+    }
+    QStringList bad;
+    for (qint64 chunk : report->badChunks)
+        bad << o.geometry().chunkRange(chunk).toInclusiveString();
+    QTextStream(stdout) << o.sourceInfo().displayName << ": " << report->badChunks.size() << " of " << report->checkedChunks
+                        << " present chunks were damaged and were dropped (bytes " << bad.join(QStringLiteral(", "))
+                        << "); they will be fetched again when read\n";
+    return ExitFailure;
+}
+
+int cmdStatus(const CliConfig &c)
+{
+    const QDir root(cachepaths::objectsRoot(c.engine.cacheDir));
+    const QStringList ids = root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
+    struct Row {
+        SparseFileStore::Inspection in;
+        QString path;
+    };
+    QList<Row> rows;
+    for (const QString &id : ids) {
+        if (id.startsWith(u'.'))
+            continue;
+        auto in = SparseFileStore::inspect(root.absoluteFilePath(id));
+        if (!in) {
+            QTextStream(stderr) << "sparsescope-cli: warning: skipping " << root.absoluteFilePath(id) << ": " << in.error().message << "\n";
+            continue;
+        }
+        rows.append({std::move(in).value(), root.absoluteFilePath(id)});
+    }
+    std::sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) { return a.in.meta.source < b.in.meta.source; });
+    if (c.json) {
+        QJsonArray arr;
+        for (const Row &r : rows) {
+            QJsonObject j;
+            j[QStringLiteral("source")] = r.in.meta.source;
+            j[QStringLiteral("size")] = double(r.in.meta.size);
+            j[QStringLiteral("chunk_size")] = double(r.in.meta.chunkSize);
+            j[QStringLiteral("present_bytes")] = double(r.in.presentBytes);
+            j[QStringLiteral("allocated_bytes")] = double(r.in.allocatedBytes);
+            j[QStringLiteral("validator")] = r.in.meta.validator;
+            j[QStringLiteral("cache_path")] = r.path;
+            arr.append(j);
+        }
+        QTextStream(stdout) << QJsonDocument(arr).toJson(QJsonDocument::Compact) << "\n";
+        return ExitOk;
+    }
+    QTextStream out(stdout);
+    if (rows.isEmpty()) {
+        out << "no objects in " << c.engine.cacheDir << "\n";
+        return ExitOk;
+    }
+    out << QStringLiteral("%1  %2  %3  %4  %5\n").arg(QStringLiteral("SIZE"), 10).arg(QStringLiteral("PRESENT"), 10)
+               .arg(QStringLiteral("%"), 6).arg(QStringLiteral("ON DISK"), 10).arg(QStringLiteral("SOURCE"));
+    for (const Row &r : rows) {
+        const double pct = r.in.meta.size > 0 ? 100.0 * double(r.in.presentBytes) / double(r.in.meta.size) : 100.0;
+        out << QStringLiteral("%1  %2  %3  %4  %5\n").arg(formatBytes(r.in.meta.size), 10).arg(formatBytes(r.in.presentBytes), 10)
+                   .arg(QString::number(pct, 'f', 1), 6).arg(formatBytes(r.in.allocatedBytes), 10).arg(r.in.meta.source);
+    }
+    return ExitOk;
+}
+
+int cmdRemove(const CliConfig &c)
+{
+    static const QRegularExpression scheme(QStringLiteral("^[A-Za-z][A-Za-z0-9+.-]*://"));
+    const QUrl url = scheme.match(c.source).hasMatch() ? QUrl(c.source) : QUrl::fromLocalFile(QDir(c.source).absolutePath());
+    const QString dir = cachepaths::objectDirectory(c.engine.cacheDir, url);
+    if (!QFileInfo(dir).isDir())
+        return fail(QStringLiteral("%1 is not in the cache %2; nothing to remove").arg(cachepaths::redactedSource(url), c.engine.cacheDir));
+    auto lock = ObjectLock::acquire(dir, c.engine.lockWaitMs);
+    if (!lock)
+        return fail(lock.error());
+    // Rename first so that no one opens a half-deleted entry.
+    const QString doomed = cachepaths::objectsRoot(c.engine.cacheDir) + QStringLiteral("/.removing-") + QFileInfo(dir).fileName() +
+                           QStringLiteral("-%1").arg(QCoreApplication::applicationPid());
+    if (::rename(QFile::encodeName(dir).constData(), QFile::encodeName(doomed).constData()) != 0)
+        return fail(QStringLiteral("cannot remove %1: %2").arg(dir, QString::fromLocal8Bit(strerror(errno))));
+    if (!QDir(doomed).removeRecursively())
+        return fail(QStringLiteral("removed %1 from the cache, but could not delete all of %2; delete it by hand").arg(c.source, doomed));
+    return ExitOk;
+}
+
+void printStats(const Statistics *s, qint64 elapsedMs)
+{
+    QJsonObject j;
+    j[QStringLiteral("upstream_requests")] = double(s ? s->upstreamRequests.load() : 0);
+    j[QStringLiteral("upstream_bytes")] = double(s ? s->upstreamBytes.load() : 0);
+    j[QStringLiteral("cache_hit_bytes")] = double(s ? s->cacheHitBytes.load() : 0);
+    j[QStringLiteral("elapsed_ms")] = double(elapsedMs);
+    QTextStream(stderr) << QJsonDocument(j).toJson(QJsonDocument::Compact) << "\n";
+}
+} // namespace
+
+int runCommand(const CliConfig &c)
+{
+    QElapsedTimer clock;
+    clock.start();
+    int rc = ExitOk;
+    ObjectPtr object;
+    if (c.command == u"status") {
+        rc = cmdStatus(c);
+    } else if (c.command == u"remove") {
+        rc = cmdRemove(c);
+    } else {
+        auto opened = openObject(c);
+        if (!opened) {
+            rc = fail(opened.error());
+        } else {
+            object = *opened;
+            SparseObject &o = *object;
+            if (c.command == u"info")
+                rc = cmdInfo(c, o);
+            else if (c.command == u"read")
+                rc = cmdRead(c, o);
+            else if (c.command == u"prefetch")
+                rc = cmdPrefetch(c, o);
+            else if (c.command == u"evict")
+                rc = cmdEvict(c, o);
+            else if (c.command == u"export")
+                rc = cmdExport(c, o);
+            else if (c.command == u"verify")
+                rc = cmdVerify(c, o);
+            Status flushed = await(o.flush());
+            if (!flushed && rc == ExitOk)
+                rc = fail(flushed.error());
+        }
+    }
+    std::shared_ptr<Statistics> stats;
+    if (object) {
+        stats = std::make_shared<Statistics>();
+        stats->upstreamRequests = object->statistics().upstreamRequests.load();
+        stats->upstreamBytes = object->statistics().upstreamBytes.load();
+        stats->cacheHitBytes = object->statistics().cacheHitBytes.load();
+    }
+    object.reset();             // closes the source (joins the network thread)
+    ioPool()->waitForDone();    // chunk writes and the final commit
+    if (c.stats)
+        printStats(stats.get(), clock.elapsed());
+    return rc;
+}
+
+} // namespace sparsescope::cli
