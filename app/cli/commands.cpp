@@ -1,5 +1,5 @@
 #include "commands.h"
-#include "await.h"
+#include "awaitfuture.h"
 #include "cachepaths.h"
 #include "iopool.h"
 #include "objectlock.h"
@@ -43,7 +43,7 @@ int fail(const Error &error)
 
 Result<ObjectPtr> openObject(const CliConfig &c)
 {
-    auto opened = await(SparseObject::open(c.source, c.engine));
+    auto opened = awaitFuture(SparseObject::open(c.source, c.engine));
     if (!opened)
         return opened.error();
     for (const QString &w : (*opened)->warnings())
@@ -156,7 +156,7 @@ int cmdRead(const CliConfig &c, SparseObject &o)
     int rc = ExitOk;
     for (Stream &s : streams) {
         while (!s.inFlight.empty() && rc == ExitOk) {
-            Result<QByteArray> bytes = await(s.inFlight.front());
+            Result<QByteArray> bytes = awaitFuture(s.inFlight.front());
             s.inFlight.pop_front();
             if (!bytes) {
                 rc = fail(bytes.error());
@@ -190,7 +190,7 @@ int cmdPrefetch(const CliConfig &c, SparseObject &o)
     if (!ranges)
         return fail(ranges.error());
     ProgressBar bar(&o, c.progress);
-    auto done = await(o.prefetch(*ranges, Priority::Prefetch));
+    auto done = awaitFuture(o.prefetch(*ranges, Priority::Prefetch));
     if (!done)
         return fail(done.error());
     return ExitOk;
@@ -201,7 +201,7 @@ int cmdEvict(const CliConfig &c, SparseObject &o)
     auto ranges = parseRanges(c, o, true);
     if (!ranges)
         return fail(ranges.error());
-    auto dropped = await(o.evict(*ranges));
+    auto dropped = awaitFuture(o.evict(*ranges));
     if (!dropped)
         return fail(dropped.error());
     return ExitOk;
@@ -210,7 +210,7 @@ int cmdEvict(const CliConfig &c, SparseObject &o)
 int cmdExport(const CliConfig &c, SparseObject &o)
 {
     ProgressBar bar(&o, c.progress && !c.sparse);
-    auto written = await(o.exportTo(c.output, c.sparse ? ExportMode::Sparse : ExportMode::Full));
+    auto written = awaitFuture(o.exportTo(c.output, c.sparse ? ExportMode::Sparse : ExportMode::Full));
     if (!written)
         return fail(written.error());
     return ExitOk;
@@ -218,7 +218,7 @@ int cmdExport(const CliConfig &c, SparseObject &o)
 
 int cmdVerify(const CliConfig &, SparseObject &o)
 {
-    auto report = await(o.verify());
+    auto report = awaitFuture(o.verify());
     if (!report)
         return fail(report.error());
     if (report->badChunks.isEmpty()) {
@@ -345,7 +345,7 @@ int runCommand(const CliConfig &c)
                 rc = cmdExport(c, o);
             else if (c.command == u"verify")
                 rc = cmdVerify(c, o);
-            Status flushed = await(o.flush());
+            Status flushed = awaitFuture(o.flush());
             if (!flushed && rc == ExitOk)
                 rc = fail(flushed.error());
         }

@@ -83,7 +83,7 @@ Result<JournalState> load(const QString &path, qint64 chunkCount, qint64 chunkSi
     const QByteArray bytes = f.readAll();
     f.close();
     JournalState s = replay(bytes, chunkCount, chunkSize);
-    if (repair && s.droppedBytes > 0) {
+    if (repair && (s.droppedBytes > 0 || s.validRecords == 0)) {
         if (s.validRecords == 0) {
             // Not even a header survived: start an empty journal.
             ChunkBitmap none(chunkCount);

@@ -1,14 +1,15 @@
 #pragma once
-// Waiting for a QFuture in the CLI: runs the event loop (which drives the engine) until the
-// future is finished. Only for the command-line tool, whose main thread has nothing else to do.
+// Waiting for a QFuture by running a local event loop (which drives the engine) until the future
+// is finished. For the command-line tool and tests, whose main thread has nothing else to do;
+// never for the GUI thread. A cancelled future yields a default T (for Result<T>: an error).
 
 #include <QEventLoop>
 #include <QFutureWatcher>
 
-namespace sparsescope::cli {
+namespace sparsescope {
 
 template <typename T>
-T await(QFuture<T> future)
+T awaitFuture(QFuture<T> future)
 {
     if (!future.isFinished()) {
         QEventLoop loop;

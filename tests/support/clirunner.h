@@ -1,0 +1,23 @@
+#pragma once
+// Runs the real sparsescope-cli binary (path baked in by CMake) and captures what a user sees.
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QProcess>
+#include <QStringList>
+
+namespace sparsescope::test {
+
+struct CliRun {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+    QJsonObject stats() const;    // the --stats line on stderr, if any
+    QJsonObject jsonOut() const;  // stdout parsed as one JSON object
+};
+
+// Runs `sparsescope-cli --cache-dir CACHE ARGS...` and waits up to timeoutMs.
+CliRun runCli(const QString &cacheDir, const QStringList &args, int timeoutMs = 120000);
+QString cliPath();
+
+} // namespace sparsescope::test

@@ -1,0 +1,88 @@
+#include "httpresponse.h"
+
+#include <QtTest>
+
+using namespace sparsescope;
+using namespace sparsescope::http;
+
+class TestHttpResponse : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void contentRange_data()
+    {
+        QTest::addColumn<QByteArray>("value");
+        QTest::addColumn<bool>("ok");
+        QTest::newRow("full") << QByteArray("bytes 0-99/1000") << true;
+        QTest::newRow("unknown total") << QByteArray("bytes 5-9/*") << true;
+        QTest::newRow("unsatisfied form") << QByteArray("bytes */1000") << false;
+        QTest::newRow("last before first") << QByteArray("bytes 10-5/1000") << false;
+        QTest::newRow("last past total") << QByteArray("bytes 0-1000/1000") << false;
+        QTest::newRow("wrong unit") << QByteArray("items 0-1/2") << false;
+        QTest::newRow("negative") << QByteArray("bytes -1-5/10") << false;
+        QTest::newRow("empty") << QByteArray() << false;
+        QTest::newRow("huge") << QByteArray("bytes 0-1/99999999999999999999999") << false;
+    }
+    void contentRange()
+    {
+        QFETCH(QByteArray, value);
+        QFETCH(bool, ok);
+        QCOMPARE(parseContentRange(value).ok(), ok);
+    }
+    void check_data()
+    {
+        QTest::addColumn<int>("status");
+        QTest::addColumn<QByteArray>("contentRange");
+        QTest::addColumn<QByteArray>("contentLength");
+        QTest::addColumn<QByteArray>("encoding");
+        QTest::addColumn<QByteArray>("type");
+        QTest::addColumn<int>("expect"); // -1 ok, else ErrorKind
+        // Asked: bytes 100-199 of a 1000-byte object.
+        QTest::newRow("good") << 206 << QByteArray("bytes 100-199/1000") << QByteArray("100") << QByteArray() << QByteArray("application/octet-stream") << -1;
+        QTest::newRow("identity ok") << 206 << QByteArray("bytes 100-199/1000") << QByteArray() << QByteArray("identity") << QByteArray() << -1;
+        QTest::newRow("200 whole") << 200 << QByteArray() << QByteArray("1000") << QByteArray() << QByteArray() << int(ErrorKind::Changed);
+        QTest::newRow("shifted start") << 206 << QByteArray("bytes 0-99/1000") << QByteArray("100") << QByteArray() << QByteArray() << int(ErrorKind::Upstream);
+        QTest::newRow("short end") << 206 << QByteArray("bytes 100-150/1000") << QByteArray("51") << QByteArray() << QByteArray() << int(ErrorKind::Upstream);
+        QTest::newRow("other total") << 206 << QByteArray("bytes 100-199/2000") << QByteArray("100") << QByteArray() << QByteArray() << int(ErrorKind::Changed);
+        QTest::newRow("length mismatch") << 206 << QByteArray("bytes 100-199/1000") << QByteArray("99") << QByteArray() << QByteArray() << int(ErrorKind::Upstream);
+        QTest::newRow("malformed length") << 206 << QByteArray("bytes 100-199/1000") << QByteArray("1e2") << QByteArray() << QByteArray() << int(ErrorKind::Upstream);
+        QTest::newRow("gzip") << 206 << QByteArray("bytes 100-199/1000") << QByteArray("100") << QByteArray("gzip") << QByteArray() << int(ErrorKind::Upstream);
+        QTest::newRow("multipart") << 206 << QByteArray("bytes 100-199/1000") << QByteArray() << QByteArray() << QByteArray("multipart/byteranges; boundary=x") << int(ErrorKind::Upstream);
+        QTest::newRow("malformed range") << 206 << QByteArray("bytes 100-") << QByteArray("100") << QByteArray() << QByteArray() << int(ErrorKind::Upstream);
+        QTest::newRow("416") << 416 << QByteArray("bytes */1000") << QByteArray() << QByteArray() << QByteArray() << int(ErrorKind::Upstream);
+    }
+    void check()
+    {
+        QFETCH(int, status);
+        QFETCH(QByteArray, contentRange);
+        QFETCH(QByteArray, contentLength);
+        QFETCH(QByteArray, encoding);
+        QFETCH(QByteArray, type);
+        QFETCH(int, expect);
+        RangeResponse r{status, contentRange, contentLength, encoding, type};
+        const Status st = checkRangeResponse(QStringLiteral("http://h/o"), {100, 200}, 1000, r);
+        if (expect < 0) {
+            QVERIFY2(st.ok(), qPrintable(st.ok() ? QString() : st.error().message));
+        } else {
+            QVERIFY(!st.ok());
+            QCOMPARE(int(st.error().kind), expect);
+            QVERIFY2(st.error().message.contains(QStringLiteral("http://h/o bytes 100-199")), qPrintable(st.error().message));
+        }
+    }
+    void clampedAtEnd()
+    {
+        // Asked past the end is never planned, but a server clamping the last range at the end is fine.
+        RangeResponse r{206, "bytes 900-999/1000", "100", {}, {}};
+        QVERIFY(checkRangeResponse(QStringLiteral("o"), {900, 1000}, 1000, r).ok());
+    }
+    void ifRange()
+    {
+        QCOMPARE(ifRangeValue("\"abc\"", "Mon, 01 Jan 2024 00:00:00 GMT"), QByteArray("\"abc\""));
+        // RFC 9110 §13.1.5: a weak ETag must not be used in If-Range.
+        QCOMPARE(ifRangeValue("W/\"abc\"", "Mon, 01 Jan 2024 00:00:00 GMT"), QByteArray("Mon, 01 Jan 2024 00:00:00 GMT"));
+        QCOMPARE(ifRangeValue("W/\"abc\"", ""), QByteArray());
+        QCOMPARE(rangeHeader({10, 20}), QByteArray("bytes=10-19"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestHttpResponse)
+#include "tst_httpresponse.moc"
