@@ -3,7 +3,7 @@
 # prefix, config, logs and pid file under STATE_DIR, so that it needs no system paths or root.
 # The access log (STATE_DIR/access.log) has one line per request:
 #   METHOD URI STATUS BODY_BYTES "RANGE"
-# Usage: nginx-serve.sh start DIR PORT STATE_DIR | stop STATE_DIR
+# Usage: nginx-serve.sh start DIR PORT STATE_DIR | stop STATE_DIR | free-port
 set -euo pipefail
 NGINX=${NGINX:-/usr/sbin/nginx}
 case "${1:-}" in
@@ -37,9 +37,15 @@ CONF
         sleep 0.1
     done
     echo "nginx did not start on port $port; see $state/error.log" >&2; exit 1 ;;
+free-port) # prints a loopback port nobody listens on
+    for _ in $(seq 200); do
+        port=$((20000 + RANDOM % 40000))
+        (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || { echo "$port"; exit 0; }
+    done
+    exit 1 ;;
 stop)
     state=$2
     [ -f "$state/nginx.pid" ] && kill "$(cat "$state/nginx.pid")" 2>/dev/null || true ;;
 *)
-    echo "usage: $0 start DIR PORT STATE_DIR | stop STATE_DIR" >&2; exit 2 ;;
+    echo "usage: $0 start DIR PORT STATE_DIR | stop STATE_DIR | free-port" >&2; exit 2 ;;
 esac

@@ -8,6 +8,7 @@
 #include <QtTest>
 
 #include <sys/stat.h>
+#include <cstdio>
 
 using namespace sparsescope::test;
 
@@ -177,6 +178,99 @@ private Q_SLOTS:
         const QJsonObject j = cli({QStringLiteral("info"), m_url, QStringLiteral("--json")}).jsonOut();
         QCOMPARE(qint64(j.value(QStringLiteral("chunk_size")).toDouble()), qint64(65536));
         QCOMPARE(m_nginx.accessLog().last().range, QStringLiteral("-")); // info's HEAD
+    }
+    void followsRedirectsAndCountsEveryHop()
+    {
+        const CliRun r = cli({QStringLiteral("read"), m_nginx.url(QStringLiteral("redirect/object.bin")), QStringLiteral("-r"),
+                              QStringLiteral("100-199"), QStringLiteral("--stats")});
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(r.out, m_bytes.mid(100, 100));
+        // HEAD -> 302 -> HEAD, then the GET goes straight to the final URL.
+        QCOMPARE(m_nginx.countRequests({}), 3);
+        QCOMPARE(qint64(r.stats().value(QStringLiteral("upstream_requests")).toDouble()), 3);
+        QCOMPARE(m_nginx.accessLog().last().uri, QStringLiteral("/object.bin"));
+    }
+    void headRefusedFallsBackToARangeProbe()
+    {
+        const CliRun r = cli({QStringLiteral("read"), m_nginx.url(QStringLiteral("nohead/object.bin")), QStringLiteral("-r"),
+                              QStringLiteral("5000-5099"), QStringLiteral("--stats")});
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(r.out, m_bytes.mid(5000, 100));
+        const auto log = m_nginx.accessLog();
+        QCOMPARE(log.size(), 3);
+        QCOMPARE(log[0].status, 405);
+        QCOMPARE(log[1].range, QStringLiteral("bytes=0-0"));
+        QCOMPARE(log[1].bodyBytes, 1);
+        QCOMPARE(qint64(r.stats().value(QStringLiteral("upstream_bytes")).toDouble()), m_nginx.bodyBytes());
+    }
+    void twoProcessesShareOneObject()
+    {
+        // Both prefetch the same object at once: the second waits for the first's lock and then
+        // finds everything present, so upstream sees the object once.
+        const QString url = m_nginx.url(QStringLiteral("slow/object.bin"));
+        QProcess a, b;
+        a.start(cliPath(), {QStringLiteral("--cache-dir"), m_cache, QStringLiteral("prefetch"), url, QStringLiteral("-r"), QStringLiteral("0-4194303")});
+        QVERIFY(a.waitForStarted());
+        QThread::msleep(100);
+        b.start(cliPath(), {QStringLiteral("--cache-dir"), m_cache, QStringLiteral("prefetch"), url, QStringLiteral("-r"), QStringLiteral("0-4194303")});
+        QVERIFY(a.waitForFinished(60000) && b.waitForFinished(60000));
+        QCOMPARE(a.exitCode(), 0);
+        QCOMPARE(b.exitCode(), 0);
+        QCOMPARE(m_nginx.countRequests(QStringLiteral("GET")) > 0, true);
+        qint64 getBytes = 0;
+        for (const AccessLogEntry &e : m_nginx.accessLog())
+            getBytes += e.method == u"GET" ? e.bodyBytes : 0;
+        QCOMPARE(getBytes, qint64(4194304));
+        QCOMPARE(cli({QStringLiteral("verify"), url}).exitCode, 0);
+    }
+    void changedUpstreamBetweenRunsDropsOldBytes()
+    {
+        const QByteArray v1 = patternBytes(1 << 20, 11), v2 = patternBytes(1 << 20, 12);
+        m_nginx.addFile(QStringLiteral("changing.bin"), v1);
+        const QString url = m_nginx.url(QStringLiteral("changing.bin"));
+        QCOMPARE(cli({QStringLiteral("prefetch"), url}).exitCode, 0);
+        QThread::msleep(1100); // a new mtime, so a new ETag
+        m_nginx.addFile(QStringLiteral("changing.bin"), v2);
+        const CliRun r = cli({QStringLiteral("read"), url, QStringLiteral("-r"), QStringLiteral("0-")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.out == v2);
+        QVERIFY2(r.err.contains("changed upstream"), r.err.constData());
+    }
+    void changedUpstreamDuringPrefetchNeverMixesVersions()
+    {
+        const qint64 size = 8 << 20;
+        const QByteArray v1 = patternBytes(size, 21), v2 = patternBytes(size, 22);
+        m_nginx.addFile(QStringLiteral("moving.bin"), v1);
+        const QString url = m_nginx.url(QStringLiteral("slow/moving.bin"));
+        QProcess p;
+        p.start(cliPath(), {QStringLiteral("--cache-dir"), m_cache, QStringLiteral("--connections"), QStringLiteral("1"),
+                            QStringLiteral("--chunk-size"), QStringLiteral("64K"), QStringLiteral("prefetch"), url,
+                            QStringLiteral("-r"), QStringLiteral("0-1048575"), QStringLiteral("-r"), QStringLiteral("2097152-3145727"),
+                            QStringLiteral("-r"), QStringLiteral("4194304-5242879"), QStringLiteral("-r"), QStringLiteral("6291456-7340031")});
+        QVERIFY(p.waitForStarted());
+        QThread::msleep(400); // one connection at 4 MiB/s: the first 1 MiB request is under way
+        // Replace the file atomically (new inode, new mtime): If-Range no longer matches.
+        // nginx's ETag is hex(mtime in seconds)-hex(size): a same-size change within the same second
+        // would keep the ETag, and no client could see it. Give the new version another second.
+        const QString tmp = m_nginx.addFile(QStringLiteral(".moving.tmp"), v2);
+        {
+            QFile t(tmp);
+            QVERIFY(t.open(QIODevice::ReadWrite));
+            QVERIFY(t.setFileTime(QDateTime::currentDateTime().addSecs(10), QFileDevice::FileModificationTime));
+        }
+        QVERIFY(::rename(QFile::encodeName(tmp).constData(), QFile::encodeName(m_nginx.root() + QStringLiteral("/moving.bin")).constData()) == 0);
+        QVERIFY(p.waitForFinished(60000));
+        const QByteArray err = p.readAllStandardError();
+        QCOMPARE(p.exitCode(), 1);
+        QVERIFY2(err.contains("changed upstream") && err.contains("moving.bin"), err.constData());
+        bool saw200 = false;
+        for (const AccessLogEntry &e : m_nginx.accessLog())
+            saw200 = saw200 || (e.method == u"GET" && e.status == 200);
+        QVERIFY2(saw200, "nginx answered If-Range with the whole new object");
+        // Nothing of the old version survives; reading now yields the new version only.
+        const CliRun all = cli({QStringLiteral("read"), m_nginx.url(QStringLiteral("moving.bin")), QStringLiteral("-r"), QStringLiteral("0-")});
+        QCOMPARE(all.exitCode, 0);
+        QVERIFY(all.out == v2);
     }
     void credentialsNeverReachTheDisk()
     {

@@ -52,8 +52,11 @@ bool NginxFixture::start()
           << "  client_body_temp_path " << d << "/tmp/body; proxy_temp_path " << d << "/tmp/proxy;\n"
           << "  fastcgi_temp_path " << d << "/tmp/fcgi; uwsgi_temp_path " << d << "/tmp/uwsgi; scgi_temp_path " << d << "/tmp/scgi;\n"
           << "  sendfile on; keepalive_requests 10000;\n"
-          << "  server {\n    listen 127.0.0.1:" << m_port << ";\n    root " << root() << ";\n"
-          << "    location /slow/ { alias " << root() << "/; limit_rate 4m; }\n  }\n}\n";
+          << "  server {\n    listen 127.0.0.1:" << m_port << " sndbuf=128k;\n    root " << root() << ";\n"
+          << "    location /slow/ { alias " << root() << "/; limit_rate 4m; sendfile off; }\n"
+          << "    location /redirect/ { rewrite ^/redirect/(.*)$ /$1 redirect; }\n"
+          << "    location /nohead/ { alias " << root() << "/; if ($request_method = HEAD) { return 405; } }\n"
+          << "  }\n}\n";
         c.flush();
         conf.close();
         m_nginx.setProcessChannelMode(QProcess::ForwardedErrorChannel);

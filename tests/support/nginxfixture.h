@@ -3,7 +3,9 @@
 // logs and pid in a temporary directory, serving `root()`. Its access log is how tests count the
 // upstream requests and bytes SparseScope really caused.
 //   /NAME        the file root()/NAME
-//   /slow/NAME   the same file at 4 MiB/s per connection (limit_rate), for crash trials
+//   /slow/NAME      the same file at 4 MiB/s per connection (limit_rate), for crash trials
+//   /redirect/NAME  302 to /NAME
+//   /nohead/NAME    the file, but HEAD is refused with 405
 
 #include <QList>
 #include <QProcess>
