@@ -86,60 +86,40 @@ qint64 ChunkBitmap::countInSpan(qint64 first, qint64 last) const
     return n;
 }
 
-qint64 ChunkBitmap::nextSet(qint64 from) const
+// First bit equal to `value` at or after `from`, or size() if none.
+qint64 ChunkBitmap::nextWithValue(qint64 from, bool value) const
 {
     if (from >= m_size)
         return m_size;
+    const quint64 flip = value ? 0 : ~quint64(0);
     qint64 w = from >> 6;
-    quint64 word = m_words[w] & ~((quint64(1) << (from & 63)) - 1);
+    quint64 word = (m_words[size_t(w)] ^ flip) & ~((quint64(1) << (from & 63)) - 1);
     while (true) {
         if (word)
             return std::min(m_size, (w << 6) + std::countr_zero(word));
         if (++w >= qint64(m_words.size()))
             return m_size;
-        word = m_words[w];
+        word = m_words[size_t(w)] ^ flip;
     }
 }
 
-qint64 ChunkBitmap::nextClear(qint64 from) const
-{
-    if (from >= m_size)
-        return m_size;
-    qint64 w = from >> 6;
-    quint64 word = ~m_words[w] & ~((quint64(1) << (from & 63)) - 1);
-    while (true) {
-        if (word)
-            return std::min(m_size, (w << 6) + std::countr_zero(word));
-        if (++w >= qint64(m_words.size()))
-            return m_size;
-        word = ~m_words[w];
-    }
-}
+qint64 ChunkBitmap::nextSet(qint64 from) const { return nextWithValue(from, true); }
+qint64 ChunkBitmap::nextClear(qint64 from) const { return nextWithValue(from, false); }
 
-QList<std::pair<qint64, qint64>> ChunkBitmap::setRuns(qint64 first, qint64 last) const
+QList<std::pair<qint64, qint64>> ChunkBitmap::runsWithValue(qint64 first, qint64 last, bool value) const
 {
     QList<std::pair<qint64, qint64>> runs;
     last = std::min(last, m_size - 1);
-    qint64 i = nextSet(first);
+    qint64 i = nextWithValue(first, value);
     while (i <= last) {
-        const qint64 end = std::min(nextClear(i), last + 1);
+        const qint64 end = std::min(nextWithValue(i, !value), last + 1);
         runs.append({i, end - 1});
-        i = nextSet(end);
+        i = nextWithValue(end, value);
     }
     return runs;
 }
 
-QList<std::pair<qint64, qint64>> ChunkBitmap::clearRuns(qint64 first, qint64 last) const
-{
-    QList<std::pair<qint64, qint64>> runs;
-    last = std::min(last, m_size - 1);
-    qint64 i = nextClear(first);
-    while (i <= last) {
-        const qint64 end = std::min(nextSet(i), last + 1);
-        runs.append({i, end - 1});
-        i = nextClear(end);
-    }
-    return runs;
-}
+QList<std::pair<qint64, qint64>> ChunkBitmap::setRuns(qint64 first, qint64 last) const { return runsWithValue(first, last, true); }
+QList<std::pair<qint64, qint64>> ChunkBitmap::clearRuns(qint64 first, qint64 last) const { return runsWithValue(first, last, false); }
 
 } // namespace sparsescope

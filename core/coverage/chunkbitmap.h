@@ -38,6 +38,9 @@ public:
     qint64 memoryBytes() const { return static_cast<qint64>(m_words.capacity() * sizeof(quint64)); }
 
 private:
+    qint64 nextWithValue(qint64 from, bool value) const;
+    QList<std::pair<qint64, qint64>> runsWithValue(qint64 first, qint64 last, bool value) const;
+
     std::vector<quint64> m_words;
     qint64 m_size = 0;
     qint64 m_count = 0;
