@@ -1,0 +1,88 @@
+// The engine against a paced nginx (/slow/: 4 MiB/s per connection): priorities and cancellation,
+// observed in nginx's access log.
+#include "awaitfuture.h"
+#include "iopool.h"
+#include "nginxfixture.h"
+#include "sparseobject.h"
+
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace sparsescope;
+using namespace sparsescope::test;
+
+class TestEngineHttp : public QObject {
+    Q_OBJECT
+    NginxFixture m_nginx;
+    QTemporaryDir m_tmp;
+    QByteArray m_bytes;
+    static constexpr qint64 kSize = 8 << 20;
+    static constexpr qint64 kChunk = 64 << 10;
+
+    std::shared_ptr<SparseObject> open(const QString &cacheName)
+    {
+        EngineConfig c;
+        c.cacheDir = m_tmp.filePath(cacheName);
+        c.chunkSize = kChunk;
+        c.source.connections = 1;
+        c.planner.maxRequestBytes = 512 << 10; // 16 queued requests of 512 KiB
+        auto o = awaitFuture(SparseObject::open(m_nginx.url(QStringLiteral("slow/object.bin")), c));
+        return o ? *o : nullptr;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY2(m_nginx.start(), qPrintable(m_nginx.errorText()));
+        m_bytes = patternBytes(kSize, 5);
+        m_nginx.addFile(QStringLiteral("object.bin"), m_bytes);
+    }
+    void init() { m_nginx.clearAccessLog(); }
+
+    void interactiveReadOvertakesQueuedPrefetch()
+    {
+        auto o = open(QStringLiteral("priority"));
+        QVERIFY(o);
+        auto prefetch = o->prefetch({{0, kSize}}, Priority::Prefetch);
+        const ByteRange tail{kSize - 100, kSize};
+        QElapsedTimer t;
+        t.start();
+        auto bytes = awaitFuture(o->read(tail, Priority::Interactive));
+        const qint64 readMs = t.elapsed();
+        QVERIFY(bytes.ok());
+        QCOMPARE(*bytes, m_bytes.mid(tail.begin, 100));
+        QVERIFY2(!prefetch.isFinished(), "the read must not wait for the whole prefetch");
+        QVERIFY2(o->presentBytes() < kSize / 2, qPrintable(QString::number(o->presentBytes())));
+        // The request holding the tail went out second, right after the one already running.
+        QList<AccessLogEntry> gets;
+        for (const AccessLogEntry &e : m_nginx.accessLog())
+            if (e.method == u"GET")
+                gets.append(e);
+        QVERIFY(gets.size() >= 2);
+        QVERIFY2(gets[1].range.endsWith(QStringLiteral("-%1").arg(kSize - 1)), qPrintable(gets[1].range));
+        qInfo("tail read served after %lld ms while the prefetch had %lld of %lld bytes", readMs, o->presentBytes(), kSize);
+        QVERIFY(awaitFuture(prefetch).ok());
+        QCOMPARE(o->presentBytes(), kSize);
+    }
+    void cancelledPrefetchStopsUpstreamTraffic()
+    {
+        auto o = open(QStringLiteral("cancel"));
+        QVERIFY(o);
+        auto prefetch = o->prefetch({{0, kSize}}, Priority::Prefetch);
+        QTest::qWait(300);
+        prefetch.cancel();
+        QTest::qWait(1500); // the engine notices within its prune interval and aborts the transfer
+        QCOMPARE(o->inFlightChunks(), 0);
+        const qint64 fetched = m_nginx.bodyBytes();
+        QTest::qWait(500);
+        QCOMPARE(m_nginx.bodyBytes(), fetched); // nothing more is asked for
+        QVERIFY2(fetched < kSize / 2, qPrintable(QString::number(fetched)));
+        // What did arrive is correct and usable.
+        for (const ByteRange &r : o->presentRanges().ranges())
+            QCOMPARE(*awaitFuture(o->read(r)), m_bytes.mid(r.begin, r.length()));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestEngineHttp)
+#include "tst_engine_http.moc"
