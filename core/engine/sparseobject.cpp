@@ -289,9 +289,14 @@ void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &
         return;
     }
     m_stats->storedBytes += m_geometry.chunkRange(chunk).length();
+    if (m_fatal && m_fatal->kind == ErrorKind::Changed) {
+        // Bytes of the old version that were already on their way: drop them as well.
+        ioPool()->start([store = m_store, chunk] { (void)store->evict(chunk, chunk); });
+        return;
+    }
     scheduleCommit();
     if (m_fatal)
-        return; // the object changed meanwhile: handleChanged() evicts everything again
+        return;
     QList<quint64> ready;
     for (auto &[id, w] : m_waiters)
         if (!w.reading && chunk >= w.firstChunk && chunk <= w.lastChunk && --w.outstanding <= 0)
@@ -348,8 +353,17 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
                 if (error.kind != ErrorKind::Cancelled)
                     failWaiters(a, b, error);
             }
-            if (error.kind != ErrorKind::Cancelled)
+            if (error.kind != ErrorKind::Cancelled) {
                 Q_EMIT errorOccurred(error.message);
+            } else {
+                // Cancelled because nobody wanted it; a reader that joined meanwhile plans afresh.
+                QList<quint64> joiners;
+                for (const auto &[id, w] : m_waiters)
+                    if (!w.reading && w.firstChunk <= r.lastChunk && w.lastChunk >= r.firstChunk)
+                        joiners.append(id);
+                for (quint64 id : joiners)
+                    plan(id);
+            }
         }
     }
     dispatch();
@@ -483,8 +497,7 @@ void SparseObject::handleChanged(const Error &error)
     for (quint64 id : all)
         finishWaiter(id, *m_fatal);
     pruneCancelled();
-    // Drop every cached byte (of the old version). Chunks still arriving are dropped by the store's
-    // reset on the next open, whose validator check sees the new version.
+    // Drop every cached byte of the old version; chunks still arriving are dropped in onChunkStored().
     const qint64 last = m_geometry.chunkCount() - 1;
     ioPool()->start([store = m_store, last] { (void)store->evict(0, last); });
     markDirty(0, last);
