@@ -236,35 +236,21 @@ int cmdVerify(const CliConfig &, SparseObject &o)
 
 int cmdStatus(const CliConfig &c)
 {
-    const QDir root(cachepaths::objectsRoot(c.engine.cacheDir));
-    const QStringList ids = root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
-    struct Row {
-        SparseFileStore::Inspection in;
-        QString path;
-    };
-    QList<Row> rows;
-    for (const QString &id : ids) {
-        if (id.startsWith(u'.'))
-            continue;
-        auto in = SparseFileStore::inspect(root.absoluteFilePath(id));
-        if (!in) {
-            QTextStream(stderr) << "sparsescope-cli: warning: skipping " << root.absoluteFilePath(id) << ": " << in.error().message << "\n";
-            continue;
-        }
-        rows.append({std::move(in).value(), root.absoluteFilePath(id)});
-    }
-    std::sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) { return a.in.meta.source < b.in.meta.source; });
+    QStringList warnings;
+    const auto rows = SparseFileStore::listEntries(c.engine.cacheDir, &warnings);
+    for (const QString &w : warnings)
+        QTextStream(stderr) << "sparsescope-cli: warning: " << w << "\n";
     if (c.json) {
         QJsonArray arr;
-        for (const Row &r : rows) {
+        for (const auto &r : rows) {
             QJsonObject j;
-            j[QStringLiteral("source")] = r.in.meta.source;
-            j[QStringLiteral("size")] = double(r.in.meta.size);
-            j[QStringLiteral("chunk_size")] = double(r.in.meta.chunkSize);
-            j[QStringLiteral("present_bytes")] = double(r.in.presentBytes);
-            j[QStringLiteral("allocated_bytes")] = double(r.in.allocatedBytes);
-            j[QStringLiteral("validator")] = r.in.meta.validator;
-            j[QStringLiteral("cache_path")] = r.path;
+            j[QStringLiteral("source")] = r.inspection.meta.source;
+            j[QStringLiteral("size")] = double(r.inspection.meta.size);
+            j[QStringLiteral("chunk_size")] = double(r.inspection.meta.chunkSize);
+            j[QStringLiteral("present_bytes")] = double(r.inspection.presentBytes);
+            j[QStringLiteral("allocated_bytes")] = double(r.inspection.allocatedBytes);
+            j[QStringLiteral("validator")] = r.inspection.meta.validator;
+            j[QStringLiteral("cache_path")] = r.directory;
             arr.append(j);
         }
         QTextStream(stdout) << QJsonDocument(arr).toJson(QJsonDocument::Compact) << "\n";
@@ -277,31 +263,22 @@ int cmdStatus(const CliConfig &c)
     }
     out << QStringLiteral("%1  %2  %3  %4  %5\n").arg(QStringLiteral("SIZE"), 10).arg(QStringLiteral("PRESENT"), 10)
                .arg(QStringLiteral("%"), 6).arg(QStringLiteral("ON DISK"), 10).arg(QStringLiteral("SOURCE"));
-    for (const Row &r : rows) {
-        const double pct = r.in.meta.size > 0 ? 100.0 * double(r.in.presentBytes) / double(r.in.meta.size) : 100.0;
-        out << QStringLiteral("%1  %2  %3  %4  %5\n").arg(formatBytes(r.in.meta.size), 10).arg(formatBytes(r.in.presentBytes), 10)
-                   .arg(QString::number(pct, 'f', 1), 6).arg(formatBytes(r.in.allocatedBytes), 10).arg(r.in.meta.source);
+    for (const auto &r : rows) {
+        const double pct = r.inspection.meta.size > 0 ? 100.0 * double(r.inspection.presentBytes) / double(r.inspection.meta.size) : 100.0;
+        out << QStringLiteral("%1  %2  %3  %4  %5\n").arg(formatBytes(r.inspection.meta.size), 10).arg(formatBytes(r.inspection.presentBytes), 10)
+                   .arg(QString::number(pct, 'f', 1), 6).arg(formatBytes(r.inspection.allocatedBytes), 10).arg(r.inspection.meta.source);
     }
     return ExitOk;
 }
 
 int cmdRemove(const CliConfig &c)
 {
-    static const QRegularExpression scheme(QStringLiteral("^[A-Za-z][A-Za-z0-9+.-]*://"));
-    const QUrl url = scheme.match(c.source).hasMatch() ? QUrl(c.source) : QUrl::fromLocalFile(QDir(c.source).absolutePath());
+    const QUrl url = cachepaths::sourceUrl(c.source);
     const QString dir = cachepaths::objectDirectory(c.engine.cacheDir, url);
     if (!QFileInfo(dir).isDir())
         return fail(QStringLiteral("%1 is not in the cache %2; nothing to remove").arg(cachepaths::redactedSource(url), c.engine.cacheDir));
-    auto lock = ObjectLock::acquire(dir, c.engine.lockWaitMs);
-    if (!lock)
-        return fail(lock.error());
-    // Rename first so that no one opens a half-deleted entry.
-    const QString doomed = cachepaths::objectsRoot(c.engine.cacheDir) + QStringLiteral("/.removing-") + QFileInfo(dir).fileName() +
-                           QStringLiteral("-%1").arg(QCoreApplication::applicationPid());
-    if (::rename(QFile::encodeName(dir).constData(), QFile::encodeName(doomed).constData()) != 0)
-        return fail(QStringLiteral("cannot remove %1: %2").arg(dir, QString::fromLocal8Bit(strerror(errno))));
-    if (!QDir(doomed).removeRecursively())
-        return fail(QStringLiteral("removed %1 from the cache, but could not delete all of %2; delete it by hand").arg(c.source, doomed));
+    if (Status st = SparseFileStore::removeEntry(dir, c.engine.lockWaitMs); !st)
+        return fail(st.error());
     return ExitOk;
 }
 

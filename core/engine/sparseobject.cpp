@@ -8,7 +8,6 @@
 #include "sparsefilestore.h"
 
 #include <QRandomGenerator>
-#include <QRegularExpression>
 #include <QThread>
 #include <QtConcurrent/QtConcurrent>
 
@@ -24,14 +23,6 @@ struct PrefetchGroup {
 };
 
 namespace {
-QUrl sourceUrl(const QString &text)
-{
-    static const QRegularExpression scheme(QStringLiteral("^[A-Za-z][A-Za-z0-9+.-]*://"));
-    if (scheme.match(text).hasMatch())
-        return QUrl(text, QUrl::StrictMode);
-    return QUrl::fromLocalFile(QDir(text).absolutePath());
-}
-
 template <typename T>
 QFuture<T> readyFuture(T value) { return QtFuture::makeReadyFuture(std::move(value)); }
 } // namespace
@@ -40,7 +31,7 @@ QFuture<SparseObject::OpenResult> SparseObject::open(const QString &sourceText, 
 {
     QThread *home = QThread::currentThread();
     return QtConcurrent::run(ioPool(), [sourceText, config, home]() -> OpenResult {
-        const QUrl url = sourceUrl(sourceText);
+        const QUrl url = cachepaths::sourceUrl(sourceText);
         if (!url.isValid())
             return makeError(ErrorKind::Usage, QStringLiteral("invalid source \"%1\": %2").arg(sourceText, url.errorString()));
         auto stats = std::make_shared<Statistics>();
@@ -77,6 +68,7 @@ SparseObject::SparseObject(std::unique_ptr<Source> source, std::shared_ptr<Spars
       m_warnings(std::move(warnings)), m_signalTimer(this), m_pruneTimer(this)
 {
     m_inFlight.resize(m_geometry.chunkCount());
+    m_errors.resize(m_geometry.chunkCount());
     m_config.planner.connections = m_config.source.connections;
     m_signalTimer.setSingleShot(true);
     m_signalTimer.setInterval(100);
@@ -285,9 +277,11 @@ void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &
     m_inFlight.reset(chunk);
     markDirty(chunk, chunk);
     if (!result) {
+        m_errors.set(chunk);
         failWaiters(chunk, chunk, result.error());
         return;
     }
+    m_errors.reset(chunk);
     m_stats->storedBytes += m_geometry.chunkRange(chunk).length();
     if (m_fatal && m_fatal->kind == ErrorKind::Changed) {
         // Bytes of the old version that were already on their way: drop them as well.
@@ -350,8 +344,10 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
             for (const auto &[a, b] : leftover) {
                 m_inFlight.resetSpan(a, b);
                 markDirty(a, b);
-                if (error.kind != ErrorKind::Cancelled)
+                if (error.kind != ErrorKind::Cancelled) {
+                    m_errors.setSpan(a, b);
                     failWaiters(a, b, error);
+                }
             }
             if (error.kind != ErrorKind::Cancelled) {
                 Q_EMIT errorOccurred(error.message);

@@ -87,6 +87,8 @@ public:
     RangeSet presentRanges() const;
     qint64 allocatedBytes() const; // stat of the data file: call off the GUI thread
     qint64 inFlightChunks() const { return m_inFlight.count(); }
+    ChunkBitmap inFlightChunkMap() const { return m_inFlight; }  // snapshot copy
+    ChunkBitmap errorChunkMap() const { return m_errors; }       // chunks whose last fetch failed
     bool isPresent(qint64 chunk) const;
     bool isInFlight(qint64 chunk) const { return m_inFlight.test(chunk); }
 
@@ -150,6 +152,7 @@ private:
     QStringList m_warnings;
 
     ChunkBitmap m_inFlight;                         // chunks planned into an upstream request
+    ChunkBitmap m_errors;                           // chunks whose last fetch failed (for the map)
     std::map<quint64, Waiter> m_waiters;
     std::map<quint64, UpstreamRequest> m_requests;  // queued and running
     std::deque<quint64> m_queue[2];                 // queued request ids, by Priority

@@ -2,10 +2,19 @@
 
 #include <QCryptographicHash>
 #include <QDir>
+#include <QRegularExpression>
 #include <QStandardPaths>
 #include <QUrlQuery>
 
 namespace sparsescope::cachepaths {
+
+QUrl sourceUrl(const QString &text)
+{
+    static const QRegularExpression scheme(QStringLiteral("^[A-Za-z][A-Za-z0-9+.-]*://"));
+    if (scheme.match(text).hasMatch())
+        return QUrl(text, QUrl::StrictMode);
+    return QUrl::fromLocalFile(QDir(text).absolutePath());
+}
 
 QUrl canonicalSource(const QUrl &source)
 {

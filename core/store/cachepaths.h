@@ -16,6 +16,9 @@
 namespace sparsescope {
 
 namespace cachepaths {
+// What a user typed as SOURCE: "scheme://..." is a URL, anything else a local path
+// (made absolute against the current directory).
+QUrl sourceUrl(const QString &text);
 // Canonical form of a source for identity: URLs lose user info and fragment and are normalized;
 // local paths become absolute and clean, as "file://" URLs.
 QUrl canonicalSource(const QUrl &source);

@@ -1,7 +1,10 @@
 #include "sparsefilestore.h"
 #include "fileutil.h"
 #include "journal.h"
+#include "cachepaths.h"
 #include "rangeparse.h"
+
+#include <QCoreApplication>
 
 #include <QDir>
 #include <QFile>
@@ -501,6 +504,41 @@ Result<SparseFileStore::Inspection> SparseFileStore::inspect(const QString &dire
     if (::stat(QFile::encodeName(directory + QStringLiteral("/data")).constData(), &st) == 0)
         in.allocatedBytes = qint64(st.st_blocks) * 512;
     return in;
+}
+
+QList<SparseFileStore::Listed> SparseFileStore::listEntries(const QString &cacheDir, QStringList *warnings)
+{
+    QList<Listed> out;
+    const QDir root(cachepaths::objectsRoot(cacheDir));
+    for (const QString &id : root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
+        if (id.startsWith(u'.'))
+            continue; // being removed
+        auto in = inspect(root.absoluteFilePath(id));
+        if (!in) {
+            if (warnings)
+                *warnings << QStringLiteral("skipping %1: %2").arg(root.absoluteFilePath(id), in.error().message);
+            continue;
+        }
+        out.append({root.absoluteFilePath(id), std::move(in).value()});
+    }
+    std::sort(out.begin(), out.end(), [](const Listed &a, const Listed &b) { return a.inspection.meta.source < b.inspection.meta.source; });
+    return out;
+}
+
+Status SparseFileStore::removeEntry(const QString &directory, int lockWaitMs)
+{
+    auto lock = ObjectLock::acquire(directory, lockWaitMs);
+    if (!lock)
+        return lock.error();
+    const QFileInfo info(directory);
+    const QString doomed = info.absolutePath() + QStringLiteral("/.removing-") + info.fileName() +
+                           QStringLiteral("-%1").arg(QCoreApplication::applicationPid());
+    if (::rename(QFile::encodeName(directory).constData(), QFile::encodeName(doomed).constData()) != 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot remove %1: %2").arg(directory, errnoText(errno)));
+    if (!QDir(doomed).removeRecursively())
+        return makeError(ErrorKind::LocalIo, QStringLiteral("removed the entry from the cache, but could not delete all of %1; "
+                                                            "delete it by hand").arg(doomed));
+    return okStatus();
 }
 
 } // namespace sparsescope

@@ -38,6 +38,18 @@ public:
     };
     static Result<Inspection> inspect(const QString &directory);
 
+    // (I/O) Every entry under `cacheDir` that can be inspected, sorted by source; entries that
+    // cannot be read are reported in `warnings` and skipped.
+    struct Listed {
+        QString directory;
+        Inspection inspection;
+    };
+    static QList<Listed> listEntries(const QString &cacheDir, QStringList *warnings);
+
+    // (I/O) Deletes the entry in `directory`: waits for its lock (up to lockWaitMs), renames it
+    // out of the way so no one opens it half-deleted, then removes it. Errors: LocalIo.
+    static Status removeEntry(const QString &directory, int lockWaitMs);
+
     ~SparseFileStore() override;
 
     QStringList openWarnings() const { return m_warnings; }
