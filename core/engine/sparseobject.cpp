@@ -96,6 +96,7 @@ SparseObject::~SparseObject()
 }
 
 QString SparseObject::cachePath() const { return m_store->location(); }
+std::shared_ptr<const ChunkStore> SparseObject::store() const { return m_store; }
 qint64 SparseObject::presentBytes() const { return m_store->presentBytes(); }
 ChunkBitmap SparseObject::presentChunks() const { return m_store->presentChunks(); }
 qint64 SparseObject::allocatedBytes() const { return m_store->allocatedBytes(); }

@@ -86,6 +86,9 @@ public:
     ChunkBitmap presentChunks() const;
     RangeSet presentRanges() const;
     qint64 allocatedBytes() const; // stat of the data file: call off the GUI thread
+    // The store, for read-only queries on worker threads (e.g. allocatedBytes()) that must not
+    // keep the object itself alive there.
+    std::shared_ptr<const ChunkStore> store() const;
     qint64 inFlightChunks() const { return m_inFlight.count(); }
     ChunkBitmap inFlightChunkMap() const { return m_inFlight; }  // snapshot copy
     ChunkBitmap errorChunkMap() const { return m_errors; }       // chunks whose last fetch failed

@@ -1,0 +1,37 @@
+// sparsescope: the desktop app. Thin: everything is in ui/ and core/.
+#include "appsettings.h"
+#include "mainwindow.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+
+int main(int argc, char **argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("sparsescope"));
+    QApplication::setOrganizationName(QStringLiteral("SparseScope"));
+    QApplication::setApplicationDisplayName(QStringLiteral("SparseScope"));
+    QApplication::setApplicationVersion(QStringLiteral(SPARSESCOPE_VERSION));
+    QApplication::setDesktopFileName(QStringLiteral("io.github.sparsescope.SparseScope"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Sparse, out-of-order materialization of large byte objects."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Open the built-in demo archive."));
+    const QCommandLineOption cacheDir(QStringLiteral("cache-dir"), QStringLiteral("Use DIR as the cache directory."), QStringLiteral("DIR"));
+    parser.addOptions({demo, cacheDir});
+    parser.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("Files or URLs to open."), QStringLiteral("[SOURCE...]"));
+    parser.process(app);
+
+    sparsescope::AppSettings settings = sparsescope::AppSettings::load();
+    if (parser.isSet(cacheDir))
+        settings.cacheDir = parser.value(cacheDir);
+    sparsescope::MainWindow window(settings);
+    window.show();
+    if (parser.isSet(demo))
+        window.openDemo();
+    for (const QString &source : parser.positionalArguments())
+        window.openSource(source);
+    return app.exec();
+}

@@ -1,0 +1,27 @@
+#pragma once
+// AppSettings: the desktop app's settings in QSettings (cache directory, chunk size for new
+// objects, parallel connections, timeout) and its recent objects (redacted sources only: no
+// credentials are ever stored).
+
+#include "engineconfig.h"
+
+#include <QStringList>
+
+namespace sparsescope {
+
+struct AppSettings {
+    QString cacheDir;
+    qint64 chunkSize = EngineConfig::kDefaultChunkSize; // bytes
+    int connections = 4;
+    int timeoutSeconds = 30;
+    QStringList recent; // newest first, at most kMaxRecent
+
+    static constexpr int kMaxRecent = 20;
+
+    static AppSettings load();
+    void save() const;
+    EngineConfig engineConfig() const;
+    void addRecent(const QString &redactedSource);
+};
+
+} // namespace sparsescope

@@ -1,0 +1,312 @@
+#include "coveragemap.h"
+#include "rangeparse.h"
+#include "sparseobject.h"
+
+#include <QHelpEvent>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QToolTip>
+
+namespace sparsescope {
+
+namespace {
+constexpr int kGlowMs = 2500;
+constexpr int kTickMs = 100;
+} // namespace
+
+CoverageMap::CoverageMap(QWidget *parent) : QWidget(parent)
+{
+    setMouseTracking(true);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+    setMinimumSize(240, 120);
+    m_clock.start();
+    m_timer.setInterval(kTickMs);
+    connect(&m_timer, &QTimer::timeout, this, &CoverageMap::tick);
+    applyPaletteColors();
+}
+
+void CoverageMap::applyPaletteColors()
+{
+    CoverageColors c;
+    c.background = palette().color(QPalette::Base);
+    const bool dark = c.background.lightness() < 128;
+    if (dark) {
+        c.missing = QColor(0x3a, 0x3f, 0x47);
+        c.presentLight = QColor(0x2d, 0x5d, 0x8a);
+        c.presentFull = QColor(0x5d, 0xa9, 0xf0);
+        c.selection = QColor(0xf5, 0xf5, 0xf5);
+    }
+    m_renderer.setColors(c);
+    m_fullDirty = true;
+}
+
+void CoverageMap::setObject(const std::shared_ptr<SparseObject> &object)
+{
+    if (auto old = m_object.lock())
+        disconnect(old.get(), nullptr, this, nullptr);
+    m_object = object;
+    m_selection = {};
+    if (object) {
+        m_geometry = object->geometry();
+        connect(object.get(), &SparseObject::coverageChanged, this, &CoverageMap::onCoverageChanged);
+        refreshSnapshot();
+    } else {
+        m_geometry = {};
+        m_present = m_inFlight = m_errors = ChunkBitmap();
+    }
+    relayout();
+    m_timer.start();
+}
+
+void CoverageMap::setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &present)
+{
+    if (auto old = m_object.lock())
+        disconnect(old.get(), nullptr, this, nullptr);
+    m_object.reset();
+    m_selection = {};
+    m_geometry = geometry;
+    m_present = present;
+    m_inFlight = ChunkBitmap(geometry.chunkCount());
+    m_errors = ChunkBitmap(geometry.chunkCount());
+    relayout();
+}
+
+void CoverageMap::setSelection(ByteRange range)
+{
+    const auto [oldA, oldB] = m_renderer.cellsOfBytes(m_selection);
+    m_selection = range.intersected({0, m_geometry.objectSize});
+    const auto [newA, newB] = m_renderer.cellsOfBytes(m_selection);
+    if (oldB >= oldA)
+        renderCells(oldA, oldB);
+    if (newB >= newA)
+        renderCells(newA, newB);
+    Q_EMIT selectionChanged(m_selection);
+}
+
+void CoverageMap::refreshSnapshot()
+{
+    if (auto o = m_object.lock()) {
+        m_present = o->presentChunks();
+        m_inFlight = o->inFlightChunkMap();
+        m_errors = o->errorChunkMap();
+    }
+}
+
+void CoverageMap::relayout()
+{
+    const qreal dpr = devicePixelRatioF();
+    const QSize area(int(width() * dpr), int((height() - kLegendHeight) * dpr));
+    m_renderer.setLayout(m_geometry, area.expandedTo(QSize(1, 1)), dpr);
+    m_image = QImage(area.expandedTo(QSize(1, 1)), QImage::Format_RGB32);
+    m_image.setDevicePixelRatio(dpr);
+    m_image.fill(palette().color(QPalette::Base));
+    m_glow.assign(size_t(m_renderer.cellCount()), 0.0f);
+    m_glowSince.assign(size_t(m_renderer.cellCount()), -kGlowMs);
+    m_fullDirty = false;
+    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, m_selection};
+    m_renderer.renderAll(m_image, in);
+    update();
+}
+
+void CoverageMap::renderCells(qint64 first, qint64 last)
+{
+    if (m_renderer.cellCount() == 0 || first > last)
+        return;
+    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, m_selection};
+    const QRect device = m_renderer.render(m_image, in, first, last);
+    const qreal dpr = devicePixelRatioF();
+    update(QRectF(device.x() / dpr, device.y() / dpr, device.width() / dpr, device.height() / dpr).toAlignedRect());
+}
+
+void CoverageMap::onCoverageChanged(qint64 firstChunk, qint64 lastChunk)
+{
+    m_dirtyFirst = m_dirtyFirst < 0 ? firstChunk : std::min(m_dirtyFirst, firstChunk);
+    m_dirtyLast = std::max(m_dirtyLast, lastChunk);
+    if (!m_timer.isActive())
+        m_timer.start();
+}
+
+void CoverageMap::tick()
+{
+    if (!isVisible())
+        return; // keep what is dirty; showEvent() renders everything
+    if (m_fullDirty) {
+        refreshSnapshot();
+        relayout();
+        m_dirtyFirst = m_dirtyLast = -1;
+        return;
+    }
+    const qint64 now = m_clock.elapsed();
+    qint64 first = -1, last = -2;
+    if (m_dirtyFirst >= 0) {
+        const ChunkBitmap before = m_present;
+        refreshSnapshot();
+        const auto [a, b] = m_renderer.cellsOfChunks(m_dirtyFirst, m_dirtyLast);
+        for (qint64 cell = a; cell <= b; ++cell) {
+            const ByteRange bytes = m_renderer.cellBytes(cell);
+            const auto [c0, c1] = m_geometry.chunksTouching(bytes);
+            if (c1 >= c0 && m_present.countInSpan(c0, c1) > before.countInSpan(c0, c1))
+                m_glowSince[size_t(cell)] = now; // gained bytes: glow
+        }
+        first = a;
+        last = b;
+        m_dirtyFirst = m_dirtyLast = -1;
+    }
+    // Fade: every cell still glowing is re-rendered; cells done fading get one last render.
+    for (size_t cell = 0; cell < m_glow.size(); ++cell) {
+        const qint64 age = now - m_glowSince[cell];
+        const float g = age >= kGlowMs ? 0.0f : 1.0f - float(age) / kGlowMs;
+        if (g != m_glow[cell]) {
+            m_glow[cell] = g;
+            first = first < 0 ? qint64(cell) : std::min(first, qint64(cell));
+            last = std::max(last, qint64(cell));
+        }
+    }
+    if (first >= 0)
+        renderCells(first, last);
+    else if (m_object.expired())
+        m_timer.stop(); // nothing live to watch
+}
+
+void CoverageMap::paintEvent(QPaintEvent *event)
+{
+    QPainter p(this);
+    const QRect mapArea(0, 0, width(), height() - kLegendHeight);
+    if (event->rect().intersects(mapArea))
+        p.drawImage(QPointF(0, 0), m_image);
+    if (m_geometry.objectSize == 0 && mapArea.height() > 0) {
+        p.fillRect(mapArea, palette().color(QPalette::Base));
+        p.setPen(palette().color(QPalette::PlaceholderText));
+        p.drawText(mapArea, Qt::AlignCenter, m_object.expired() && m_geometry.chunkSize <= 1
+                                                ? tr("Open a file or URL to see its coverage")
+                                                : tr("This object is empty"));
+    }
+    const QRect band(0, height() - kLegendHeight, width(), kLegendHeight);
+    if (event->rect().intersects(band))
+        paintLegend(p, band);
+}
+
+void CoverageMap::paintLegend(QPainter &p, const QRect &band)
+{
+    p.fillRect(band, palette().color(QPalette::Window));
+    p.setPen(palette().color(QPalette::WindowText));
+    const QFontMetrics fm = p.fontMetrics();
+    const int sw = 12;
+    int x = band.left() + 6;
+    const int y = band.top() + (band.height() - sw) / 2;
+    auto swatch = [&](QRgb color, const QString &label) {
+        p.fillRect(QRect(x, y, sw, sw), QColor::fromRgb(color));
+        x += sw + 4;
+        p.drawText(QRect(x, band.top(), fm.horizontalAdvance(label) + 2, band.height()), Qt::AlignVCenter, label);
+        x += fm.horizontalAdvance(label) + 14;
+    };
+    swatch(m_renderer.colorFor(0.0, false, false, 0), tr("Missing"));
+    // Present: the gradient from a few bytes to every byte of a cell.
+    const QString few = tr("Present");
+    p.drawText(QRect(x, band.top(), fm.horizontalAdvance(few) + 2, band.height()), Qt::AlignVCenter, few);
+    x += fm.horizontalAdvance(few) + 4;
+    for (int i = 0; i < 5; ++i) {
+        p.fillRect(QRect(x, y, sw, sw), QColor::fromRgb(m_renderer.colorFor(0.01 + i * 0.2475, false, false, 0)));
+        x += sw;
+    }
+    x += 14;
+    swatch(m_renderer.colorFor(1.0, false, false, 1.0f), tr("Just fetched"));
+    swatch(m_renderer.colorFor(0.0, true, false, 0), tr("In flight"));
+    swatch(m_renderer.colorFor(0.0, false, true, 0), tr("Error"));
+    if (!m_selection.isEmpty()) {
+        const QString sel = tr("Selected: bytes %1 (%2)").arg(m_selection.toInclusiveString(), formatBytes(m_selection.length()));
+        p.drawText(band.adjusted(0, 0, -8, 0), Qt::AlignVCenter | Qt::AlignRight, sel);
+    }
+}
+
+void CoverageMap::resizeEvent(QResizeEvent *) { relayout(); }
+
+void CoverageMap::showEvent(QShowEvent *)
+{
+    refreshSnapshot();
+    relayout();
+    if (!m_object.expired())
+        m_timer.start();
+}
+
+void CoverageMap::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::PaletteChange) {
+        applyPaletteColors();
+        relayout();
+    }
+    QWidget::changeEvent(event);
+}
+
+qint64 CoverageMap::cellAtLogical(QPointF pos) const
+{
+    const qreal dpr = devicePixelRatioF();
+    return m_renderer.cellAt(QPoint(int(pos.x() * dpr), int(pos.y() * dpr)));
+}
+
+void CoverageMap::mousePressEvent(QMouseEvent *event)
+{
+    if (event->button() != Qt::LeftButton)
+        return QWidget::mousePressEvent(event);
+    const qint64 cell = cellAtLogical(event->position());
+    if (cell < 0)
+        return;
+    m_anchorCell = cell;
+    m_dragging = true;
+    setSelection(m_renderer.cellBytes(cell));
+}
+
+void CoverageMap::mouseMoveEvent(QMouseEvent *event)
+{
+    if (!m_dragging)
+        return;
+    qint64 cell = cellAtLogical(event->position());
+    if (cell < 0)
+        return;
+    const qint64 a = std::min(cell, m_anchorCell), b = std::max(cell, m_anchorCell);
+    const ByteRange span{m_renderer.cellBytes(a).begin, m_renderer.cellBytes(b).end};
+    if (span != m_selection)
+        setSelection(span);
+}
+
+void CoverageMap::mouseReleaseEvent(QMouseEvent *event)
+{
+    if (event->button() == Qt::LeftButton)
+        m_dragging = false;
+}
+
+QString CoverageMap::tooltipFor(qint64 cell) const
+{
+    const ByteRange bytes = m_renderer.cellBytes(cell);
+    const auto [c0, c1] = m_geometry.chunksTouching(bytes);
+    const double present = m_renderer.fraction(m_present, cell);
+    QString state;
+    if (c1 >= c0 && m_errors.size() && m_errors.countInSpan(c0, c1) > 0)
+        state = tr("error (the last fetch failed)");
+    else if (c1 >= c0 && m_inFlight.size() && m_inFlight.countInSpan(c0, c1) > 0)
+        state = tr("in flight (%1 chunks)").arg(m_inFlight.countInSpan(c0, c1));
+    else if (present >= 1.0)
+        state = tr("present");
+    else if (present <= 0.0)
+        state = tr("missing");
+    else
+        state = tr("%1% present").arg(present * 100.0, 0, 'f', 1);
+    const QString chunks = c0 == c1 ? tr("chunk %1").arg(c0) : tr("chunks %1–%2").arg(c0).arg(c1);
+    return tr("<b>bytes %1</b> (%2)<br>%3<br>%4").arg(bytes.toInclusiveString(), formatBytes(bytes.length()), chunks, state);
+}
+
+bool CoverageMap::event(QEvent *event)
+{
+    if (event->type() == QEvent::ToolTip) {
+        auto *help = static_cast<QHelpEvent *>(event);
+        const qint64 cell = cellAtLogical(help->pos());
+        if (cell >= 0)
+            QToolTip::showText(help->globalPos(), tooltipFor(cell), this, {});
+        else
+            QToolTip::hideText();
+        return true;
+    }
+    return QWidget::event(event);
+}
+
+} // namespace sparsescope

@@ -1,0 +1,79 @@
+#pragma once
+// CoverageMap: the live heatmap of one object's coverage (see CoverageRenderer for what a cell
+// shows). It renders from a cached QImage in device pixels, re-renders only cells whose chunks
+// changed, repaints at most ~10 times a second (a coalescing timer), and does nothing while
+// hidden. Hover shows a cell's byte range, chunks and state; click selects a cell, drag selects
+// a span; the selection (a byte range) drives the window's actions. A legend is always drawn
+// along the bottom edge. GUI thread only.
+
+#include "coveragerenderer.h"
+
+#include <QElapsedTimer>
+#include <QTimer>
+#include <QWidget>
+
+#include <memory>
+
+namespace sparsescope {
+
+class SparseObject;
+
+class CoverageMap final : public QWidget {
+    Q_OBJECT
+public:
+    explicit CoverageMap(QWidget *parent = nullptr);
+
+    // The object to show (nullptr: none). The map keeps a weak reference only.
+    void setObject(const std::shared_ptr<SparseObject> &object);
+    // Shows a coverage without a live object (an entry of the cache that is not open).
+    void setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &present);
+
+    ByteRange selection() const { return m_selection; }
+    void setSelection(ByteRange range);
+    // Extra highlight (e.g. an archive entry's span): drawn like the selection.
+    const CoverageRenderer &renderer() const { return m_renderer; }
+    QSize sizeHint() const override { return {640, 360}; }
+
+    static constexpr int kLegendHeight = 28; // logical pixels
+
+Q_SIGNALS:
+    void selectionChanged(sparsescope::ByteRange range);
+
+protected:
+    void paintEvent(QPaintEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
+    void showEvent(QShowEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
+    void mouseMoveEvent(QMouseEvent *event) override;
+    void mouseReleaseEvent(QMouseEvent *event) override;
+    bool event(QEvent *event) override;
+    void changeEvent(QEvent *event) override;
+
+private:
+    void onCoverageChanged(qint64 firstChunk, qint64 lastChunk);
+    void tick();
+    void relayout();
+    void refreshSnapshot();
+    void renderCells(qint64 first, qint64 last);
+    void paintLegend(QPainter &p, const QRect &band);
+    qint64 cellAtLogical(QPointF pos) const;
+    QString tooltipFor(qint64 cell) const;
+    void applyPaletteColors();
+
+    std::weak_ptr<SparseObject> m_object;
+    ChunkGeometry m_geometry;
+    ChunkBitmap m_present, m_inFlight, m_errors;
+    CoverageRenderer m_renderer;
+    QImage m_image;
+    std::vector<float> m_glow;           // per cell, 1 = just fetched
+    std::vector<qint64> m_glowSince;     // per cell, ms on m_clock when it last gained bytes
+    QElapsedTimer m_clock;
+    QTimer m_timer;
+    qint64 m_dirtyFirst = -1, m_dirtyLast = -1; // chunks
+    bool m_fullDirty = true;
+    ByteRange m_selection;
+    qint64 m_anchorCell = -1;
+    bool m_dragging = false;
+};
+
+} // namespace sparsescope

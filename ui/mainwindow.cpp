@@ -1,0 +1,479 @@
+#include "mainwindow.h"
+#include "activitypanel.h"
+#include "cachepaths.h"
+#include "coveragemap.h"
+#include "demoarchive.h"
+#include "hexpreview.h"
+#include "iopool.h"
+#include "objectlibrary.h"
+#include "objecttablemodel.h"
+#include "rangeparse.h"
+#include "settingsdialog.h"
+#include "throughputchart.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QHeaderView>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QStyle>
+#include <QTableView>
+#include <QToolBar>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrent>
+
+#include <cmath>
+
+namespace sparsescope {
+
+namespace {
+constexpr qint64 kPreviewBytes = 4096;
+}
+
+MainWindow::MainWindow(AppSettings settings, QWidget *parent) : QMainWindow(parent)
+{
+    setWindowTitle(tr("SparseScope"));
+    setWindowIcon(QIcon::fromTheme(QStringLiteral("io.github.sparsescope.SparseScope"), QIcon(QStringLiteral(":/sparsescope.svg"))));
+    setAcceptDrops(true);
+    m_library = new ObjectLibrary(std::move(settings), this);
+    m_model = new ObjectTableModel(m_library, this);
+    createLayout();
+    createActions();
+    m_previewTimer.setSingleShot(true);
+    m_previewTimer.setInterval(150);
+    connect(&m_previewTimer, &QTimer::timeout, this, &MainWindow::loadPreview);
+    connect(m_library, &ObjectLibrary::activity, m_activity, &ActivityPanel::addEvent);
+    connect(m_library, &ObjectLibrary::sampled, this, &MainWindow::onSample);
+    connect(m_library, &ObjectLibrary::opened, this, [this](int row) {
+        if (row == currentRow() || currentRow() < 0) {
+            selectRow(row);
+            showCurrent();
+        }
+        if (!m_demoSource.isEmpty() && m_library->entry(row).source == m_demoSource)
+            showDemoActivity(row);
+    });
+    connect(m_library, &ObjectLibrary::entryChanged, this, [this](int row) {
+        if (row == currentRow())
+            updateActions();
+    });
+    connect(m_library, &ObjectLibrary::reset, this, [this] {
+        if (currentRow() < 0 && m_library->count() > 0)
+            selectRow(0);
+        updateActions();
+    });
+    m_library->loadCache();
+    updateActions();
+    resize(1360, 860);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createLayout()
+{
+    m_proxy = new QSortFilterProxyModel(this);
+    m_proxy->setSourceModel(m_model);
+    m_proxy->setSortRole(ObjectTableModel::SortRole);
+    m_table = new QTableView;
+    m_table->setModel(m_proxy);
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_table->setSortingEnabled(true);
+    m_table->setAlternatingRowColors(true);
+    m_table->setShowGrid(false);
+    m_table->setTextElideMode(Qt::ElideMiddle);
+    m_table->setWordWrap(false);
+    m_table->verticalHeader()->hide();
+    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 8);
+    QHeaderView *header = m_table->horizontalHeader();
+    header->setStretchLastSection(false);
+    header->setSectionResizeMode(QHeaderView::Interactive);
+    header->setSectionResizeMode(ObjectTableModel::Source, QHeaderView::Stretch);
+    m_table->setColumnWidth(ObjectTableModel::Name, 150);
+    m_table->setColumnWidth(ObjectTableModel::Size, 76);
+    m_table->setColumnWidth(ObjectTableModel::Present, 118);
+    m_table->setColumnWidth(ObjectTableModel::OnDisk, 76);
+    m_table->setColumnWidth(ObjectTableModel::InFlight, 76);
+    m_table->setColumnWidth(ObjectTableModel::State, 118);
+    connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] { showCurrent(); });
+
+    m_map = new CoverageMap;
+    m_mapTitle = new QLabel(tr("No object selected"));
+    m_mapTitle->setTextFormat(Qt::RichText);
+    m_mapTitle->setContentsMargins(6, 4, 6, 2);
+    auto *mapBox = new QWidget;
+    auto *mapLayout = new QVBoxLayout(mapBox);
+    mapLayout->setContentsMargins(0, 0, 0, 0);
+    mapLayout->setSpacing(0);
+    mapLayout->addWidget(m_mapTitle);
+    mapLayout->addWidget(m_map, 1);
+    connect(m_map, &CoverageMap::selectionChanged, this, [this](ByteRange) {
+        updateActions();
+        schedulePreview();
+    });
+
+    m_chart = new ThroughputChart;
+    m_preview = new HexPreview;
+    m_activity = new ActivityPanel;
+
+    auto *left = new QSplitter(Qt::Vertical);
+    left->addWidget(m_table);
+    left->addWidget(mapBox);
+    left->addWidget(m_chart);
+    left->setStretchFactor(0, 2);
+    left->setStretchFactor(1, 5);
+    left->setStretchFactor(2, 2);
+    left->setSizes({180, 420, 180});
+    auto *right = new QSplitter(Qt::Vertical);
+    auto titled = [](const QString &title, QWidget *w) {
+        auto *box = new QWidget;
+        auto *l = new QVBoxLayout(box);
+        l->setContentsMargins(0, 0, 0, 0);
+        l->setSpacing(2);
+        auto *label = new QLabel(QStringLiteral("<b>%1</b>").arg(title));
+        label->setContentsMargins(6, 4, 6, 0);
+        l->addWidget(label);
+        l->addWidget(w, 1);
+        return box;
+    };
+    right->addWidget(titled(tr("Preview"), m_preview));
+    right->addWidget(titled(tr("Activity"), m_activity));
+    right->setSizes({420, 360});
+    auto *main = new QSplitter(Qt::Horizontal);
+    main->addWidget(left);
+    main->addWidget(right);
+    main->setStretchFactor(0, 3);
+    main->setStretchFactor(1, 2);
+    main->setSizes({720, 600});
+    setCentralWidget(main);
+
+    m_selectionLabel = new QLabel;
+    m_rateLabel = new QLabel;
+    m_progress = new QProgressBar;
+    m_progress->setMaximumWidth(180);
+    m_progress->setRange(0, 100);
+    m_progress->hide();
+    statusBar()->addWidget(m_selectionLabel, 1);
+    statusBar()->addPermanentWidget(m_progress);
+    statusBar()->addPermanentWidget(m_rateLabel);
+}
+
+void MainWindow::createActions()
+{
+    auto make = [this](const QString &text, QStyle::StandardPixmap icon, const QKeySequence &key, auto slot) {
+        auto *a = new QAction(style()->standardIcon(icon), text, this);
+        if (!key.isEmpty())
+            a->setShortcut(key);
+        connect(a, &QAction::triggered, this, slot);
+        return a;
+    };
+    Actions &a = m_actions;
+    a.openFile = make(tr("Open &File…"), QStyle::SP_DialogOpenButton, QKeySequence::Open, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open File"));
+        if (!path.isEmpty())
+            openSource(path);
+    });
+    a.openUrl = make(tr("Open &URL…"), QStyle::SP_DriveNetIcon, QKeySequence(tr("Ctrl+L")), [this] {
+        OpenUrlDialog dialog(this);
+        if (dialog.exec() == QDialog::Accepted)
+            openSource(dialog.url());
+    });
+    a.exportFull = make(tr("&Export…"), QStyle::SP_DialogSaveButton, QKeySequence(tr("Ctrl+E")), [this] { chooseExport(ExportMode::Full); });
+    a.exportSparse = make(tr("Export &Sparse…"), QStyle::SP_DialogSaveButton, QKeySequence(tr("Ctrl+Shift+E")),
+                          [this] { chooseExport(ExportMode::Sparse); });
+    a.quit = make(tr("&Quit"), QStyle::SP_DialogCloseButton, QKeySequence::Quit, [this] { close(); });
+    a.prefetchSelection = make(tr("&Prefetch Selection"), QStyle::SP_ArrowDown, QKeySequence(tr("P")), [this] { prefetchSelection(); });
+    a.prefetchAll = make(tr("Prefetch &Whole Object"), QStyle::SP_ArrowDown, QKeySequence(tr("Shift+P")), [this] { prefetchAll(); });
+    a.evictSelection = make(tr("E&vict Selection"), QStyle::SP_TrashIcon, QKeySequence(QKeySequence::Delete), [this] { evictSelection(); });
+    a.evictAll = make(tr("Evict Whole &Object"), QStyle::SP_TrashIcon, QKeySequence(tr("Shift+Del")), [this] { evictAll(); });
+    a.verify = make(tr("&Verify"), QStyle::SP_DialogApplyButton, QKeySequence(tr("Ctrl+Shift+V")), [this] { verifyCurrent(); });
+    a.cancel = make(tr("&Cancel Operations"), QStyle::SP_BrowserStop, QKeySequence(Qt::Key_Escape), [this] { cancelCurrent(); });
+    a.remove = make(tr("&Remove from Cache"), QStyle::SP_DialogDiscardButton, QKeySequence(), [this] {
+        if (currentRow() < 0)
+            return;
+        const auto answer = QMessageBox::question(this, tr("Remove from Cache"),
+                                                  tr("Remove %1 and all its cached bytes?").arg(m_library->entry(currentRow()).name));
+        if (answer == QMessageBox::Yes)
+            removeCurrent();
+    });
+    a.settings = make(tr("&Preferences…"), QStyle::SP_FileDialogDetailedView, QKeySequence::Preferences, [this] {
+        SettingsDialog dialog(m_library->settings(), this);
+        if (dialog.exec() == QDialog::Accepted)
+            m_library->setSettings(dialog.settings());
+    });
+    a.about = make(tr("&About SparseScope"), QStyle::SP_MessageBoxInformation, QKeySequence(), [this] {
+        QMessageBox::about(this, tr("About SparseScope"),
+                           tr("<h3>SparseScope %1</h3><p>Sparse, out-of-order materialization of large byte objects: "
+                              "fetch only the byte ranges you read, keep them in a crash-safe sparse cache, and see "
+                              "what is present.</p>").arg(QStringLiteral(SPARSESCOPE_VERSION)));
+    });
+
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addActions({a.openFile, a.openUrl});
+    file->addSeparator();
+    file->addActions({a.exportFull, a.exportSparse});
+    file->addSeparator();
+    file->addAction(a.quit);
+    QMenu *object = menuBar()->addMenu(tr("&Object"));
+    object->addActions({a.prefetchSelection, a.prefetchAll});
+    object->addSeparator();
+    object->addActions({a.evictSelection, a.evictAll});
+    object->addSeparator();
+    object->addActions({a.verify, a.cancel, a.remove});
+    menuBar()->addMenu(tr("&Settings"))->addAction(a.settings);
+    menuBar()->addMenu(tr("&Help"))->addAction(a.about);
+
+    QToolBar *bar = addToolBar(tr("Main"));
+    bar->setObjectName(QStringLiteral("mainToolBar"));
+    bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    bar->setMovable(false);
+    bar->addActions({a.openFile, a.openUrl});
+    bar->addSeparator();
+    bar->addActions({a.prefetchSelection, a.evictSelection});
+    bar->addSeparator();
+    bar->addActions({a.exportFull, a.verify, a.cancel});
+
+    m_map->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_map->addActions({a.prefetchSelection, a.evictSelection});
+    auto *sep = new QAction(this);
+    sep->setSeparator(true);
+    m_map->addAction(sep);
+    m_map->addActions({a.prefetchAll, a.evictAll, a.exportFull, a.exportSparse});
+    m_table->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_table->addActions({a.prefetchAll, a.evictAll, a.exportFull, a.verify, a.remove});
+}
+
+int MainWindow::currentRow() const
+{
+    const QModelIndex index = m_table->selectionModel()->currentIndex();
+    return index.isValid() ? m_proxy->mapToSource(index).row() : -1;
+}
+
+void MainWindow::selectRow(int libraryRow)
+{
+    const QModelIndex index = m_proxy->mapFromSource(m_model->index(libraryRow, 0));
+    m_table->selectionModel()->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+}
+
+void MainWindow::showCurrent()
+{
+    const int row = currentRow();
+    if (row < 0) {
+        m_map->setObject(nullptr);
+        m_mapTitle->setText(tr("No object selected"));
+        updateActions();
+        return;
+    }
+    const LibraryEntry &e = m_library->entry(row);
+    if (e.object)
+        m_map->setObject(e.object);
+    else if (e.size >= 0)
+        m_map->setSnapshot(ChunkGeometry{e.size, e.chunkSize}, e.present);
+    else
+        m_map->setObject(nullptr);
+    m_mapTitle->setText(tr("<b>%1</b> &nbsp; %2 &nbsp; <span style='color:gray'>%3</span>")
+                            .arg(e.name.toHtmlEscaped(), e.size >= 0 ? formatBytes(e.size) : QString(),
+                                 e.chunkSize > 0 ? tr("%1 chunks of %2").arg(ChunkGeometry{e.size, e.chunkSize}.chunkCount())
+                                                                        .arg(formatBytes(e.chunkSize))
+                                                 : QString()));
+    m_library->ensureOpen(row); // so that actions work; a cached entry shows its coverage meanwhile
+    m_preview->setMessage(tr("Select a range on the map to preview its bytes."));
+    updateActions();
+}
+
+void MainWindow::updateActions()
+{
+    const int row = currentRow();
+    const bool open = row >= 0 && m_library->entry(row).object != nullptr;
+    const bool selection = open && !m_map->selection().isEmpty();
+    const bool busy = open && (!m_library->entry(row).operation.isEmpty() || m_library->entry(row).inFlightChunks > 0);
+    Actions &a = m_actions;
+    for (QAction *x : {a.prefetchAll, a.evictAll, a.exportFull, a.exportSparse, a.verify})
+        x->setEnabled(open);
+    a.prefetchSelection->setEnabled(selection);
+    a.evictSelection->setEnabled(selection);
+    a.cancel->setEnabled(busy);
+    a.remove->setEnabled(row >= 0);
+    const ByteRange sel = m_map->selection();
+    m_selectionLabel->setText(sel.isEmpty() ? tr("Click a cell or drag across the map to select bytes.")
+                                            : tr("Selection: bytes %1 (%2)").arg(sel.toInclusiveString(), formatBytes(sel.length())));
+    if (row >= 0 && m_library->entry(row).operationPercent >= 0 && !m_library->entry(row).operation.isEmpty()) {
+        m_progress->setFormat(m_library->entry(row).operation + QStringLiteral(" %p%"));
+        m_progress->setValue(m_library->entry(row).operationPercent);
+        m_progress->show();
+    } else {
+        m_progress->hide();
+    }
+}
+
+void MainWindow::openSource(const QString &source)
+{
+    m_library->open(source);
+    const int row = m_library->rowOf(source);
+    if (row >= 0)
+        selectRow(row);
+}
+
+void MainWindow::prefetchSelection()
+{
+    if (currentRow() >= 0 && !m_map->selection().isEmpty())
+        m_library->prefetch(currentRow(), {m_map->selection()});
+}
+
+void MainWindow::prefetchAll()
+{
+    const int row = currentRow();
+    if (row >= 0 && m_library->entry(row).size > 0)
+        m_library->prefetch(row, {{0, m_library->entry(row).size}});
+}
+
+void MainWindow::evictSelection()
+{
+    if (currentRow() >= 0 && !m_map->selection().isEmpty())
+        m_library->evict(currentRow(), {m_map->selection()});
+}
+
+void MainWindow::evictAll()
+{
+    const int row = currentRow();
+    if (row >= 0 && m_library->entry(row).size > 0)
+        m_library->evict(row, {{0, m_library->entry(row).size}});
+}
+
+void MainWindow::exportCurrent(const QString &path, ExportMode mode)
+{
+    if (currentRow() >= 0)
+        m_library->exportTo(currentRow(), path, mode);
+}
+
+void MainWindow::chooseExport(ExportMode mode)
+{
+    const int row = currentRow();
+    if (row < 0)
+        return;
+    const QString path = QFileDialog::getSaveFileName(this, mode == ExportMode::Sparse ? tr("Export Sparse") : tr("Export"),
+                                                      QDir::home().filePath(m_library->entry(row).name));
+    if (!path.isEmpty())
+        exportCurrent(path, mode);
+}
+
+void MainWindow::verifyCurrent()
+{
+    if (currentRow() >= 0)
+        m_library->verify(currentRow());
+}
+
+void MainWindow::cancelCurrent()
+{
+    if (currentRow() >= 0)
+        m_library->cancel(currentRow());
+}
+
+void MainWindow::removeCurrent()
+{
+    const int row = currentRow();
+    if (row < 0)
+        return;
+    m_map->setObject(nullptr);
+    m_library->remove(row);
+    showCurrent();
+}
+
+void MainWindow::schedulePreview() { m_previewTimer.start(); }
+
+void MainWindow::loadPreview()
+{
+    const int row = currentRow();
+    const ByteRange sel = m_map->selection();
+    if (row < 0 || sel.isEmpty() || !m_library->entry(row).object)
+        return;
+    const ByteRange range{sel.begin, std::min(sel.end, sel.begin + kPreviewBytes)};
+    m_preview->setMessage(tr("Reading bytes %1…").arg(range.toInclusiveString()));
+    const quint64 serial = ++m_previewSerial;
+    // Through the engine: a missing range is fetched, and appears on the map.
+    m_library->read(row, range).then(this, [this, serial, range](Result<QByteArray> bytes) {
+        if (serial != m_previewSerial)
+            return; // a newer selection won
+        if (bytes)
+            m_preview->setBytes(range.begin, *bytes);
+        else
+            m_preview->setMessage(bytes.error().message);
+    });
+}
+
+void MainWindow::onSample(double bytesPerSecond, double hitRatio)
+{
+    m_chart->addSample(bytesPerSecond, hitRatio);
+    m_rateLabel->setText(tr("↓ %1/s").arg(formatBytes(qint64(bytesPerSecond))) +
+                         (std::isnan(hitRatio) ? QString() : tr("   hits %1%").arg(int(hitRatio * 100))));
+    updateActions();
+}
+
+void MainWindow::openDemo()
+{
+    const QString path = demo::archivePath();
+    m_demoSource = cachepaths::redactedSource(QUrl::fromLocalFile(path));
+    m_activity->addEvent(tr("demo"), tr("preparing the demo archive…"), false);
+    QtConcurrent::run(ioPool(), [path] { return demo::ensureArchive(path); }).then(this, [this, path](Status st) {
+        if (!st) {
+            m_activity->addEvent(tr("demo"), st.error().message, true);
+            return;
+        }
+        openSource(path);
+    });
+}
+
+void MainWindow::showDemoActivity(int row)
+{
+    // Show SparseScope at work on the demo archive: read the header of every entry (as an
+    // archive browser listing it would), and materialize a few entries whole.
+    const QList<demo::Entry> entries = demo::entries();
+    for (const demo::Entry &e : entries)
+        m_library->read(row, {e.headerOffset, e.headerOffset + 512});
+    QList<ByteRange> some;
+    for (int i : {3, 4, 17, 30, 31, 32})
+        some.append({entries[i].headerOffset, entries[i].headerOffset + 512 + entries[i].size});
+    m_library->prefetch(row, some);
+    const demo::Entry &first = entries[4];
+    m_map->setSelection({first.headerOffset, first.headerOffset + 512 + first.size});
+    m_demoSource.clear();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    if (event->mimeData()->hasUrls() || event->mimeData()->hasText())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    QList<QUrl> urls = event->mimeData()->urls();
+    if (urls.isEmpty() && event->mimeData()->hasText())
+        urls.append(QUrl(event->mimeData()->text().trimmed()));
+    for (const QUrl &url : std::as_const(urls)) {
+        QString why;
+        if (url.isLocalFile())
+            openSource(url.toLocalFile());
+        else if (OpenUrlDialog::isAcceptable(url.toString(), &why))
+            openSource(url.toString());
+        else
+            m_activity->addEvent(url.toDisplayString(QUrl::RemoveUserInfo), why, true);
+    }
+    event->acceptProposedAction();
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    m_library->settings().save();
+    event->accept();
+}
+
+} // namespace sparsescope

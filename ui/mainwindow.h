@@ -1,0 +1,97 @@
+#pragma once
+// MainWindow: the desktop app. Object table on top, the selected object's coverage map and the
+// throughput chart below, preview and activity on the right. Actions live in the menus, the
+// toolbar, the map's context menu and on keyboard shortcuts; they act on the selected object and
+// the map's selection, through ObjectLibrary (which drives the engine). GUI thread only; the
+// window never touches a file or a socket itself.
+
+#include "appsettings.h"
+#include "sparseobject.h"
+
+#include <QMainWindow>
+#include <QTimer>
+
+class QLabel;
+class QProgressBar;
+class QSortFilterProxyModel;
+class QTableView;
+
+namespace sparsescope {
+
+class ActivityPanel;
+class CoverageMap;
+class HexPreview;
+class ObjectLibrary;
+class ObjectTableModel;
+class ThroughputChart;
+
+class MainWindow final : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(AppSettings settings, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    // Opens the built-in demo archive (generated on first use) and shows it working.
+    void openDemo();
+    void openSource(const QString &source);
+
+    // The building blocks, for tests and benchmarks.
+    ObjectLibrary *library() const { return m_library; }
+    CoverageMap *coverageMap() const { return m_map; }
+    ThroughputChart *chart() const { return m_chart; }
+    HexPreview *preview() const { return m_preview; }
+    ActivityPanel *activityPanel() const { return m_activity; }
+    QTableView *table() const { return m_table; }
+    int currentRow() const; // library row of the selected object, -1 if none
+    void selectRow(int libraryRow);
+
+    // What the actions do, without their dialogs.
+    void prefetchSelection();
+    void prefetchAll();
+    void evictSelection();
+    void evictAll();
+    void exportCurrent(const QString &path, ExportMode mode);
+    void verifyCurrent();
+    void cancelCurrent();
+    void removeCurrent();
+
+protected:
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void createActions();
+    void createLayout();
+    void updateActions();
+    void showCurrent();
+    void schedulePreview();
+    void loadPreview();
+    void onSample(double bytesPerSecond, double hitRatio);
+    void chooseExport(ExportMode mode);
+    void showDemoActivity(int row);
+
+    ObjectLibrary *m_library;
+    ObjectTableModel *m_model;
+    QSortFilterProxyModel *m_proxy;
+    QTableView *m_table;
+    CoverageMap *m_map;
+    QLabel *m_mapTitle;
+    ThroughputChart *m_chart;
+    HexPreview *m_preview;
+    ActivityPanel *m_activity;
+    QLabel *m_selectionLabel;
+    QLabel *m_rateLabel;
+    QProgressBar *m_progress;
+    QTimer m_previewTimer;
+    QString m_demoSource;
+    quint64 m_previewSerial = 0;
+
+    struct Actions {
+        QAction *openFile, *openUrl, *exportFull, *exportSparse, *quit;
+        QAction *prefetchSelection, *prefetchAll, *evictSelection, *evictAll, *verify, *cancel, *remove;
+        QAction *settings, *about;
+    } m_actions{};
+};
+
+} // namespace sparsescope

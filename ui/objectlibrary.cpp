@@ -1,0 +1,362 @@
+#include "objectlibrary.h"
+#include "cachepaths.h"
+#include "iopool.h"
+#include "rangeparse.h"
+#include "sparsefilestore.h"
+
+#include <QFileInfo>
+#include <QtConcurrent/QtConcurrent>
+
+#include <cmath>
+
+namespace sparsescope {
+
+ObjectLibrary::ObjectLibrary(AppSettings settings, QObject *parent) : QObject(parent), m_settings(std::move(settings))
+{
+    m_refresh.setInterval(1000);
+    connect(&m_refresh, &QTimer::timeout, this, &ObjectLibrary::refresh);
+    m_refresh.start();
+}
+
+ObjectLibrary::~ObjectLibrary()
+{
+    for (LibraryEntry &e : m_entries)
+        if (e.object)
+            e.object->cancelAll();
+    m_entries.clear(); // closes the objects here, on the GUI thread
+}
+
+void ObjectLibrary::setSettings(const AppSettings &settings)
+{
+    const bool newCache = settings.cacheDir != m_settings.cacheDir;
+    m_settings = settings;
+    m_settings.save();
+    if (newCache)
+        loadCache();
+}
+
+QString ObjectLibrary::nameOf(const QString &source)
+{
+    const QUrl url = cachepaths::sourceUrl(source);
+    const QString name = url.isLocalFile() ? QFileInfo(url.toLocalFile()).fileName() : url.fileName();
+    return name.isEmpty() ? source : name;
+}
+
+int ObjectLibrary::rowOf(const QString &source) const
+{
+    const QString want = cachepaths::redactedSource(cachepaths::sourceUrl(source));
+    for (size_t i = 0; i < m_entries.size(); ++i)
+        if (m_entries[i].source == want)
+            return int(i);
+    return -1;
+}
+
+int ObjectLibrary::rowOfObject(const SparseObject *object) const
+{
+    for (size_t i = 0; i < m_entries.size(); ++i)
+        if (m_entries[i].object.get() == object)
+            return int(i);
+    return -1;
+}
+
+int ObjectLibrary::addEntry(LibraryEntry entry)
+{
+    m_entries.push_back(std::move(entry));
+    const int row = int(m_entries.size()) - 1;
+    Q_EMIT entryInserted(row);
+    return row;
+}
+
+void ObjectLibrary::loadCache()
+{
+    const QString cacheDir = m_settings.cacheDir;
+    QtConcurrent::run(ioPool(), [cacheDir] {
+        QStringList warnings;
+        auto listed = SparseFileStore::listEntries(cacheDir, &warnings);
+        return std::make_pair(listed, warnings);
+    }).then(this, [this](std::pair<QList<SparseFileStore::Listed>, QStringList> result) {
+        // Keep the open objects; rebuild the rest from the cache and the recent list.
+        std::vector<LibraryEntry> kept;
+        for (LibraryEntry &e : m_entries)
+            if (e.object || e.state == EntryState::Opening)
+                kept.push_back(std::move(e));
+        m_entries = std::move(kept);
+        auto known = [this](const QString &source) {
+            return std::any_of(m_entries.begin(), m_entries.end(), [&](const LibraryEntry &e) { return e.source == source; });
+        };
+        for (const auto &l : result.first) {
+            if (known(l.inspection.meta.source))
+                continue;
+            LibraryEntry e;
+            e.source = l.inspection.meta.source;
+            e.name = nameOf(e.source);
+            e.directory = l.directory;
+            e.size = l.inspection.meta.size;
+            e.chunkSize = l.inspection.meta.chunkSize;
+            e.present = l.inspection.present;
+            e.presentBytes = l.inspection.presentBytes;
+            e.allocatedBytes = l.inspection.allocatedBytes;
+            m_entries.push_back(std::move(e));
+        }
+        for (const QString &source : std::as_const(m_settings.recent)) {
+            if (known(source))
+                continue;
+            LibraryEntry e;
+            e.source = source;
+            e.name = nameOf(source);
+            m_entries.push_back(std::move(e));
+        }
+        for (const QString &w : std::as_const(result.second))
+            Q_EMIT activity(QString(), w, true);
+        Q_EMIT reset();
+    });
+}
+
+void ObjectLibrary::open(const QString &source)
+{
+    const QUrl url = cachepaths::sourceUrl(source);
+    const QString redacted = cachepaths::redactedSource(url);
+    int row = rowOf(source);
+    if (row >= 0 && (m_entries[size_t(row)].object || m_entries[size_t(row)].state == EntryState::Opening)) {
+        if (m_entries[size_t(row)].object)
+            Q_EMIT opened(row);
+        return;
+    }
+    if (row < 0) {
+        LibraryEntry e;
+        e.source = redacted;
+        e.name = nameOf(redacted);
+        row = addEntry(std::move(e));
+    }
+    LibraryEntry &e = m_entries[size_t(row)];
+    e.state = EntryState::Opening;
+    e.lastError.clear();
+    Q_EMIT entryChanged(row);
+    m_settings.addRecent(redacted);
+    m_settings.save();
+    // `source` (which may carry credentials) goes to the engine only; the library keeps `redacted`.
+    SparseObject::open(source, m_settings.engineConfig()).then(this, [this, redacted](SparseObject::OpenResult result) {
+        const int r = rowOf(redacted);
+        if (r < 0)
+            return; // removed meanwhile
+        LibraryEntry &e = m_entries[size_t(r)];
+        if (!result) {
+            e.state = EntryState::Error;
+            e.lastError = result.error().message;
+            Q_EMIT entryChanged(r);
+            Q_EMIT activity(e.name, result.error().message, true);
+            return;
+        }
+        attach(r, *result);
+        for (const QString &w : (*result)->warnings())
+            Q_EMIT activity(e.name, w, true);
+        Q_EMIT activity(e.name, tr("opened: %1, %2 present").arg(formatBytes(e.size), formatBytes(e.presentBytes)), false);
+        Q_EMIT opened(r);
+    });
+}
+
+void ObjectLibrary::attach(int row, std::shared_ptr<SparseObject> object)
+{
+    LibraryEntry &e = m_entries[size_t(row)];
+    e.object = std::move(object);
+    e.state = EntryState::Idle;
+    e.directory = e.object->cachePath();
+    e.size = e.object->geometry().objectSize;
+    e.chunkSize = e.object->geometry().chunkSize;
+    e.presentBytes = e.object->presentBytes();
+    e.present = ChunkBitmap();
+    SparseObject *raw = e.object.get();
+    connect(raw, &SparseObject::errorOccurred, this, [this, raw](const QString &message) {
+        const int r = rowOfObject(raw);
+        if (r < 0)
+            return;
+        m_entries[size_t(r)].lastError = message;
+        Q_EMIT activity(m_entries[size_t(r)].name, message, true);
+    });
+    connect(raw, &SparseObject::changedUpstream, this, [this, raw](const QString &) {
+        const int r = rowOfObject(raw);
+        if (r >= 0) {
+            m_entries[size_t(r)].state = EntryState::ChangedUpstream;
+            Q_EMIT entryChanged(r);
+        }
+    });
+    Q_EMIT entryChanged(row);
+}
+
+void ObjectLibrary::ensureOpen(int row)
+{
+    if (row >= 0 && row < count() && !m_entries[size_t(row)].object && m_entries[size_t(row)].state != EntryState::Opening)
+        open(m_entries[size_t(row)].source);
+}
+
+template <typename T>
+QFuture<Result<T>> ObjectLibrary::track(int row, const QString &operation, const QList<ByteRange> &ranges,
+                                        QFuture<Result<T>> future, std::function<QString(const T &)> describe)
+{
+    LibraryEntry &e = m_entries[size_t(row)];
+    e.operation = operation;
+    e.operationPercent = 0;
+    e.operationRanges = ranges;
+    e.state = EntryState::Working;
+    Q_EMIT entryChanged(row);
+    SparseObject *raw = e.object.get();
+    future.then(this, [this, raw, operation, describe](Result<T> result) {
+        const int r = rowOfObject(raw);
+        if (r < 0)
+            return;
+        LibraryEntry &e = m_entries[size_t(r)];
+        if (e.operation == operation) {
+            e.operation.clear();
+            e.operationPercent = -1;
+            e.operationRanges.clear();
+        }
+        if (e.state == EntryState::Working)
+            e.state = EntryState::Idle;
+        if (result)
+            Q_EMIT activity(e.name, describe(result.value()), false);
+        else if (result.error().kind == ErrorKind::Cancelled)
+            Q_EMIT activity(e.name, tr("%1 cancelled").arg(operation), false);
+        else {
+            e.state = result.error().kind == ErrorKind::Changed ? EntryState::ChangedUpstream : EntryState::Error;
+            e.lastError = result.error().message;
+            Q_EMIT activity(e.name, result.error().message, true);
+        }
+        refresh();
+    }).onCanceled(this, [this, raw, operation] {
+        const int r = rowOfObject(raw);
+        if (r < 0)
+            return;
+        m_entries[size_t(r)].operation.clear();
+        m_entries[size_t(r)].state = EntryState::Idle;
+        Q_EMIT activity(m_entries[size_t(r)].name, tr("%1 cancelled").arg(operation), false);
+        Q_EMIT entryChanged(r);
+    });
+    return future;
+}
+
+QFuture<Result<qint64>> ObjectLibrary::prefetch(int row, const QList<ByteRange> &ranges)
+{
+    SparseObject *o = m_entries[size_t(row)].object.get();
+    if (!o)
+        return QtFuture::makeReadyFuture(Result<qint64>(makeError(ErrorKind::Usage, tr("the object is not open yet"))));
+    return track<qint64>(row, tr("Prefetching"), ranges, o->prefetch(ranges, Priority::Prefetch),
+                         [](const qint64 &bytes) { return tr("prefetched %1").arg(formatBytes(bytes)); });
+}
+
+QFuture<Result<qint64>> ObjectLibrary::evict(int row, const QList<ByteRange> &ranges)
+{
+    SparseObject *o = m_entries[size_t(row)].object.get();
+    if (!o)
+        return QtFuture::makeReadyFuture(Result<qint64>(makeError(ErrorKind::Usage, tr("the object is not open yet"))));
+    return track<qint64>(row, tr("Evicting"), {}, o->evict(ranges),
+                         [](const qint64 &bytes) { return tr("evicted %1 and freed its disk blocks").arg(formatBytes(bytes)); });
+}
+
+QFuture<Result<qint64>> ObjectLibrary::exportTo(int row, const QString &path, ExportMode mode)
+{
+    SparseObject *o = m_entries[size_t(row)].object.get();
+    if (!o)
+        return QtFuture::makeReadyFuture(Result<qint64>(makeError(ErrorKind::Usage, tr("the object is not open yet"))));
+    const QList<ByteRange> whole = mode == ExportMode::Full ? QList<ByteRange>{{0, o->geometry().objectSize}} : QList<ByteRange>{};
+    return track<qint64>(row, tr("Exporting"), whole, o->exportTo(path, mode), [path, mode](const qint64 &bytes) {
+        return mode == ExportMode::Sparse ? tr("exported %1 present to %2 (sparse)").arg(formatBytes(bytes), path)
+                                          : tr("exported to %1").arg(path);
+    });
+}
+
+QFuture<Result<VerifyReport>> ObjectLibrary::verify(int row)
+{
+    SparseObject *o = m_entries[size_t(row)].object.get();
+    if (!o)
+        return QtFuture::makeReadyFuture(Result<VerifyReport>(makeError(ErrorKind::Usage, tr("the object is not open yet"))));
+    return track<VerifyReport>(row, tr("Verifying"), {}, o->verify(), [](const VerifyReport &r) {
+        return r.badChunks.isEmpty() ? tr("verified %1 present chunks: all good").arg(r.checkedChunks)
+                                     : tr("%1 of %2 chunks were damaged and dropped; they will be fetched again")
+                                           .arg(r.badChunks.size()).arg(r.checkedChunks);
+    });
+}
+
+QFuture<Result<QByteArray>> ObjectLibrary::read(int row, ByteRange range)
+{
+    SparseObject *o = m_entries[size_t(row)].object.get();
+    if (!o)
+        return QtFuture::makeReadyFuture(Result<QByteArray>(makeError(ErrorKind::Usage, tr("the object is not open yet"))));
+    return o->read(range, Priority::Interactive);
+}
+
+void ObjectLibrary::cancel(int row)
+{
+    if (auto &o = m_entries[size_t(row)].object)
+        o->cancelAll();
+}
+
+void ObjectLibrary::remove(int row)
+{
+    LibraryEntry e = std::move(m_entries[size_t(row)]);
+    m_entries.erase(m_entries.begin() + row);
+    Q_EMIT entryRemoved(row);
+    m_settings.recent.removeAll(e.source);
+    m_settings.save();
+    if (e.object) {
+        m_closedStored += e.object->statistics().storedBytes;
+        m_closedHit += e.object->statistics().cacheHitBytes;
+        m_closedUpstream += e.object->statistics().upstreamBytes;
+        e.object->cancelAll();
+        e.object.reset(); // closes it (and releases its lock) on this thread
+    }
+    if (e.directory.isEmpty())
+        return;
+    const QString name = e.name, dir = e.directory;
+    // Chunk writes still on the pool keep the store (and its lock) alive; removal waits for them.
+    QtConcurrent::run(ioPool(), [dir] { return SparseFileStore::removeEntry(dir, 30000); }).then(this, [this, name](Status st) {
+        Q_EMIT activity(name, st ? tr("removed from the cache") : st.error().message, !st);
+    });
+}
+
+void ObjectLibrary::refresh()
+{
+    qint64 stored = m_closedStored, hit = m_closedHit, upstream = m_closedUpstream;
+    for (size_t i = 0; i < m_entries.size(); ++i) {
+        LibraryEntry &e = m_entries[i];
+        if (!e.object)
+            continue;
+        const Statistics &s = e.object->statistics();
+        stored += s.storedBytes;
+        hit += s.cacheHitBytes;
+        upstream += s.upstreamBytes;
+        e.presentBytes = e.object->presentBytes();
+        e.inFlightChunks = e.object->inFlightChunks();
+        if (e.state == EntryState::Idle && e.inFlightChunks > 0)
+            e.state = EntryState::Fetching;
+        else if (e.state == EntryState::Fetching && e.inFlightChunks == 0)
+            e.state = EntryState::Idle;
+        if (!e.operationRanges.isEmpty()) {
+            qint64 want = 0, have = 0;
+            const RangeSet present = e.object->presentRanges();
+            for (const ByteRange &r : std::as_const(e.operationRanges)) {
+                want += r.length();
+                for (const ByteRange &p : present.intersection(r))
+                    have += p.length();
+            }
+            e.operationPercent = want > 0 ? int(100 * have / want) : 100;
+        }
+        // Allocation is a stat(2) of the data file: the pool asks, holding only the store.
+        QtConcurrent::run(ioPool(), [store = e.object->store()] { return store->allocatedBytes(); })
+            .then(this, [this, raw = e.object.get()](qint64 allocated) {
+                const int r = rowOfObject(raw);
+                if (r >= 0 && m_entries[size_t(r)].allocatedBytes != allocated) {
+                    m_entries[size_t(r)].allocatedBytes = allocated;
+                    Q_EMIT entryChanged(r);
+                }
+            });
+        Q_EMIT entryChanged(int(i));
+    }
+    const qint64 dStored = stored - m_lastStored, dHit = hit - m_lastHit, dUp = upstream - m_lastUpstream;
+    m_lastStored = stored;
+    m_lastHit = hit;
+    m_lastUpstream = upstream;
+    const double asked = double(dHit + dUp);
+    Q_EMIT sampled(double(std::max<qint64>(0, dStored)), asked > 0 ? double(dHit) / asked : std::nan(""));
+}
+
+} // namespace sparsescope

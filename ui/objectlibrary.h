@@ -1,0 +1,98 @@
+#pragma once
+// ObjectLibrary: the objects the desktop app knows — every entry of the cache directory (listed
+// at start with its coverage, without contacting upstream), recent objects, and the objects it
+// has open (SparseObject). It runs the user's operations (prefetch, evict, export, verify,
+// remove) on the engine, tracks their progress and cancellation, samples download throughput
+// and cache-hit rate once a second, and reports notable events. No engine logic lives here.
+// GUI thread only; file work (listing, removal, allocation) runs on the I/O pool.
+
+#include "appsettings.h"
+#include "chunkbitmap.h"
+#include "sparseobject.h"
+
+#include <QDateTime>
+#include <QFuture>
+#include <QObject>
+#include <QTimer>
+
+#include <memory>
+
+namespace sparsescope {
+
+enum class EntryState { NotOpen, Opening, Idle, Fetching, Working, Error, ChangedUpstream };
+
+struct LibraryEntry {
+    QString source;        // redacted; what opens it again
+    QString name;          // last path segment, for people
+    QString directory;     // cache entry directory ("" until known)
+    qint64 size = -1;      // bytes, -1 unknown
+    qint64 chunkSize = 0;
+    qint64 presentBytes = 0;
+    qint64 allocatedBytes = 0;
+    qint64 inFlightChunks = 0;
+    ChunkBitmap present;   // snapshot while not open
+    std::shared_ptr<SparseObject> object;
+    EntryState state = EntryState::NotOpen;
+    QString lastError;
+    QString operation;     // "Prefetching", "Exporting", ... ("" when none)
+    int operationPercent = -1;
+    QList<ByteRange> operationRanges;
+};
+
+class ObjectLibrary final : public QObject {
+    Q_OBJECT
+public:
+    explicit ObjectLibrary(AppSettings settings, QObject *parent = nullptr);
+    ~ObjectLibrary() override;
+
+    const AppSettings &settings() const { return m_settings; }
+    void setSettings(const AppSettings &settings); // applies to objects opened afterwards
+
+    // Lists the cache directory and recent objects (asynchronously); emits reset() when done.
+    void loadCache();
+    int count() const { return int(m_entries.size()); }
+    const LibraryEntry &entry(int row) const { return m_entries[size_t(row)]; }
+    int rowOf(const QString &source) const; // -1 if unknown
+
+    // Opens `source` (URL or path); the entry appears at once and becomes live when the engine
+    // has it. Emits opened(row) or an activity error.
+    void open(const QString &source);
+    void ensureOpen(int row);
+
+    QFuture<Result<qint64>> prefetch(int row, const QList<ByteRange> &ranges);
+    QFuture<Result<qint64>> evict(int row, const QList<ByteRange> &ranges);
+    QFuture<Result<qint64>> exportTo(int row, const QString &path, ExportMode mode);
+    QFuture<Result<VerifyReport>> verify(int row);
+    QFuture<Result<QByteArray>> read(int row, ByteRange range);
+    void cancel(int row);          // cancels the entry's operations
+    void remove(int row);          // closes it and deletes its cache entry
+
+Q_SIGNALS:
+    void reset();
+    void entryInserted(int row);
+    void entryChanged(int row);
+    void entryRemoved(int row);
+    void opened(int row);
+    void activity(const QString &object, const QString &message, bool error);
+    // Once a second: bytes stored per second across all objects, and the share of bytes asked
+    // for that were cache hits in that second (NaN when nothing was asked).
+    void sampled(double bytesPerSecond, double hitRatio);
+
+private:
+    int addEntry(LibraryEntry entry);
+    void attach(int row, std::shared_ptr<SparseObject> object);
+    void refresh();
+    template <typename T>
+    QFuture<Result<T>> track(int row, const QString &operation, const QList<ByteRange> &ranges, QFuture<Result<T>> future,
+                             std::function<QString(const T &)> describe);
+    int rowOfObject(const SparseObject *object) const;
+    static QString nameOf(const QString &source);
+
+    AppSettings m_settings;
+    std::vector<LibraryEntry> m_entries;
+    QTimer m_refresh;
+    qint64 m_lastStored = 0, m_lastHit = 0, m_lastUpstream = 0;
+    qint64 m_closedStored = 0, m_closedHit = 0, m_closedUpstream = 0; // totals of closed objects
+};
+
+} // namespace sparsescope

@@ -1,0 +1,110 @@
+#include "objecttablemodel.h"
+#include "objectlibrary.h"
+#include "rangeparse.h"
+
+#include <QColor>
+#include <QIcon>
+
+namespace sparsescope {
+
+ObjectTableModel::ObjectTableModel(ObjectLibrary *library, QObject *parent) : QAbstractTableModel(parent), m_library(library)
+{
+    connect(library, &ObjectLibrary::reset, this, [this] {
+        beginResetModel();
+        endResetModel();
+    });
+    connect(library, &ObjectLibrary::entryInserted, this, [this](int row) {
+        beginInsertRows({}, row, row);
+        endInsertRows();
+    });
+    connect(library, &ObjectLibrary::entryRemoved, this, [this](int row) {
+        beginRemoveRows({}, row, row);
+        endRemoveRows();
+    });
+    connect(library, &ObjectLibrary::entryChanged, this, [this](int row) {
+        Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+    });
+}
+
+int ObjectTableModel::rowCount(const QModelIndex &parent) const { return parent.isValid() ? 0 : m_library->count(); }
+int ObjectTableModel::columnCount(const QModelIndex &parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QVariant ObjectTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case Name: return tr("Name");
+    case Source: return tr("Source");
+    case Size: return tr("Size");
+    case Present: return tr("Present");
+    case OnDisk: return tr("On disk");
+    case InFlight: return tr("In flight");
+    case State: return tr("State");
+    }
+    return {};
+}
+
+QVariant ObjectTableModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid() || index.row() >= m_library->count())
+        return {};
+    const LibraryEntry &e = m_library->entry(index.row());
+    const double pct = e.size > 0 ? 100.0 * double(e.presentBytes) / double(e.size) : (e.size == 0 ? 100.0 : 0.0);
+    if (role == ProgressRole)
+        return e.operationPercent;
+    if (role == SortRole) {
+        switch (index.column()) {
+        case Size: return e.size;
+        case Present: return e.presentBytes;
+        case OnDisk: return e.allocatedBytes;
+        case InFlight: return e.inFlightChunks;
+        default: return data(index, Qt::DisplayRole);
+        }
+    }
+    if (role == Qt::TextAlignmentRole && index.column() >= Size && index.column() <= InFlight)
+        return int(Qt::AlignRight | Qt::AlignVCenter);
+    if (role == Qt::ToolTipRole) {
+        if (!e.lastError.isEmpty() && (e.state == EntryState::Error || e.state == EntryState::ChangedUpstream))
+            return e.lastError;
+        if (index.column() == Source || index.column() == Name)
+            return e.source;
+        if (index.column() == OnDisk)
+            return tr("Disk blocks held by the cache entry (%1 bytes)").arg(e.allocatedBytes);
+        return {};
+    }
+    if (role == Qt::ForegroundRole && index.column() == State) {
+        if (e.state == EntryState::Error)
+            return QColor(0xc0, 0x20, 0x20);
+        if (e.state == EntryState::ChangedUpstream)
+            return QColor(0xb0, 0x60, 0x00);
+    }
+    if (role != Qt::DisplayRole)
+        return {};
+    switch (index.column()) {
+    case Name: return e.name;
+    case Source: return e.source;
+    case Size: return e.size >= 0 ? formatBytes(e.size) : QStringLiteral("—");
+    case Present:
+        return e.size >= 0 ? QStringLiteral("%1 (%2%)").arg(formatBytes(e.presentBytes), QString::number(pct, 'f', pct < 10 ? 1 : 0))
+                           : QStringLiteral("—");
+    case OnDisk: return e.directory.isEmpty() ? QStringLiteral("—") : formatBytes(e.allocatedBytes);
+    case InFlight: return e.object ? (e.inFlightChunks > 0 ? tr("%n chunk(s)", nullptr, int(e.inFlightChunks)) : QStringLiteral("—")) : QStringLiteral("—");
+    case State:
+        if (!e.operation.isEmpty())
+            return e.operationPercent >= 0 && !e.operationRanges.isEmpty() ? tr("%1… %2%").arg(e.operation).arg(e.operationPercent)
+                                                                          : tr("%1…").arg(e.operation);
+        switch (e.state) {
+        case EntryState::NotOpen: return e.directory.isEmpty() ? tr("not cached") : tr("cached");
+        case EntryState::Opening: return tr("opening…");
+        case EntryState::Idle: return tr("idle");
+        case EntryState::Fetching: return tr("fetching");
+        case EntryState::Working: return tr("working");
+        case EntryState::Error: return tr("error");
+        case EntryState::ChangedUpstream: return tr("changed upstream");
+        }
+    }
+    return {};
+}
+
+} // namespace sparsescope

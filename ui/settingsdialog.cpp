@@ -1,0 +1,120 @@
+#include "settingsdialog.h"
+#include "rangeparse.h"
+
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QUrl>
+
+namespace sparsescope {
+
+SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent) : QDialog(parent), m_settings(settings)
+{
+    setWindowTitle(tr("Preferences"));
+    auto *form = new QFormLayout;
+    m_cacheDir = new QLineEdit(settings.cacheDir);
+    auto *browse = new QPushButton(tr("Browse…"));
+    connect(browse, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Cache directory"), m_cacheDir->text());
+        if (!dir.isEmpty())
+            m_cacheDir->setText(dir);
+    });
+    auto *row = new QHBoxLayout;
+    row->addWidget(m_cacheDir);
+    row->addWidget(browse);
+    form->addRow(tr("Cache directory:"), row);
+    m_chunkSize = new QComboBox;
+    for (qint64 size : {qint64(64) << 10, qint64(128) << 10, qint64(256) << 10, qint64(512) << 10, qint64(1) << 20, qint64(4) << 20})
+        m_chunkSize->addItem(formatBytes(size), size);
+    m_chunkSize->setCurrentIndex(std::max(0, m_chunkSize->findData(settings.chunkSize)));
+    form->addRow(tr("Chunk size for new objects:"), m_chunkSize);
+    m_connections = new QSpinBox;
+    m_connections->setRange(1, 64);
+    m_connections->setValue(settings.connections);
+    form->addRow(tr("Parallel connections:"), m_connections);
+    m_timeout = new QSpinBox;
+    m_timeout->setRange(1, 3600);
+    m_timeout->setSuffix(tr(" s"));
+    m_timeout->setValue(settings.timeoutSeconds);
+    form->addRow(tr("Inactivity timeout:"), m_timeout);
+    auto *note = new QLabel(tr("Chunk size applies to objects cached from now on; connections and timeout to objects opened from now on."));
+    note->setWordWrap(true);
+    note->setForegroundRole(QPalette::PlaceholderText);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
+    connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(note);
+    layout->addWidget(buttons);
+}
+
+AppSettings SettingsDialog::settings() const
+{
+    AppSettings s = m_settings;
+    s.cacheDir = m_cacheDir->text().trimmed();
+    s.chunkSize = m_chunkSize->currentData().toLongLong();
+    s.connections = m_connections->value();
+    s.timeoutSeconds = m_timeout->value();
+    return s;
+}
+
+OpenUrlDialog::OpenUrlDialog(QWidget *parent) : QDialog(parent)
+{
+    setWindowTitle(tr("Open URL"));
+    m_edit = new QLineEdit;
+    m_edit->setPlaceholderText(QStringLiteral("https://example.org/big-archive.zip"));
+    m_edit->setMinimumWidth(460);
+    auto *hint = new QLabel;
+    hint->setForegroundRole(QPalette::PlaceholderText);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Open | QDialogButtonBox::Cancel);
+    QPushButton *ok = buttons->button(QDialogButtonBox::Open);
+    ok->setEnabled(false);
+    connect(m_edit, &QLineEdit::textChanged, this, [ok, hint](const QString &text) {
+        QString why;
+        const bool good = isAcceptable(text, &why);
+        ok->setEnabled(good);
+        hint->setText(text.isEmpty() ? QString() : why);
+    });
+    connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    auto *layout = new QVBoxLayout(this);
+    layout->addWidget(new QLabel(tr("URL of an HTTP(S) object that supports byte ranges:")));
+    layout->addWidget(m_edit);
+    layout->addWidget(hint);
+    layout->addWidget(buttons);
+}
+
+QString OpenUrlDialog::url() const { return m_edit->text().trimmed(); }
+
+bool OpenUrlDialog::isAcceptable(const QString &text, QString *why)
+{
+    const QUrl url(text.trimmed(), QUrl::StrictMode);
+    const QString scheme = url.scheme().toLower();
+    if (!url.isValid()) {
+        *why = tr("Not a valid URL.");
+        return false;
+    }
+    if (scheme != u"http" && scheme != u"https") {
+        *why = tr("Only http:// and https:// URLs can be opened here (use Open File for local files).");
+        return false;
+    }
+    if (url.host().isEmpty()) {
+        *why = tr("The URL has no host.");
+        return false;
+    }
+    if (url.path().isEmpty() || url.path() == u"/") {
+        *why = tr("The URL names no object (its path is empty).");
+        return false;
+    }
+    *why = tr("OK");
+    return true;
+}
+
+} // namespace sparsescope
