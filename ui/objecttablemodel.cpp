@@ -86,7 +86,7 @@ QVariant ObjectTableModel::data(const QModelIndex &index, int role) const
     case Source: return e.source;
     case Size: return e.size >= 0 ? formatBytes(e.size) : QStringLiteral("—");
     case Present:
-        return e.size >= 0 ? QStringLiteral("%1 (%2%)").arg(formatBytes(e.presentBytes), QString::number(pct, 'f', pct < 10 ? 1 : 0))
+        return e.size >= 0 ? QStringLiteral("%1 (%2%)").arg(formatBytes(e.presentBytes), QString::number(pct, 'f', 1))
                            : QStringLiteral("—");
     case OnDisk: return e.directory.isEmpty() ? QStringLiteral("—") : formatBytes(e.allocatedBytes);
     case InFlight: return e.object ? (e.inFlightChunks > 0 ? tr("%n chunk(s)", nullptr, int(e.inFlightChunks)) : QStringLiteral("—")) : QStringLiteral("—");

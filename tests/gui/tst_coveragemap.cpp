@@ -1,0 +1,109 @@
+// The coverage map's pixels reflect coverage: colours sampled at cell centres of known patterns.
+#include "coveragemap.h"
+#include "coveragerenderer.h"
+
+#include <QtTest>
+
+using namespace sparsescope;
+
+class TestCoverageMap : public QObject {
+    Q_OBJECT
+    static QRgb at(const QImage &image, const CoverageRenderer &r, qint64 cell)
+    {
+        return image.pixel(r.cellRect(cell).center());
+    }
+
+private Q_SLOTS:
+    void oneChunkPerCell()
+    {
+        const ChunkGeometry g{100 * 65536 - 1000, 65536}; // 100 chunks, the last one short
+        ChunkBitmap present(g.chunkCount()), flying(g.chunkCount()), errors(g.chunkCount());
+        present.setSpan(0, 49);
+        present.set(99);
+        flying.set(70);
+        errors.set(80);
+        CoverageRenderer r;
+        r.setLayout(g, QSize(400, 300), 1.0);
+        QCOMPARE(r.cellCount(), 100);
+        QCOMPARE(r.cellBytes(99), g.chunkRange(99)); // cells are chunks
+        QImage image(r.imageSize(), QImage::Format_RGB32);
+        CoverageRenderer::Inputs in{&present, &flying, &errors, nullptr, {}};
+        r.renderAll(image, in);
+        const CoverageColors c;
+        QCOMPARE(QColor(at(image, r, 10)), c.presentFull);
+        QCOMPARE(QColor(at(image, r, 99)), c.presentFull); // the short last chunk is whole
+        QCOMPARE(QColor(at(image, r, 60)), c.missing);
+        QCOMPARE(QColor(at(image, r, 70)), c.inFlight);
+        QCOMPARE(QColor(at(image, r, 80)), c.error);
+    }
+    void manyChunksAreAggregated()
+    {
+        const qint64 chunks = qint64(4) << 20; // 1 TiB at 256 KiB
+        const ChunkGeometry g{chunks * (256 << 10), 256 << 10};
+        ChunkBitmap present(chunks);
+        present.setSpan(0, chunks / 2 - 1);
+        // A quarter of the chunks of one cell in the second half.
+        CoverageRenderer r;
+        r.setLayout(g, QSize(800, 400), 1.0);
+        QVERIFY(r.cellCount() < chunks);
+        const qint64 probe = r.cellCount() * 3 / 4;
+        const auto [c0, c1] = g.chunksTouching(r.cellBytes(probe));
+        present.setSpan(c0, c0 + (c1 - c0 + 1) / 4 - 1);
+        QVERIFY(std::abs(r.fraction(present, probe) - 0.25) < 0.02);
+        QImage image(r.imageSize(), QImage::Format_RGB32);
+        r.renderAll(image, {&present, nullptr, nullptr, nullptr, {}});
+        const CoverageColors c;
+        QCOMPARE(QColor(at(image, r, 0)), c.presentFull);
+        QCOMPARE(QColor(at(image, r, r.cellCount() - 1)), c.missing);
+        // A partly present cell is a present shade lighter than full and not the missing colour.
+        const QColor partial(at(image, r, probe));
+        QVERIFY(partial != c.missing && partial != c.presentFull);
+        QVERIFY(partial.lightness() > c.presentFull.lightness());
+        // Cells are equal byte spans that tile the object.
+        const qint64 span = r.cellBytes(0).length();
+        for (qint64 cell = 0; cell + 1 < r.cellCount(); cell += 97) {
+            QCOMPARE(r.cellBytes(cell).end, r.cellBytes(cell + 1).begin);
+            QVERIFY(std::abs(r.cellBytes(cell).length() - span) <= 1);
+        }
+        QCOMPARE(r.cellBytes(0).begin, 0);
+        QCOMPARE(r.cellBytes(r.cellCount() - 1).end, g.objectSize);
+    }
+    void widgetPixelsAndSelection()
+    {
+        CoverageMap map;
+        map.resize(500, 300);
+        const ChunkGeometry g{64 * 65536, 65536};
+        ChunkBitmap present(64);
+        present.setSpan(8, 15);
+        map.setSnapshot(g, present);
+        map.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&map));
+        const QImage shot = map.grab().toImage();
+        const qreal dpr = shot.devicePixelRatio();
+        const CoverageRenderer &r = map.renderer();
+        auto logicalCenter = [&](qint64 cell) { return QPoint(int(r.cellRect(cell).center().x() / dpr), int(r.cellRect(cell).center().y() / dpr)); };
+        const CoverageColors c;
+        QCOMPARE(QColor(shot.pixel(r.cellRect(10).center())), c.presentFull);
+        QCOMPARE(QColor(shot.pixel(r.cellRect(30).center())), c.missing);
+        // The legend is drawn: its band is not the map's background everywhere.
+        const int legendY = int((map.height() - CoverageMap::kLegendHeight / 2) * dpr);
+        QVERIFY(shot.pixel(int(12 * dpr), legendY) != shot.pixel(int(2 * dpr), legendY));
+        // Click selects one cell (one chunk); drag selects a span.
+        QSignalSpy spy(&map, &CoverageMap::selectionChanged);
+        QTest::mouseClick(&map, Qt::LeftButton, {}, logicalCenter(20));
+        QCOMPARE(map.selection(), g.chunkRange(20));
+        QTest::mousePress(&map, Qt::LeftButton, {}, logicalCenter(5));
+        QMouseEvent move(QEvent::MouseMove, QPointF(logicalCenter(9)), map.mapToGlobal(QPointF(logicalCenter(9))), Qt::NoButton,
+                         Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&map, &move);
+        QTest::mouseRelease(&map, Qt::LeftButton, {}, logicalCenter(9));
+        QCOMPARE(map.selection(), (ByteRange{5 * 65536, 10 * 65536}));
+        QVERIFY(spy.count() >= 2);
+        // The selection is outlined in the selection colour.
+        const QImage selected = map.grab().toImage();
+        QCOMPARE(QColor(selected.pixel(r.cellRect(7).topLeft() + QPoint(0, r.cellRect(7).height() / 2))), c.selection);
+    }
+};
+
+QTEST_MAIN(TestCoverageMap)
+#include "tst_coveragemap.moc"

@@ -1,0 +1,150 @@
+// The desktop app end to end against a real nginx: open a URL, select a span on the map and
+// prefetch it through the real action, evict it, export, restart with objects and coverage.
+#include "coveragemap.h"
+#include "iopool.h"
+#include "mainwindow.h"
+#include "nginxfixture.h"
+#include "objectlibrary.h"
+#include "objecttablemodel.h"
+
+#include <QAction>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace sparsescope;
+using namespace sparsescope::test;
+
+namespace {
+constexpr qint64 kSize = 6 * 1024 * 1024 + 100;
+constexpr qint64 kChunk = 64 * 1024;
+
+QAction *actionNamed(QWidget *window, const QString &text)
+{
+    for (QAction *a : window->findChildren<QAction *>())
+        if (a->text() == text)
+            return a;
+    return nullptr;
+}
+} // namespace
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+    NginxFixture m_nginx;
+    QTemporaryDir m_tmp;
+    QByteArray m_bytes;
+    QString m_url;
+
+    AppSettings settings() const
+    {
+        AppSettings s;
+        s.cacheDir = m_tmp.filePath(QStringLiteral("cache"));
+        s.chunkSize = kChunk;
+        s.connections = 2;
+        return s;
+    }
+    static QString cell(MainWindow &w, int column)
+    {
+        const QModelIndex i = w.table()->model()->index(w.table()->currentIndex().row(), column);
+        return w.table()->model()->data(i).toString();
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true); // QSettings and data paths of their own
+        QVERIFY2(m_nginx.start(), qPrintable(m_nginx.errorText()));
+        m_bytes = patternBytes(kSize, 3);
+        m_nginx.addFile(QStringLiteral("image.bin"), m_bytes);
+        m_url = m_nginx.url(QStringLiteral("image.bin"));
+    }
+
+    void selectPrefetchEvictExportRestart()
+    {
+        const ByteRange span{10 * kChunk, 20 * kChunk};
+        QList<ByteRange> coverageBefore;
+        {
+            MainWindow w(settings());
+            w.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&w));
+            w.openSource(m_url);
+            QTRY_VERIFY_WITH_TIMEOUT(w.currentRow() >= 0 && w.library()->entry(w.currentRow()).object, 10000);
+            QCOMPARE(cell(w, ObjectTableModel::Name), QStringLiteral("image.bin"));
+            auto object = w.library()->entry(w.currentRow()).object;
+
+            // Select on the map, then the real toolbar/menu action.
+            m_nginx.clearAccessLog();
+            w.coverageMap()->setSelection(span);
+            QAction *prefetch = actionNamed(&w, QStringLiteral("&Prefetch Selection"));
+            QVERIFY(prefetch);
+            QTRY_VERIFY(prefetch->isEnabled());
+            prefetch->trigger();
+            QTRY_COMPARE_WITH_TIMEOUT(object->presentRanges().ranges().value(0), span, 10000);
+            // The preview of the selection is fetched too (its first 4 KiB, inside the span).
+            qint64 gets = 0, bytes = 0;
+            for (const AccessLogEntry &e : m_nginx.accessLog())
+                if (e.method == u"GET") {
+                    ++gets;
+                    bytes += e.bodyBytes;
+                }
+            QCOMPARE(bytes, span.length());
+            // The table follows: present bytes and disk blocks (refreshed every second).
+            QTRY_COMPARE_WITH_TIMEOUT(cell(w, ObjectTableModel::Present), QStringLiteral("640.0 KiB (10.4%)"), 5000);
+            QTRY_VERIFY_WITH_TIMEOUT(w.library()->entry(w.currentRow()).allocatedBytes >= span.length(), 5000);
+            // The map shows it.
+            const CoverageRenderer &r = w.coverageMap()->renderer();
+            QTRY_COMPARE_WITH_TIMEOUT(QColor(w.coverageMap()->grab().toImage().pixel(r.cellRect(15).center())).name(),
+                                      CoverageColors{}.presentFull.name(), 5000);
+
+            // Evict half of it: coverage and allocated bytes drop.
+            w.coverageMap()->setSelection({10 * kChunk, 15 * kChunk});
+            actionNamed(&w, QStringLiteral("E&vict Selection"))->trigger();
+            QTRY_COMPARE_WITH_TIMEOUT(object->presentBytes(), 5 * kChunk, 5000);
+            QTRY_VERIFY_WITH_TIMEOUT(w.library()->entry(w.currentRow()).allocatedBytes < span.length(), 5000);
+            QTRY_COMPARE_WITH_TIMEOUT(cell(w, ObjectTableModel::Present), QStringLiteral("320.0 KiB (5.2%)"), 5000);
+
+            // Export writes exactly the object.
+            const QString out = m_tmp.filePath(QStringLiteral("export.bin"));
+            w.exportCurrent(out, ExportMode::Full);
+            QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(out).size() == kSize, 15000);
+            QFile f(out);
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            QVERIFY(f.readAll() == m_bytes);
+            QTRY_VERIFY(w.library()->entry(w.currentRow()).operation.isEmpty());
+            // Evict the first half again so that the restart has a pattern to show.
+            w.library()->evict(w.currentRow(), {{0, kSize / 2}});
+            QTRY_VERIFY_WITH_TIMEOUT(object->presentBytes() < kSize, 5000);
+            QTest::qWait(400); // a pending preview read of the selection may still fetch its chunk
+            QTRY_VERIFY(object->inFlightChunks() == 0);
+            coverageBefore = object->presentRanges().ranges();
+        }
+        ioPool()->waitForDone();
+
+        // Restart: the object is listed from the cache with its coverage, before any network use.
+        m_nginx.clearAccessLog();
+        MainWindow again(settings());
+        again.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&again));
+        QTRY_VERIFY_WITH_TIMEOUT(again.library()->count() == 1, 5000);
+        const LibraryEntry &e = again.library()->entry(0);
+        QCOMPARE(e.name, QStringLiteral("image.bin"));
+        QVERIFY(e.presentBytes > 0 && e.presentBytes < kSize);
+        QTRY_VERIFY_WITH_TIMEOUT(again.library()->entry(0).object, 10000); // selecting it opened it
+        QCOMPARE(again.library()->entry(0).object->presentRanges().ranges(), coverageBefore);
+        QVERIFY(coverageBefore.last() == (ByteRange{49 * kChunk, kSize})); // chunks 0..48 touch the first half
+        QCOMPARE(m_nginx.countRequests(QStringLiteral("GET")), 0);
+    }
+
+    void badUrlIsReportedInTheActivityPanel()
+    {
+        MainWindow w(settings());
+        w.openSource(m_nginx.url(QStringLiteral("missing.bin")));
+        const int row = w.library()->rowOf(m_nginx.url(QStringLiteral("missing.bin")));
+        QVERIFY(row >= 0);
+        QTRY_COMPARE_WITH_TIMEOUT(int(w.library()->entry(row).state), int(EntryState::Error), 10000);
+        QVERIFY(w.library()->entry(row).lastError.contains(QStringLiteral("404")));
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"
