@@ -5,6 +5,7 @@
 #include <QHelpEvent>
 #include <QMouseEvent>
 #include <QPainter>
+#include <QPainterPath>
 #include <QToolTip>
 
 namespace sparsescope {
@@ -34,7 +35,6 @@ void CoverageMap::applyPaletteColors()
         c.missing = QColor(0x3a, 0x3f, 0x47);
         c.presentLight = QColor(0x2d, 0x5d, 0x8a);
         c.presentFull = QColor(0x5d, 0xa9, 0xf0);
-        c.selection = QColor(0xf5, 0xf5, 0xf5);
     }
     m_renderer.setColors(c);
     m_fullDirty = true;
@@ -73,13 +73,8 @@ void CoverageMap::setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &
 
 void CoverageMap::setSelection(ByteRange range)
 {
-    const auto [oldA, oldB] = m_renderer.cellsOfBytes(m_selection);
     m_selection = range.intersected({0, m_geometry.objectSize});
-    const auto [newA, newB] = m_renderer.cellsOfBytes(m_selection);
-    if (oldB >= oldA)
-        renderCells(oldA, oldB);
-    if (newB >= newA)
-        renderCells(newA, newB);
+    update(); // the selection is an overlay: no cell needs rendering again
     Q_EMIT selectionChanged(m_selection);
 }
 
@@ -103,7 +98,7 @@ void CoverageMap::relayout()
     m_glow.assign(size_t(m_renderer.cellCount()), 0.0f);
     m_glowSince.assign(size_t(m_renderer.cellCount()), -kGlowMs);
     m_fullDirty = false;
-    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, m_selection};
+    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow};
     m_renderer.renderAll(m_image, in);
     update();
 }
@@ -112,7 +107,7 @@ void CoverageMap::renderCells(qint64 first, qint64 last)
 {
     if (m_renderer.cellCount() == 0 || first > last)
         return;
-    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, m_selection};
+    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow};
     const QRect device = m_renderer.render(m_image, in, first, last);
     const qreal dpr = devicePixelRatioF();
     update(QRectF(device.x() / dpr, device.y() / dpr, device.width() / dpr, device.height() / dpr).toAlignedRect());
@@ -172,8 +167,10 @@ void CoverageMap::paintEvent(QPaintEvent *event)
 {
     QPainter p(this);
     const QRect mapArea(0, 0, width(), height() - kLegendHeight);
-    if (event->rect().intersects(mapArea))
+    if (event->rect().intersects(mapArea)) {
         p.drawImage(QPointF(0, 0), m_image);
+        paintSelection(p);
+    }
     if (m_geometry.objectSize == 0 && mapArea.height() > 0) {
         p.fillRect(mapArea, palette().color(QPalette::Base));
         p.setPen(palette().color(QPalette::PlaceholderText));
@@ -184,6 +181,29 @@ void CoverageMap::paintEvent(QPaintEvent *event)
     const QRect band(0, height() - kLegendHeight, width(), kLegendHeight);
     if (event->rect().intersects(band))
         paintLegend(p, band);
+}
+
+void CoverageMap::paintSelection(QPainter &p)
+{
+    const auto [a, b] = m_renderer.cellsOfBytes(m_selection);
+    if (b < a)
+        return;
+    const qreal dpr = devicePixelRatioF();
+    QPainterPath region;
+    for (const QRect &r : m_renderer.spanRects(a, b))
+        region.addRect(QRectF(r.x() / dpr, r.y() / dpr, (r.width() + 1) / dpr, (r.height() + 1) / dpr));
+    region = region.simplified();
+    QColor fill = palette().color(QPalette::Highlight);
+    fill.setAlpha(80);
+    p.save();
+    p.setRenderHint(QPainter::Antialiasing, false);
+    p.fillPath(region, fill);
+    // The outline contrasts with every cell colour: the text colour, over a halo of the base.
+    p.setPen(QPen(palette().color(QPalette::Base), 4));
+    p.drawPath(region);
+    p.setPen(QPen(palette().color(QPalette::Text), 2));
+    p.drawPath(region);
+    p.restore();
 }
 
 void CoverageMap::paintLegend(QPainter &p, const QRect &band)
@@ -213,9 +233,10 @@ void CoverageMap::paintLegend(QPainter &p, const QRect &band)
     swatch(m_renderer.colorFor(1.0, false, false, 1.0f), tr("Just fetched"));
     swatch(m_renderer.colorFor(0.0, true, false, 0), tr("In flight"));
     swatch(m_renderer.colorFor(0.0, false, true, 0), tr("Error"));
-    if (!m_selection.isEmpty()) {
-        const QString sel = tr("Selected: bytes %1 (%2)").arg(m_selection.toInclusiveString(), formatBytes(m_selection.length()));
-        p.drawText(band.adjusted(0, 0, -8, 0), Qt::AlignVCenter | Qt::AlignRight, sel);
+    if (!m_selection.isEmpty()) { // only where it fits; the status bar always says it
+        const QString sel = tr("Selected: %1").arg(formatBytes(m_selection.length()));
+        if (x + fm.horizontalAdvance(sel) + 8 < band.right())
+            p.drawText(band.adjusted(0, 0, -8, 0), Qt::AlignVCenter | Qt::AlignRight, sel);
     }
 }
 

@@ -56,6 +56,7 @@ private:
     void refreshSnapshot();
     void renderCells(qint64 first, qint64 last);
     void paintLegend(QPainter &p, const QRect &band);
+    void paintSelection(QPainter &p);
     qint64 cellAtLogical(QPointF pos) const;
     QString tooltipFor(qint64 cell) const;
     void applyPaletteColors();

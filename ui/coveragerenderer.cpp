@@ -30,25 +30,25 @@ void CoverageRenderer::setLayout(const ChunkGeometry &geometry, QSize size, qrea
     m_size = size;
     m_gapPx = std::max(1, int(std::round(dpr)));
     const qint64 chunks = std::max<qint64>(1, geometry.chunkCount());
-    const int preferred = int(std::round(12 * dpr));
-    const int minimum = int(std::round(6 * dpr));
     auto fits = [&](int px, qint64 cells) {
         const qint64 cols = std::max(1, size.width() / px);
         return ((cells + cols - 1) / cols) * px <= size.height();
     };
-    if (fits(preferred, chunks)) {
-        // Few chunks: one chunk per cell, as large as fits (up to 48 px).
-        m_cellPx = preferred;
-        while (m_cellPx < int(48 * dpr) && fits(m_cellPx + 1, chunks))
-            ++m_cellPx;
+    // One chunk per cell, as large as fits (6..48 logical px); otherwise 8 px cells that
+    // fill the area, each covering many chunks.
+    const int largest = int(std::round(48 * dpr)), smallest = int(std::round(6 * dpr));
+    m_cellPx = 0;
+    for (int px = largest; px >= smallest; --px) {
+        if (fits(px, chunks)) {
+            m_cellPx = px;
+            break;
+        }
+    }
+    if (m_cellPx > 0) {
         m_cols = std::max(1, size.width() / m_cellPx);
         m_cells = chunks;
     } else {
-        // Many chunks: fill the area with cells, each covering many chunks.
-        m_cellPx = preferred;
-        const qint64 atPreferred = qint64(std::max(1, size.width() / preferred)) * std::max(1, size.height() / preferred);
-        if (atPreferred < 2000)
-            m_cellPx = std::max(minimum, preferred * 2 / 3);
+        m_cellPx = int(std::round(8 * dpr));
         m_cols = std::max(1, size.width() / m_cellPx);
         m_cells = std::min<qint64>(chunks, qint64(m_cols) * std::max(1, size.height() / m_cellPx));
     }
@@ -94,6 +94,28 @@ qint64 CoverageRenderer::cellAt(QPoint p) const
         return -1;
     const qint64 cell = qint64(p.y() / m_cellPx) * m_cols + p.x() / m_cellPx;
     return cell < m_cells ? cell : -1;
+}
+
+QList<QRect> CoverageRenderer::spanRects(qint64 first, qint64 last) const
+{
+    // Cells [first, last] in row-major order form at most three rectangles.
+    QList<QRect> out;
+    if (first > last || m_cells == 0)
+        return out;
+    const int r0 = int(first / m_cols), c0 = int(first % m_cols);
+    const int r1 = int(last / m_cols), c1 = int(last % m_cols);
+    auto rect = [&](int row0, int col0, int row1, int col1) {
+        return QRect(col0 * m_cellPx, row0 * m_cellPx, (col1 - col0 + 1) * m_cellPx - m_gapPx, (row1 - row0 + 1) * m_cellPx - m_gapPx);
+    };
+    if (r0 == r1) {
+        out.append(rect(r0, c0, r0, c1));
+        return out;
+    }
+    out.append(rect(r0, c0, r0, m_cols - 1));
+    if (r1 - r0 > 1)
+        out.append(rect(r0 + 1, 0, r1 - 1, m_cols - 1));
+    out.append(rect(r1, 0, r1, c1));
+    return out;
 }
 
 QRect CoverageRenderer::cellRect(qint64 cell) const
@@ -156,8 +178,6 @@ QRect CoverageRenderer::render(QImage &image, const Inputs &in, qint64 first, qi
     first = std::max<qint64>(0, first);
     last = std::min(last, m_cells - 1);
     QRect changed;
-    const auto [selA, selB] = cellsOfBytes(in.selection);
-    const QRgb selectionColor = m_colors.selection.rgb();
     for (qint64 cell = first; cell <= last; ++cell) {
         const double f = fraction(*in.present, cell);
         const ByteRange bytes = cellBytes(cell);
@@ -166,16 +186,8 @@ QRect CoverageRenderer::render(QImage &image, const Inputs &in, qint64 first, qi
         const bool failed = in.errors && c1 >= c0 && in.errors->countInSpan(c0, c1) > 0;
         const float glow = in.glow && size_t(cell) < in.glow->size() ? (*in.glow)[size_t(cell)] : 0.0f;
         const QRect r = cellRect(cell);
-        // The cell plus its gap, so that a re-render also clears an old selection outline.
         fillRect(image, r.adjusted(0, 0, m_gapPx, m_gapPx), m_colors.background.rgb());
         fillRect(image, r, colorFor(f, flying, failed, glow));
-        if (cell >= selA && cell <= selB && r.width() >= 4) {
-            const int t = std::max(1, m_gapPx);
-            fillRect(image, QRect(r.left(), r.top(), r.width(), t), selectionColor);
-            fillRect(image, QRect(r.left(), r.bottom() - t + 1, r.width(), t), selectionColor);
-            fillRect(image, QRect(r.left(), r.top(), t, r.height()), selectionColor);
-            fillRect(image, QRect(r.right() - t + 1, r.top(), t, r.height()), selectionColor);
-        }
         changed = changed.united(r.adjusted(0, 0, m_gapPx, m_gapPx));
     }
     return changed;

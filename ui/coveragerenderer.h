@@ -27,7 +27,6 @@ struct CoverageColors {
     QColor inFlight{0xf2, 0xa3, 0x1b};
     QColor error{0xd6, 0x27, 0x28};
     QColor glow{0x7f, 0xf0, 0xd8};         // just fetched, fades into the present shade
-    QColor selection{0x10, 0x10, 0x10};
     QColor background{0xff, 0xff, 0xff};
 };
 
@@ -37,7 +36,8 @@ public:
 
     void setColors(const CoverageColors &colors);
     // Grid for an object of `geometry` in an area of `size` device pixels; `dpr` scales the
-    // preferred cell size (12 logical px, smaller only when an object has many chunks).
+    // cell sizes (one chunk per cell at 6..48 logical px when that fits, else 8 px cells
+    // aggregating many chunks).
     void setLayout(const ChunkGeometry &geometry, QSize size, qreal dpr);
     qint64 cellCount() const { return m_cells; }
     int columns() const { return m_cols; }
@@ -49,6 +49,7 @@ public:
     std::pair<qint64, qint64> cellsOfChunks(qint64 first, qint64 last) const;
     qint64 cellAt(QPoint devicePixel) const;             // -1 outside the grid
     QRect cellRect(qint64 cell) const;                   // device pixels
+    QList<QRect> spanRects(qint64 first, qint64 last) const; // cells [first, last], device pixels
 
     // Fraction [0, 1] of the cell's bytes present in `chunks` (box filter).
     double fraction(const ChunkBitmap &chunks, qint64 cell) const;
@@ -58,7 +59,6 @@ public:
         const ChunkBitmap *inFlight = nullptr; // may be null
         const ChunkBitmap *errors = nullptr;   // may be null
         const std::vector<float> *glow = nullptr; // per cell, 0..1; may be null
-        ByteRange selection;                   // empty: none
     };
     // Renders cells [first, last] into `image` (imageSize(), Format_RGB32). Returns the
     // device-pixel rectangle that changed.

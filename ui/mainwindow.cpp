@@ -42,7 +42,9 @@ constexpr qint64 kPreviewBytes = 4096;
 MainWindow::MainWindow(AppSettings settings, QWidget *parent) : QMainWindow(parent)
 {
     setWindowTitle(tr("SparseScope"));
-    setWindowIcon(QIcon::fromTheme(QStringLiteral("io.github.sparsescope.SparseScope"), QIcon(QStringLiteral(":/sparsescope.svg"))));
+    const QString bundled = QStringLiteral(":/sparsescope.svg"); // compiled into the app, not into tests
+    setWindowIcon(QIcon::fromTheme(QStringLiteral("io.github.sparsescope.SparseScope"),
+                                   QFile::exists(bundled) ? QIcon(bundled) : QIcon()));
     setAcceptDrops(true);
     m_library = new ObjectLibrary(std::move(settings), this);
     m_model = new ObjectTableModel(m_library, this);
@@ -97,12 +99,12 @@ void MainWindow::createLayout()
     header->setStretchLastSection(false);
     header->setSectionResizeMode(QHeaderView::Interactive);
     header->setSectionResizeMode(ObjectTableModel::Source, QHeaderView::Stretch);
-    m_table->setColumnWidth(ObjectTableModel::Name, 150);
+    m_table->setColumnWidth(ObjectTableModel::Name, 140);
     m_table->setColumnWidth(ObjectTableModel::Size, 76);
     m_table->setColumnWidth(ObjectTableModel::Present, 118);
     m_table->setColumnWidth(ObjectTableModel::OnDisk, 76);
-    m_table->setColumnWidth(ObjectTableModel::InFlight, 76);
-    m_table->setColumnWidth(ObjectTableModel::State, 118);
+    m_table->setColumnWidth(ObjectTableModel::InFlight, 96);
+    m_table->setColumnWidth(ObjectTableModel::State, 150);
     connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] { showCurrent(); });
 
     m_map = new CoverageMap;
@@ -158,7 +160,9 @@ void MainWindow::createLayout()
     m_selectionLabel = new QLabel;
     m_rateLabel = new QLabel;
     m_progress = new QProgressBar;
-    m_progress->setMaximumWidth(180);
+    m_progress->setMinimumWidth(220);
+    m_progress->setMaximumWidth(260);
+    m_progress->setMaximumHeight(m_progress->fontMetrics().height() + 6);
     m_progress->setRange(0, 100);
     m_progress->hide();
     statusBar()->addWidget(m_selectionLabel, 1);

@@ -89,7 +89,7 @@ QVariant ObjectTableModel::data(const QModelIndex &index, int role) const
         return e.size >= 0 ? QStringLiteral("%1 (%2%)").arg(formatBytes(e.presentBytes), QString::number(pct, 'f', 1))
                            : QStringLiteral("—");
     case OnDisk: return e.directory.isEmpty() ? QStringLiteral("—") : formatBytes(e.allocatedBytes);
-    case InFlight: return e.object ? (e.inFlightChunks > 0 ? tr("%n chunk(s)", nullptr, int(e.inFlightChunks)) : QStringLiteral("—")) : QStringLiteral("—");
+    case InFlight: return e.object ? (e.inFlightChunks > 0 ? tr("%1 chunks").arg(e.inFlightChunks) : QStringLiteral("—")) : QStringLiteral("—");
     case State:
         if (!e.operation.isEmpty())
             return e.operationPercent >= 0 && !e.operationRanges.isEmpty() ? tr("%1… %2%").arg(e.operation).arg(e.operationPercent)

@@ -80,14 +80,16 @@ void ThroughputChart::replot()
     m_hits->replace(hits);
     // A round upper bound: 1, 2 or 5 times a power of ten, above the peak.
     double bound = 10;
-    if (top > 0) {
+    if (top > 0.01) {
         const double p = std::pow(10.0, std::floor(std::log10(top)));
         bound = top <= p ? p : top <= 2 * p ? 2 * p : top <= 5 * p ? 5 * p : 10 * p;
         if (bound < top * 1.05)
             bound *= 2;
     }
-    if (std::abs(m_yRate->max() - bound) > 1e-9)
+    if (std::abs(m_yRate->max() - bound) > 1e-9) {
         m_yRate->setRange(0, bound);
+        m_yRate->setLabelFormat(bound < 4 ? QStringLiteral("%.2g") : QStringLiteral("%.0f"));
+    }
 }
 
 } // namespace sparsescope
