@@ -91,7 +91,8 @@ private Q_SLOTS:
             // The table follows: present bytes and disk blocks (refreshed every second).
             QTRY_COMPARE_WITH_TIMEOUT(cell(w, ObjectTableModel::Present), QStringLiteral("640.0 KiB (10.4%)"), 5000);
             QTRY_VERIFY_WITH_TIMEOUT(w.library()->entry(w.currentRow()).allocatedBytes >= span.length(), 5000);
-            // The map shows it.
+            // The map shows it (without the selection's overlay on top).
+            w.coverageMap()->setSelection({});
             const CoverageRenderer &r = w.coverageMap()->renderer();
             QTRY_COMPARE_WITH_TIMEOUT(QColor(w.coverageMap()->grab().toImage().pixel(r.cellRect(15).center())).name(),
                                       CoverageColors{}.presentFull.name(), 5000);

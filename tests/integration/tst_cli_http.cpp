@@ -185,10 +185,17 @@ private Q_SLOTS:
                               QStringLiteral("100-199"), QStringLiteral("--stats")});
         QCOMPARE(r.exitCode, 0);
         QCOMPARE(r.out, m_bytes.mid(100, 100));
-        // HEAD -> 302 -> HEAD, then the GET goes straight to the final URL.
-        QCOMPARE(m_nginx.countRequests({}), 3);
-        QCOMPARE(qint64(r.stats().value(QStringLiteral("upstream_requests")).toDouble()), 3);
-        QCOMPARE(m_nginx.accessLog().last().uri, QStringLiteral("/object.bin"));
+        // HEAD -> 302 -> HEAD, then the GET goes straight to the final URL. (Under load Qt's HTTP
+        // stack may re-send the first request on its own, invisibly to us: nginx then logs one
+        // more than --stats can count.)
+        const auto log = m_nginx.accessLog();
+        QCOMPARE(log.first().status, 302);
+        QCOMPARE(log.last().method, QStringLiteral("GET"));
+        QCOMPARE(log.last().uri, QStringLiteral("/object.bin"));
+        QCOMPARE(m_nginx.countRequests(QStringLiteral("GET")), 1);
+        const qint64 counted = qint64(r.stats().value(QStringLiteral("upstream_requests")).toDouble());
+        QCOMPARE(counted, 3);
+        QVERIFY(log.size() == 3 || log.size() == 4);
     }
     void headRefusedFallsBackToARangeProbe()
     {
