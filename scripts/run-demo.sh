@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The run command. Until the desktop app lands, this is the main job on a built-in sample: it
-# builds sparsescope-cli, serves a generated 64 MiB sample object from a private nginx on a free
-# loopback port, and walks through what SparseScope does, counting upstream requests in nginx's
-# access log as it goes. Everything lives in a temporary directory that is removed at the end.
+# A walk-through of sparsescope-cli: builds it, serves a generated 64 MiB sample object from a
+# private nginx on a free loopback port, and shows what SparseScope does, counting upstream
+# requests in nginx's access log as it goes. Everything lives in a temporary directory that is
+# removed at the end. (The run command for the desktop app is scripts/run.sh.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
