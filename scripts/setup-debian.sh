@@ -3,7 +3,7 @@
 # already there. Idempotent. Needs root (or sudo).
 set -euo pipefail
 packages=(g++ cmake ninja-build ccache pkg-config git
-          qt6-base-dev qt6-base-dev-tools libqt6charts6-dev libqt6svg6 libxxhash-dev
+          qt6-base-dev qt6-base-dev-tools libqt6charts6-dev libqt6svg6 libxxhash-dev libzip-dev libarchive-dev
           fonts-dejavu-core xvfb xauth desktop-file-utils appstream
           nginx-light curl time bc)
 missing=()

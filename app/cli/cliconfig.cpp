@@ -31,6 +31,10 @@ const char *kDescription =
     "  verify SOURCE                    re-hash present chunks; drop bad ones (exit 1 if any)\n"
     "  status [--json]                  every object in the cache directory\n"
     "  remove SOURCE                    delete the object's cache entirely\n"
+    "  list SOURCE [--json]             the entries of a ZIP or tar archive (path, size,\n"
+    "                                   compressed size, type), fetching only what listing needs\n"
+    "  extract SOURCE [ENTRY...] -o DIR the named entries (default: all) into DIR; '-o -' writes\n"
+    "                                   one entry to stdout. Unsafe names are refused.\n"
     "\n"
     "Exit status: 0 success, 1 failure at run time, 2 usage error.";
 
@@ -79,8 +83,11 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
                                     QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON (info, status)."));
     const QCommandLineOption sparse(QStringLiteral("sparse"), QStringLiteral("Export only present chunks, leaving holes (export)."));
-    p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, progress, stats, range, output, json, sparse});
-    p.addPositionalArgument(QStringLiteral("COMMAND"), QStringLiteral("info, read, prefetch, evict, export, verify, status or remove."));
+    const QCommandLineOption sequential(QStringLiteral("sequential"),
+                                        QStringLiteral("Read a compressed tar from start to end (list, extract)."));
+    p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, progress, stats, range, output, json, sparse, sequential});
+    p.addPositionalArgument(QStringLiteral("COMMAND"),
+                            QStringLiteral("info, read, prefetch, evict, export, verify, status, remove, list or extract."));
     p.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("URL or local path of the object."), QStringLiteral("[SOURCE]"));
 
     if (!p.parse(arguments))
@@ -102,10 +109,15 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
     c.command = pos.first();
     static const QStringList withSource = {QStringLiteral("info"), QStringLiteral("read"), QStringLiteral("prefetch"),
                                            QStringLiteral("evict"), QStringLiteral("export"), QStringLiteral("verify"),
-                                           QStringLiteral("remove")};
+                                           QStringLiteral("remove"), QStringLiteral("list")};
     if (c.command == u"status") {
         if (pos.size() != 1)
             return usageError(QStringLiteral("status takes no SOURCE"));
+    } else if (c.command == u"extract") {
+        if (pos.size() < 2)
+            return usageError(QStringLiteral("extract needs a SOURCE"));
+        c.source = pos.at(1);
+        c.entries = pos.mid(2);
     } else if (withSource.contains(c.command)) {
         if (pos.size() != 2)
             return usageError(QStringLiteral("%1 needs exactly one SOURCE").arg(c.command));
@@ -118,9 +130,16 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
     const bool rangesAllowed = c.command == u"read" || c.command == u"prefetch" || c.command == u"evict";
     if (p.isSet(range) && !rangesAllowed)
         return usageError(QStringLiteral("-r is not an option of %1").arg(c.command));
-    if (p.isSet(output) && c.command != u"read" && c.command != u"export")
+    if (p.isSet(output) && c.command != u"read" && c.command != u"export" && c.command != u"extract")
         return usageError(QStringLiteral("-o is not an option of %1").arg(c.command));
-    if (p.isSet(json) && c.command != u"info" && c.command != u"status")
+    if (p.isSet(sequential) && c.command != u"list" && c.command != u"extract")
+        return usageError(QStringLiteral("--sequential is not an option of %1").arg(c.command));
+    c.sequential = p.isSet(sequential);
+    if (c.command == u"extract" && c.output.isEmpty() && !p.isSet(output))
+        return usageError(QStringLiteral("extract needs -o DIR (or -o - for one entry to stdout)"));
+    if (c.command == u"extract" && p.value(output) == u"-" && c.entries.size() != 1)
+        return usageError(QStringLiteral("extract -o - writes exactly one ENTRY to stdout; name one"));
+    if (p.isSet(json) && c.command != u"info" && c.command != u"status" && c.command != u"list")
         return usageError(QStringLiteral("--json is not an option of %1").arg(c.command));
     if (p.isSet(sparse) && c.command != u"export")
         return usageError(QStringLiteral("--sparse is not an option of %1").arg(c.command));

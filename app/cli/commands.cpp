@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "archivecommands.h"
 #include "awaitfuture.h"
 #include "cachepaths.h"
 #include "iopool.h"
@@ -322,6 +323,10 @@ int runCommand(const CliConfig &c)
                 rc = cmdExport(c, o);
             else if (c.command == u"verify")
                 rc = cmdVerify(c, o);
+            else if (c.command == u"list")
+                rc = cmdList(c, o);
+            else if (c.command == u"extract")
+                rc = cmdExtract(c, o);
             Status flushed = awaitFuture(o.flush());
             if (!flushed && rc == ExitOk)
                 rc = fail(flushed.error());

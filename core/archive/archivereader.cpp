@@ -1,0 +1,35 @@
+#include "archivereader.h"
+#include "tarreader.h"
+#include "zipreader.h"
+
+namespace sparsescope {
+
+Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device, bool sequential)
+{
+    if (device.size() < 22)
+        return makeError(ErrorKind::Usage, QStringLiteral("%1 is too small to be an archive").arg(device.name()));
+    // ZIP: a local header at the start, or an end-of-central-directory record near the end
+    // (self-extracting and prefixed archives start with something else).
+    auto head = device.read({0, std::min<qint64>(device.size(), 512)});
+    if (!head)
+        return head.error();
+    const bool zipHead = head->startsWith("PK\x03\x04") || head->startsWith("PK\x05\x06");
+    if (zipHead) {
+        auto zip = ZipReader::open(device);
+        if (!zip)
+            return zip.error();
+        return std::unique_ptr<ArchiveReader>(std::move(zip).value());
+    }
+    auto tar = TarReader::open(device, sequential);
+    if (tar)
+        return std::unique_ptr<ArchiveReader>(std::move(tar).value());
+    if (tar.error().kind == ErrorKind::Usage)
+        return tar.error(); // a compressed tar: the message says what to do
+    // Not tar either: maybe a ZIP with a prefix.
+    auto zip = ZipReader::open(device);
+    if (zip)
+        return std::unique_ptr<ArchiveReader>(std::move(zip).value());
+    return makeError(ErrorKind::Usage, QStringLiteral("%1 is not an archive this build reads (ZIP, tar, compressed tar)").arg(device.name()));
+}
+
+} // namespace sparsescope
