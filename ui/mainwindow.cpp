@@ -1,5 +1,6 @@
 #include "mainwindow.h"
 #include "activitypanel.h"
+#include "archivepane.h"
 #include "cachepaths.h"
 #include "coveragemap.h"
 #include "demoarchive.h"
@@ -77,7 +78,10 @@ MainWindow::MainWindow(AppSettings settings, QWidget *parent) : QMainWindow(pare
     resize(1360, 860);
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    m_archive->setObject(nullptr); // its worker reads through an object the library is about to close
+}
 
 void MainWindow::createLayout()
 {
@@ -125,6 +129,18 @@ void MainWindow::createLayout()
     m_chart = new ThroughputChart;
     m_preview = new HexPreview;
     m_activity = new ActivityPanel;
+    m_archive = new ArchivePane;
+    connect(m_archive, &ArchivePane::activity, m_activity, &ActivityPanel::addEvent);
+    connect(m_archive, &ArchivePane::spanSelected, this, [this](ByteRange span) {
+        m_map->setSelection(span);
+        m_previewTimer.stop(); // the entry's own content is previewed instead of raw bytes
+        ++m_previewSerial;
+    });
+    connect(m_archive, &ArchivePane::entryPreview, this, [this](const QString &path, const QByteArray &bytes) {
+        m_preview->setBytes(0, bytes);
+        m_previewTitle->setText(tr("<b>Preview</b> &nbsp; %1%2").arg(path.toHtmlEscaped(),
+                                                                     bytes.size() >= (64 << 10) ? tr(" (first 64 KiB)") : QString()));
+    });
 
     auto *left = new QSplitter(Qt::Vertical);
     left->addWidget(m_table);
@@ -146,9 +162,18 @@ void MainWindow::createLayout()
         l->addWidget(w, 1);
         return box;
     };
-    right->addWidget(titled(tr("Preview"), m_preview));
+    m_previewTitle = new QLabel(tr("<b>Preview</b>"));
+    m_previewTitle->setContentsMargins(6, 4, 6, 0);
+    auto *previewBox = new QWidget;
+    auto *previewLayout = new QVBoxLayout(previewBox);
+    previewLayout->setContentsMargins(0, 0, 0, 0);
+    previewLayout->setSpacing(2);
+    previewLayout->addWidget(m_previewTitle);
+    previewLayout->addWidget(m_preview, 1);
+    right->addWidget(titled(tr("Archive"), m_archive));
+    right->addWidget(previewBox);
     right->addWidget(titled(tr("Activity"), m_activity));
-    right->setSizes({420, 360});
+    right->setSizes({250, 330, 200});
     auto *main = new QSplitter(Qt::Horizontal);
     main->addWidget(left);
     main->addWidget(right);
@@ -272,11 +297,13 @@ void MainWindow::showCurrent()
     const int row = currentRow();
     if (row < 0) {
         m_map->setObject(nullptr);
+        m_archive->setObject(nullptr);
         m_mapTitle->setText(tr("No object selected"));
         updateActions();
         return;
     }
     const LibraryEntry &e = m_library->entry(row);
+    m_archive->setObject(e.object);
     if (e.object)
         m_map->setObject(e.object);
     else if (e.size >= 0)
@@ -387,6 +414,7 @@ void MainWindow::removeCurrent()
     if (row < 0)
         return;
     m_map->setObject(nullptr);
+    m_archive->setObject(nullptr);
     m_library->remove(row);
     showCurrent();
 }
@@ -401,6 +429,7 @@ void MainWindow::loadPreview()
         return;
     const ByteRange range{sel.begin, std::min(sel.end, sel.begin + kPreviewBytes)};
     m_preview->setMessage(tr("Reading bytes %1…").arg(range.toInclusiveString()));
+    m_previewTitle->setText(tr("<b>Preview</b> &nbsp; bytes %1").arg(range.toInclusiveString()));
     const quint64 serial = ++m_previewSerial;
     // Through the engine: a missing range is fetched, and appears on the map.
     m_library->read(row, range).then(this, [this, serial, range](Result<QByteArray> bytes) {
@@ -446,8 +475,7 @@ void MainWindow::showDemoActivity(int row)
     for (int i : {3, 4, 17, 30, 31, 32})
         some.append({entries[i].headerOffset, entries[i].headerOffset + 512 + entries[i].size});
     m_library->prefetch(row, some);
-    const demo::Entry &first = entries[4];
-    m_map->setSelection({first.headerOffset, first.headerOffset + 512 + first.size});
+    m_archive->selectEntry(4); // highlights its span on the map and previews it
     m_demoSource.clear();
 }
 

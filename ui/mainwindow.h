@@ -19,6 +19,7 @@ class QTableView;
 namespace sparsescope {
 
 class ActivityPanel;
+class ArchivePane;
 class CoverageMap;
 class HexPreview;
 class ObjectLibrary;
@@ -41,6 +42,7 @@ public:
     ThroughputChart *chart() const { return m_chart; }
     HexPreview *preview() const { return m_preview; }
     ActivityPanel *activityPanel() const { return m_activity; }
+    ArchivePane *archivePane() const { return m_archive; }
     QTableView *table() const { return m_table; }
     int currentRow() const; // library row of the selected object, -1 if none
     void selectRow(int libraryRow);
@@ -79,6 +81,8 @@ private:
     QLabel *m_mapTitle;
     ThroughputChart *m_chart;
     HexPreview *m_preview;
+    ArchivePane *m_archive;
+    QLabel *m_previewTitle;
     ActivityPanel *m_activity;
     QLabel *m_selectionLabel;
     QLabel *m_rateLabel;

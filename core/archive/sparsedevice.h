@@ -30,6 +30,7 @@ public:
     // (so that a streaming reader fetches no chunk it does not step into). Empty at the end.
     Result<QByteArray> readSome(qint64 offset, qint64 maxBytes);
     void cancel() { m_cancelled = true; } // any thread: later reads fail with Cancelled
+    void resume() { m_cancelled = false; } // the worker thread, before its next task
 
 private:
     Result<QByteArray> fetch(ByteRange range);

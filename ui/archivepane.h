@@ -1,0 +1,74 @@
+#pragma once
+// ArchivePane: the entries of the selected object when it is an archive (ZIP or tar), as a tree
+// with sizes and how much of each entry is present. Selecting an entry highlights its byte span
+// on the coverage map and previews its first 64 KiB, decompressed; Extract… writes the selected entries (or all)
+// into a directory, traversal-safe, with progress and cancellation.
+//
+// Listing and extraction run on a worker thread of the pane's own (the archive libraries block on
+// reads the engine serves on the GUI thread); the GUI thread never waits for them.
+
+#include "archiveentry.h"
+
+#include <QThreadPool>
+#include <QWidget>
+
+#include <atomic>
+#include <memory>
+
+class QLabel;
+class QPushButton;
+class QTreeWidget;
+class QTreeWidgetItem;
+
+namespace sparsescope {
+
+class ArchiveReader;
+class SparseDevice;
+class SparseObject;
+
+class ArchivePane final : public QWidget {
+    Q_OBJECT
+public:
+    explicit ArchivePane(QWidget *parent = nullptr);
+    ~ArchivePane() override;
+
+    // The object to show (nullptr: none). The object must outlive the pane's use of it: call
+    // setObject(nullptr) before it is destroyed.
+    void setObject(const std::shared_ptr<SparseObject> &object);
+    QList<ArchiveEntry> entries() const { return m_entries; }
+    bool isListing() const { return m_busy; }
+    // Extracts the selected entries (all if none) into `directory`; the result comes as activity.
+    void extractTo(const QString &directory);
+    void selectEntry(int index);
+    void cancel();
+
+Q_SIGNALS:
+    void spanSelected(sparsescope::ByteRange span);
+    void entryPreview(const QString &path, const QByteArray &bytes);
+    void activity(const QString &object, const QString &message, bool error);
+
+private:
+    void list(bool sequential);
+    void showEntries(const QList<ArchiveEntry> &entries);
+    void refreshPresence();
+    void onSelection();
+    void setBusy(bool busy, const QString &text);
+    QList<int> selectedIndices() const;
+
+    struct Worker; // device and reader, used on m_pool's thread only
+    std::shared_ptr<Worker> m_worker;
+    std::weak_ptr<SparseObject> m_object;
+    QThreadPool m_pool;
+    QList<ArchiveEntry> m_entries;
+    QHash<int, QTreeWidgetItem *> m_items;
+    QTreeWidget *m_tree;
+    QLabel *m_status;
+    QPushButton *m_extract;
+    QPushButton *m_sequential;
+    QPushButton *m_cancel;
+    bool m_busy = false;
+    int m_pendingSelection = -1; // selectEntry() before the listing arrived
+    quint64 m_generation = 0;
+};
+
+} // namespace sparsescope
