@@ -54,12 +54,16 @@ ArchivePane::ArchivePane(QWidget *parent) : QWidget(parent)
     m_sequential = new QPushButton(tr("Read Sequentially"));
     m_sequential->hide();
     connect(m_sequential, &QPushButton::clicked, this, [this] { list(true); });
+    m_listButton = new QPushButton(tr("List Entries"));
+    m_listButton->hide();
+    connect(m_listButton, &QPushButton::clicked, this, [this] { list(false); });
     m_cancel = new QPushButton(tr("Cancel"));
     m_cancel->hide();
     connect(m_cancel, &QPushButton::clicked, this, &ArchivePane::cancel);
     auto *buttons = new QHBoxLayout;
     buttons->addWidget(m_status, 1);
     buttons->addWidget(m_sequential);
+    buttons->addWidget(m_listButton);
     buttons->addWidget(m_cancel);
     buttons->addWidget(m_extract);
     auto *layout = new QVBoxLayout(this);
@@ -99,12 +103,27 @@ void ArchivePane::setObject(const std::shared_ptr<SparseObject> &object)
     m_pendingSelection = -1;
     m_extract->setEnabled(false);
     m_sequential->hide();
+    m_listButton->hide();
     if (!object) {
         setBusy(false, tr("Select an archive (ZIP or tar) to see its entries."));
         return;
     }
     m_worker = std::make_shared<Worker>(object.get());
-    list(false);
+    if (looksLikeArchive(object->sourceInfo().displayName) || object->isPresent(0)) {
+        list(false);
+    } else {
+        setBusy(false, tr("Its name does not say archive; listing would fetch its first and last chunks."));
+        m_listButton->show();
+    }
+}
+
+bool ArchivePane::looksLikeArchive(const QString &name)
+{
+    static const QStringList suffixes = {QStringLiteral(".zip"), QStringLiteral(".jar"), QStringLiteral(".apk"), QStringLiteral(".whl"),
+                                         QStringLiteral(".tar"), QStringLiteral(".tgz"), QStringLiteral(".tar.gz"), QStringLiteral(".tar.zst"),
+                                         QStringLiteral(".tar.xz"), QStringLiteral(".tar.bz2"), QStringLiteral(".txz"), QStringLiteral(".tbz2")};
+    const QString lower = name.section(u'?', 0, 0).toLower();
+    return std::any_of(suffixes.begin(), suffixes.end(), [&](const QString &s) { return lower.endsWith(s); });
 }
 
 void ArchivePane::setBusy(bool busy, const QString &text)
@@ -120,6 +139,7 @@ void ArchivePane::list(bool sequential)
     if (!m_worker)
         return;
     m_sequential->hide();
+    m_listButton->hide();
     setBusy(true, sequential ? tr("Reading the whole stream to find its entries…") : tr("Reading the archive's directory…"));
     const quint64 generation = m_generation;
     QtConcurrent::run(&m_pool, [worker = m_worker, sequential]() -> Result<QList<ArchiveEntry>> {

@@ -34,7 +34,10 @@ public:
 
     // The object to show (nullptr: none). The object must outlive the pane's use of it: call
     // setObject(nullptr) before it is destroyed.
+    // Lists it at once when its name looks like an archive or its first chunk is cached; otherwise
+    // offers "List Entries" (probing costs upstream requests).
     void setObject(const std::shared_ptr<SparseObject> &object);
+    static bool looksLikeArchive(const QString &name);
     QList<ArchiveEntry> entries() const { return m_entries; }
     bool isListing() const { return m_busy; }
     // Extracts the selected entries (all if none) into `directory`; the result comes as activity.
@@ -65,6 +68,7 @@ private:
     QLabel *m_status;
     QPushButton *m_extract;
     QPushButton *m_sequential;
+    QPushButton *m_listButton;
     QPushButton *m_cancel;
     bool m_busy = false;
     int m_pendingSelection = -1; // selectEntry() before the listing arrived
