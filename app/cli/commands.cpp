@@ -283,9 +283,11 @@ int cmdRemove(const CliConfig &c)
     return ExitOk;
 }
 
-void printStats(const Statistics *s, qint64 elapsedMs)
+void printStats(const Statistics *s, qint64 elapsedMs, const QString &backend)
 {
     QJsonObject j;
+    if (!backend.isEmpty())
+        j[QStringLiteral("backend")] = backend;
     j[QStringLiteral("upstream_requests")] = double(s ? s->upstreamRequests.load() : 0);
     j[QStringLiteral("upstream_bytes")] = double(s ? s->upstreamBytes.load() : 0);
     j[QStringLiteral("cache_hit_bytes")] = double(s ? s->cacheHitBytes.load() : 0);
@@ -333,6 +335,7 @@ int runCommand(const CliConfig &c)
         }
     }
     std::shared_ptr<Statistics> stats;
+    const QString backend = object ? object->backendName() : QString();
     if (object) {
         stats = std::make_shared<Statistics>();
         stats->upstreamRequests = object->statistics().upstreamRequests.load();
@@ -342,7 +345,7 @@ int runCommand(const CliConfig &c)
     object.reset();             // closes the source (joins the network thread)
     ioPool()->waitForDone();    // chunk writes and the final commit
     if (c.stats)
-        printStats(stats.get(), clock.elapsed());
+        printStats(stats.get(), clock.elapsed(), backend);
     return rc;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
-// LocalFileSource: a local file read with pread(2) on a small pool of reader threads.
+// LocalFileSource: a local file read on a small pool of reader threads, with io_uring
+// (uringreader.h: 32 reads in flight per request) or, where io_uring is refused or
+// SPARSESCOPE_IO=pread, with pread(2).
 // The validator is "mtime_ns:size:inode"; a file that changes it between open() and a read
 // fails that read with ErrorKind::Changed.
 
@@ -21,7 +23,7 @@ public:
     QFuture<Result<SourceInfo>> open() override;
     quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink) override;
     void cancel(quint64 id) override;
-    QString backendName() const override { return QStringLiteral("pread"); }
+    QString backendName() const override;
     std::shared_ptr<Statistics> statistics() const override { return m_stats; }
 
 private:

@@ -1,0 +1,181 @@
+#include "uringreader.h"
+#include "fileutil.h"
+
+#include <QByteArray>
+#include <QtGlobal>
+
+#include <deque>
+#include <liburing.h>
+#include <mutex>
+#include <vector>
+
+namespace sparsescope::uring {
+
+namespace {
+struct Probe {
+    bool ok = false;
+    QString why;
+};
+
+const Probe &probe()
+{
+    static const Probe p = [] {
+        Probe r;
+        if (qgetenv("SPARSESCOPE_IO") == "pread") {
+            r.why = QStringLiteral("SPARSESCOPE_IO=pread");
+            return r;
+        }
+        io_uring ring;
+        const int rc = io_uring_queue_init(8, &ring, 0);
+        if (rc < 0) {
+            r.why = QStringLiteral("io_uring setup refused: %1").arg(errnoText(-rc));
+            qWarning("sparsescope: using pread instead of io_uring (%s)", qPrintable(r.why));
+            return r;
+        }
+        io_uring_queue_exit(&ring);
+        r.ok = true;
+        return r;
+    }();
+    return p;
+}
+
+// One ring per thread, torn down with the thread.
+struct ThreadRing {
+    io_uring ring{};
+    bool ready = false;
+    int depth = 0;
+    ~ThreadRing()
+    {
+        if (ready)
+            io_uring_queue_exit(&ring);
+    }
+    bool ensure(int wanted)
+    {
+        if (ready && depth >= wanted)
+            return true;
+        if (ready)
+            io_uring_queue_exit(&ring);
+        ready = io_uring_queue_init(unsigned(wanted), &ring, 0) == 0;
+        depth = ready ? wanted : 0;
+        return ready;
+    }
+};
+thread_local ThreadRing t_ring;
+
+struct Slot {
+    QByteArray buffer;
+    qint64 offset = 0;  // where this block starts in the file
+    qint64 length = 0;  // bytes wanted
+    qint64 done = 0;    // bytes read so far
+    bool inFlight = false;
+};
+} // namespace
+
+bool available() { return probe().ok; }
+QString unavailableReason() { return probe().why; }
+
+Status readRange(int fd, qint64 begin, qint64 end, const QString &what,
+                 const std::function<bool(const char *, qint64)> &deliver, int depth, qint64 blockBytes)
+{
+    if (!t_ring.ensure(depth))
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot set up io_uring for %1").arg(what));
+    io_uring *ring = &t_ring.ring;
+    std::vector<Slot> slots(static_cast<size_t>(depth));
+    std::deque<int> order; // slots in file order, oldest first
+    qint64 next = begin;
+
+    auto submit = [&](int i) {
+        Slot &s = slots[size_t(i)];
+        io_uring_sqe *sqe = io_uring_get_sqe(ring);
+        io_uring_prep_read(sqe, fd, s.buffer.data() + s.done, unsigned(s.length - s.done), quint64(s.offset + s.done));
+        io_uring_sqe_set_data64(sqe, quint64(i));
+        s.inFlight = true;
+    };
+    // Fill the queue: every free slot gets the next block; one io_uring_submit for the batch.
+    auto refill = [&] {
+        bool any = false;
+        for (int i = 0; i < depth && next < end; ++i) {
+            Slot &s = slots[size_t(i)];
+            if (s.inFlight || std::find(order.begin(), order.end(), i) != order.end())
+                continue;
+            s.offset = next;
+            s.length = std::min(blockBytes, end - next);
+            s.done = 0;
+            if (s.buffer.size() < s.length)
+                s.buffer.resize(s.length);
+            next += s.length;
+            order.push_back(i);
+            submit(i);
+            any = true;
+        }
+        if (any)
+            io_uring_submit(ring);
+    };
+
+    Status result = okStatus();
+    refill();
+    while (!order.empty()) {
+        io_uring_cqe *cqe = nullptr;
+        const int rc = io_uring_wait_cqe(ring, &cqe);
+        if (rc == -EINTR)
+            continue;
+        if (rc < 0) {
+            result = makeError(ErrorKind::LocalIo, QStringLiteral("io_uring wait failed for %1: %2").arg(what, errnoText(-rc)));
+            break;
+        }
+        const int i = int(io_uring_cqe_get_data64(cqe));
+        const int res = cqe->res;
+        io_uring_cqe_seen(ring, cqe);
+        Slot &s = slots[size_t(i)];
+        s.inFlight = false;
+        if (res == -EINTR || res == -EAGAIN) {
+            submit(i); // try again
+            io_uring_submit(ring);
+            continue;
+        }
+        if (res < 0) {
+            result = makeError(ErrorKind::LocalIo, QStringLiteral("cannot read %1 at offset %2: %3").arg(what).arg(s.offset + s.done).arg(errnoText(-res)));
+            break;
+        }
+        if (res == 0) {
+            result = makeError(ErrorKind::Integrity, QStringLiteral("%1 ends unexpectedly at offset %2 (truncated?)").arg(what).arg(s.offset + s.done));
+            break;
+        }
+        s.done += res;
+        if (s.done < s.length) { // short read: ask for the rest
+            submit(i);
+            io_uring_submit(ring);
+            continue;
+        }
+        // Deliver every completed block at the head, in file order.
+        bool stop = false;
+        while (!order.empty()) {
+            Slot &head = slots[size_t(order.front())];
+            if (head.inFlight || head.done < head.length)
+                break;
+            if (!deliver(head.buffer.constData(), head.length)) {
+                stop = true;
+                break;
+            }
+            order.pop_front();
+        }
+        if (stop) {
+            result = makeError(ErrorKind::Cancelled, QStringLiteral("cancelled"));
+            break;
+        }
+        refill();
+    }
+    // Reap whatever is still in flight before the buffers go away.
+    for (const Slot &s : slots) {
+        if (!s.inFlight)
+            continue;
+        io_uring_cqe *cqe = nullptr;
+        while (io_uring_wait_cqe(ring, &cqe) == -EINTR) {
+        }
+        if (cqe)
+            io_uring_cqe_seen(ring, cqe);
+    }
+    return result;
+}
+
+} // namespace sparsescope::uring
