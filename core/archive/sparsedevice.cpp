@@ -16,6 +16,8 @@ Result<QByteArray> SparseDevice::fetch(ByteRange range)
     if (m_cancelled)
         return makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(m_name));
     Q_ASSERT(QThread::currentThread() != m_object->thread());
+    if (auto warm = m_object->readPresent(range))
+        return *warm; // every chunk present: no trip through the engine's thread
     QFuture<Result<QByteArray>> future;
     QMetaObject::invokeMethod(m_object, [&] { future = m_object->read(range, Priority::Interactive); },
                               Qt::BlockingQueuedConnection);

@@ -5,9 +5,10 @@ namespace sparsescope {
 
 ChunkAssembler::ChunkAssembler(qint64 firstChunk, ChunkGeometry geometry, std::shared_ptr<ChunkStore> store,
                                std::shared_ptr<EngineLink> link, std::shared_ptr<QSemaphore> writeSlots,
-                               ChunkStored chunkStored, Finished finished)
+                               ChunkStored chunkStored, Finished finished, bool interactive)
     : m_chunk(firstChunk), m_geometry(geometry), m_store(std::move(store)), m_link(std::move(link)),
-      m_writeSlots(std::move(writeSlots)), m_chunkStored(std::move(chunkStored)), m_finishedCallback(std::move(finished))
+      m_writeSlots(std::move(writeSlots)), m_chunkStored(std::move(chunkStored)), m_finishedCallback(std::move(finished)),
+      m_interactive(interactive)
 {
 }
 
@@ -32,7 +33,8 @@ bool ChunkAssembler::onBytes(const char *data, qint64 length)
 
 void ChunkAssembler::submit(qint64 chunk, QByteArray bytes)
 {
-    m_writeSlots->acquire();
+    if (!m_interactive)
+        m_writeSlots->acquire();
     ++m_pendingWrites;
     ioPool()->start([self = shared_from_this(), chunk, bytes = std::move(bytes)] {
         const Status st = self->m_store->writeChunk(chunk, bytes);
@@ -43,10 +45,11 @@ void ChunkAssembler::submit(qint64 chunk, QByteArray bytes)
                 self->m_result = st;
         }
         self->m_link->post([cb = self->m_chunkStored, chunk, st] { cb(chunk, st); });
-        self->m_writeSlots->release();
+        if (!self->m_interactive)
+            self->m_writeSlots->release();
         if (--self->m_pendingWrites == 0)
             self->finishIfDone();
-    });
+    }, m_interactive ? 1 : 0);
 }
 
 void ChunkAssembler::onFinished(const Status &result)

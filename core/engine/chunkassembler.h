@@ -28,9 +28,11 @@ public:
     using ChunkStored = std::function<void(qint64 chunk, const Status &result)>; // runs on the engine thread
     using Finished = std::function<void(const Status &result)>;                 // runs on the engine thread
 
+    // `interactive`: the chunks of a user's read — their writes go before queued prefetch writes
+    // in the I/O pool and never wait for a write slot (so a read is not stuck behind a download).
     ChunkAssembler(qint64 firstChunk, ChunkGeometry geometry, std::shared_ptr<ChunkStore> store,
                    std::shared_ptr<EngineLink> link, std::shared_ptr<QSemaphore> writeSlots,
-                   ChunkStored chunkStored, Finished finished);
+                   ChunkStored chunkStored, Finished finished, bool interactive = false);
 
     bool onBytes(const char *data, qint64 length) override;
     void onFinished(const Status &result) override;
@@ -48,6 +50,7 @@ private:
     ChunkStored m_chunkStored;
     Finished m_finishedCallback;
     QByteArray m_buffer; // bytes of m_chunk received so far
+    bool m_interactive = false;
 
     std::atomic<bool> m_stop{false};
     std::atomic<int> m_pendingWrites{0};

@@ -136,6 +136,22 @@ QFuture<Result<QByteArray>> SparseObject::read(ByteRange range, Priority priorit
     return future;
 }
 
+std::optional<Result<QByteArray>> SparseObject::readPresent(ByteRange range) const
+{
+    // m_store and m_geometry never change after construction; the store locks itself.
+    if (range.isEmpty() || range.begin < 0 || range.end > m_geometry.objectSize)
+        return std::nullopt;
+    const auto [first, last] = m_geometry.chunksTouching(range);
+    if (m_store->countPresent(first, last) != last - first + 1)
+        return std::nullopt;
+    Result<QByteArray> bytes = m_store->read(range); // checks presence again under its lock
+    if (!bytes && bytes.error().kind == ErrorKind::Integrity)
+        return std::nullopt; // evicted meanwhile: let the engine fetch it
+    if (bytes)
+        m_stats->cacheHitBytes += range.length();
+    return bytes;
+}
+
 QFuture<Result<qint64>> SparseObject::prefetch(const QList<ByteRange> &ranges, Priority priority)
 {
     for (const ByteRange &r : ranges)
@@ -208,19 +224,39 @@ void SparseObject::plan(quint64 waiterId)
         outstanding += b - a + 1;
         toFetch += m_inFlight.clearRuns(a, b);
         if (w.priority == Priority::Interactive) {
-            // Joined chunks waiting behind prefetch work move to the front.
+            // Joined chunks waiting in queued prefetch requests are carved out into interactive
+            // requests of their own; the rest of each prefetch request stays queued, in front.
             for (const auto &[x, y] : m_inFlight.setRuns(a, b)) {
                 auto &slow = m_queue[int(Priority::Prefetch)];
-                for (auto q = slow.begin(); q != slow.end();) {
-                    UpstreamRequest &r = m_requests[*q];
-                    if (r.firstChunk <= y && r.lastChunk >= x) {
-                        r.priority = Priority::Interactive;
-                        m_queue[int(Priority::Interactive)].push_back(*q);
-                        q = slow.erase(q);
-                    } else {
-                        ++q;
+                std::deque<quint64> keep;
+                for (quint64 id : slow) {
+                    auto r = m_requests.find(id);
+                    if (r == m_requests.end())
+                        continue;
+                    const qint64 first = r->second.firstChunk, last = r->second.lastChunk;
+                    if (first > y || last < x) {
+                        keep.push_back(id);
+                        continue;
                     }
+                    const int attempt = r->second.attempt;
+                    m_requests.erase(r);
+                    auto split = [&](qint64 p, qint64 q, Priority priority) {
+                        const quint64 nid = m_nextId++;
+                        UpstreamRequest part;
+                        part.firstChunk = p;
+                        part.lastChunk = q;
+                        part.priority = priority;
+                        part.attempt = attempt;
+                        m_requests.emplace(nid, std::move(part));
+                        (priority == Priority::Interactive ? m_queue[int(Priority::Interactive)] : keep).push_back(nid);
+                    };
+                    if (first < x)
+                        split(first, x - 1, Priority::Prefetch);
+                    split(std::max(first, x), std::min(last, y), Priority::Interactive);
+                    if (last > y)
+                        split(y + 1, last, Priority::Prefetch);
                 }
+                slow = std::move(keep);
             }
         }
     }
@@ -249,13 +285,17 @@ void SparseObject::enqueue(qint64 first, qint64 last, Priority priority, int att
 
 void SparseObject::dispatch()
 {
-    while (m_running < m_config.source.connections) {
-        std::deque<quint64> *queue = !m_queue[int(Priority::Interactive)].empty() ? &m_queue[int(Priority::Interactive)]
-                                                                                   : &m_queue[int(Priority::Prefetch)];
-        if (queue->empty())
-            return;
-        const quint64 id = queue->front();
-        queue->pop_front();
+    // Interactive requests have a lane of their own beyond the connection limit, so a user's read
+    // never waits for running prefetch work to finish (nydus issue #468).
+    const int limit = m_config.source.connections;
+    while (!m_queue[int(Priority::Interactive)].empty() && m_running < limit + kInteractiveLane) {
+        const quint64 id = m_queue[int(Priority::Interactive)].front();
+        m_queue[int(Priority::Interactive)].pop_front();
+        startRequest(id);
+    }
+    while (!m_queue[int(Priority::Prefetch)].empty() && m_running < limit) {
+        const quint64 id = m_queue[int(Priority::Prefetch)].front();
+        m_queue[int(Priority::Prefetch)].pop_front();
         startRequest(id);
     }
 }
@@ -268,7 +308,7 @@ void SparseObject::startRequest(quint64 requestId)
     r.assembler = std::make_shared<ChunkAssembler>(
         r.firstChunk, m_geometry, m_store, m_link, m_writeSlots,
         [this, requestId](qint64 chunk, const Status &st) { onChunkStored(requestId, chunk, st); },
-        [this, requestId](const Status &st) { onRequestFinished(requestId, st); });
+        [this, requestId](const Status &st) { onRequestFinished(requestId, st); }, r.priority == Priority::Interactive);
     r.sourceId = m_source->read(m_geometry.chunkSpan(r.firstChunk, r.lastChunk), r.assembler);
 }
 

@@ -4,8 +4,9 @@
 // Data flow of read(range): the range is cut into chunks; present chunks come from the store;
 // chunks already in flight are joined (so concurrent readers of one missing chunk cause exactly
 // one upstream request); the rest are planned into upstream requests (requestplanner.h), queued
-// by priority (interactive reads overtake queued prefetch work) and run up to
-// `connections` at a time. Bodies stream into ChunkAssemblers, which write and hash chunks on
+// by priority and run up to `connections` at a time. Interactive reads overtake prefetch work:
+// their chunks are carved out of queued prefetch requests, and they may use two connections
+// beyond the limit, so they never wait for running prefetch requests. Bodies stream into ChunkAssemblers, which write and hash chunks on
 // the I/O pool; coverage then advances, and group commits make it durable.
 //
 // Thread affinity: a SparseObject lives in the thread that called open() (it needs that thread's
@@ -60,6 +61,10 @@ public:
 
     // The bytes of `range`. Errors: see above; Usage if the range is empty or past the end.
     QFuture<Result<QByteArray>> read(ByteRange range, Priority priority = Priority::Interactive);
+    // The warm path, callable from ANY thread (never the GUI thread: it reads the disk): the bytes
+    // of `range` if every chunk of it is present, read straight from the store, or nullopt (then use
+    // read()). Counts as a cache hit. Errors: Integrity/LocalIo from the store.
+    std::optional<Result<QByteArray>> readPresent(ByteRange range) const;
     // Materializes `ranges` (whole chunks) without returning bytes. Yields the bytes now present.
     QFuture<Result<qint64>> prefetch(const QList<ByteRange> &ranges, Priority priority = Priority::Prefetch);
     // Drops every present chunk that intersects `ranges` and frees its blocks; chunks in flight
@@ -122,6 +127,8 @@ private:
         quint64 sourceId = 0;
         std::shared_ptr<class ChunkAssembler> assembler;
     };
+
+    static constexpr int kInteractiveLane = 2; // extra upstream requests for interactive reads
 
     SparseObject(std::unique_ptr<Source> source, std::shared_ptr<SparseFileStore> store, SourceInfo info,
                  std::shared_ptr<Statistics> stats, EngineConfig config, QStringList warnings);

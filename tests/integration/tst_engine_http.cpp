@@ -54,13 +54,14 @@ private Q_SLOTS:
         QCOMPARE(*bytes, m_bytes.mid(tail.begin, 100));
         QVERIFY2(!prefetch.isFinished(), "the read must not wait for the whole prefetch");
         QVERIFY2(o->presentBytes() < kSize / 2, qPrintable(QString::number(o->presentBytes())));
-        // The request holding the tail went out second, right after the one already running.
+        // The tail was fetched by a request of its own (carved out of the queued prefetch work) that
+        // did not wait for the running prefetch request: nginx logged it first.
         QList<AccessLogEntry> gets;
         for (const AccessLogEntry &e : m_nginx.accessLog())
             if (e.method == u"GET")
                 gets.append(e);
-        QVERIFY(gets.size() >= 2);
-        QVERIFY2(gets[1].range.endsWith(QStringLiteral("-%1").arg(kSize - 1)), qPrintable(gets[1].range));
+        QVERIFY(!gets.isEmpty());
+        QCOMPARE(gets.first().range, QStringLiteral("bytes=%1-%2").arg(kSize - kChunk).arg(kSize - 1));
         qInfo("tail read served after %lld ms while the prefetch had %lld of %lld bytes", readMs, o->presentBytes(), kSize);
         QVERIFY(awaitFuture(prefetch).ok());
         QCOMPARE(o->presentBytes(), kSize);
