@@ -309,7 +309,7 @@ void SparseObject::startRequest(quint64 requestId)
         r.firstChunk, m_geometry, m_store, m_link, m_writeSlots,
         [this, requestId](qint64 chunk, const Status &st) { onChunkStored(requestId, chunk, st); },
         [this, requestId](const Status &st) { onRequestFinished(requestId, st); }, r.priority == Priority::Interactive);
-    r.sourceId = m_source->read(m_geometry.chunkSpan(r.firstChunk, r.lastChunk), r.assembler);
+    r.sourceId = m_source->read(m_geometry.chunkSpan(r.firstChunk, r.lastChunk), r.assembler, r.priority == Priority::Interactive);
 }
 
 void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &result)

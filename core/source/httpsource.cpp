@@ -31,11 +31,11 @@ QFuture<Result<SourceInfo>> HttpSource::open()
     return future;
 }
 
-quint64 HttpSource::read(ByteRange range, std::shared_ptr<ReadSink> sink)
+quint64 HttpSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive)
 {
     const quint64 id = m_nextId++;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, id, range, sink = std::move(sink)]() mutable {
-        w->startRead(id, range, std::move(sink));
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, id, range, sink = std::move(sink), interactive]() mutable {
+        w->startRead(id, range, std::move(sink), interactive);
     }, Qt::QueuedConnection);
     return id;
 }

@@ -23,7 +23,7 @@ public:
     ~HttpSource() override; // aborts running requests (their sinks see Cancelled) and joins the thread
 
     QFuture<Result<SourceInfo>> open() override;
-    quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink) override;
+    quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive = false) override;
     void cancel(quint64 id) override;
     QString backendName() const override { return QStringLiteral("http"); }
     std::shared_ptr<Statistics> statistics() const override { return m_stats; }

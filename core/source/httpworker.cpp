@@ -190,7 +190,7 @@ void HttpWorker::probeWithRangeGet(std::shared_ptr<QPromise<Result<SourceInfo>>>
     });
 }
 
-void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink)
+void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive)
 {
     QNetworkRequest req = makeRequest(m_effectiveUrl);
     req.setRawHeader("Range", http::rangeHeader(range));
@@ -206,6 +206,8 @@ void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink
     t.sink = std::move(sink);
     t.reply = reply;
     t.manager = nam;
+    t.interactive = interactive;
+    m_interactiveRunning += interactive ? 1 : 0;
     m_transfers.emplace(id, std::move(t));
     connect(reply, &QNetworkReply::readyRead, this, [this, id] { onReadyRead(id); });
     connect(reply, &QNetworkReply::finished, this, [this, id] { onFinished(id); });
@@ -251,6 +253,12 @@ void HttpWorker::onReadyRead(quint64 id, bool finishing)
     Transfer &t = it->second;
     if (t.cancelled || !t.failure.ok())
         return;
+    if (!finishing && !t.interactive && m_interactiveRunning > 0) {
+        // A user's read is running: leave this body in Qt's bounded buffer (TCP backpressure then
+        // slows the stream) until it is done; onFinished() resumes us.
+        t.paused = true;
+        return;
+    }
     if (!checkHeaders(t)) {
         if (!finishing)
             t.reply->abort();
@@ -304,10 +312,21 @@ void HttpWorker::onFinished(quint64 id)
         result.errorRef().retryable = true;
     }
     std::shared_ptr<ReadSink> sink = std::move(t.sink);
+    const bool wasInteractive = t.interactive;
     m_load[t.manager]--;
     m_transfers.erase(it);
     reply->deleteLater();
     sink->onFinished(result);
+    if (wasInteractive && --m_interactiveRunning == 0) {
+        QList<quint64> paused;
+        for (auto &[pid, p] : m_transfers)
+            if (p.paused) {
+                p.paused = false;
+                paused.append(pid);
+            }
+        for (quint64 pid : paused)
+            onReadyRead(pid);
+    }
 }
 
 void HttpWorker::cancel(quint64 id)

@@ -24,7 +24,7 @@ public:
     ~HttpWorker() override;
 
     void probe(std::shared_ptr<QPromise<Result<SourceInfo>>> promise);
-    void startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink);
+    void startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive);
     void cancel(quint64 id);
     void abortAll();
 
@@ -37,6 +37,8 @@ private:
         qint64 received = 0;
         bool checked = false;
         bool cancelled = false;
+        bool interactive = false;
+        bool paused = false; // held back while interactive transfers run
         Status failure = okStatus();
     };
 
@@ -61,6 +63,7 @@ private:
     SourceInfo m_info;
     QByteArray m_ifRange;
     QByteArray m_buffer;
+    int m_interactiveRunning = 0;
 };
 
 } // namespace sparsescope

@@ -58,7 +58,7 @@ QFuture<Result<SourceInfo>> LocalFileSource::open()
     return QtFuture::makeReadyFuture(r);
 }
 
-quint64 LocalFileSource::read(ByteRange range, std::shared_ptr<ReadSink> sink)
+quint64 LocalFileSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, bool)
 {
     const quint64 id = m_nextId++;
     m_stats->upstreamRequests++;

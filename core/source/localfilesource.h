@@ -21,7 +21,7 @@ public:
     ~LocalFileSource() override;
 
     QFuture<Result<SourceInfo>> open() override;
-    quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink) override;
+    quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive = false) override;
     void cancel(quint64 id) override;
     QString backendName() const override;
     std::shared_ptr<Statistics> statistics() const override { return m_stats; }

@@ -48,8 +48,9 @@ public:
     // LocalIo (local file missing or unreadable).
     virtual QFuture<Result<SourceInfo>> open() = 0;
     // Starts one upstream request for `range` (within the object) and returns its id. Bytes
-    // go to `sink`, which the source keeps alive until onFinished() returns.
-    virtual quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink) = 0;
+    // go to `sink`, which the source keeps alive until onFinished() returns. `interactive`
+    // requests (a user's read) may hold back the others while they run.
+    virtual quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive = false) = 0;
     // Stops request `id` if still running; its sink then sees onFinished(Cancelled).
     virtual void cancel(quint64 id) = 0;
     virtual QString backendName() const = 0; // e.g. "http", "pread"
