@@ -305,6 +305,7 @@ void SparseObject::startRequest(quint64 requestId)
     UpstreamRequest &r = m_requests[requestId];
     r.running = true;
     ++m_running;
+    m_interactiveRunning += r.priority == Priority::Interactive ? 1 : 0;
     r.assembler = std::make_shared<ChunkAssembler>(
         r.firstChunk, m_geometry, m_store, m_link, m_writeSlots,
         [this, requestId](qint64 chunk, const Status &st) { onChunkStored(requestId, chunk, st); },
@@ -349,6 +350,10 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
     m_requests.erase(it);
     if (r.running)
         --m_running;
+    if (r.running && r.priority == Priority::Interactive && --m_interactiveRunning == 0 && m_commitDeferred) {
+        m_commitDeferred = false;
+        scheduleCommit();
+    }
     // In-flight chunks of this request's span belong to it: they did not arrive.
     const auto leftover = m_inFlight.setRuns(r.firstChunk, r.lastChunk);
     if (!leftover.isEmpty()) {
@@ -540,8 +545,22 @@ void SparseObject::handleChanged(const Error &error)
     markDirty(0, last);
 }
 
-void SparseObject::scheduleCommit()
+void SparseObject::scheduleCommit(bool force)
 {
+    if (m_interactiveRunning > 0 && !force) {
+        // An fdatasync of the data file now would stall the user's chunk writes on the same file:
+        // commit once the interactive requests are done (the chunks are readable meanwhile), or
+        // after a second at the latest, so that a stalled read cannot postpone durability.
+        if (!m_commitDeferred)
+            QTimer::singleShot(1000, this, [this] {
+                if (m_commitDeferred) {
+                    m_commitDeferred = false;
+                    scheduleCommit(true);
+                }
+            });
+        m_commitDeferred = true;
+        return;
+    }
     if (m_commitRunning) {
         m_commitAgain = true;
         return;

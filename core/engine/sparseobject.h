@@ -146,7 +146,7 @@ private:
     void pruneCancelled();
     bool isWanted(qint64 first, qint64 last) const;
     void handleChanged(const Error &error);
-    void scheduleCommit();
+    void scheduleCommit(bool force = false);
     void markDirty(qint64 first, qint64 last);
     void emitDirty();
     Result<ByteRange> checkRange(ByteRange range) const;
@@ -171,6 +171,8 @@ private:
 
     bool m_commitRunning = false;
     bool m_commitAgain = false;
+    bool m_commitDeferred = false;  // a commit waits for the interactive requests to finish
+    int m_interactiveRunning = 0;
     std::optional<Error> m_fatal;                   // the store failed or the object changed
 
     QTimer m_signalTimer;                           // batches coverageChanged
