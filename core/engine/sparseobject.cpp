@@ -241,13 +241,7 @@ void SparseObject::plan(quint64 waiterId)
                     const int attempt = r->second.attempt;
                     m_requests.erase(r);
                     auto split = [&](qint64 p, qint64 q, Priority priority) {
-                        const quint64 nid = m_nextId++;
-                        UpstreamRequest part;
-                        part.firstChunk = p;
-                        part.lastChunk = q;
-                        part.priority = priority;
-                        part.attempt = attempt;
-                        m_requests.emplace(nid, std::move(part));
+                        const quint64 nid = addRequest(p, q, priority, attempt);
                         (priority == Priority::Interactive ? m_queue[int(Priority::Interactive)] : keep).push_back(nid);
                     };
                     if (first < x)
@@ -269,7 +263,7 @@ void SparseObject::plan(quint64 waiterId)
     dispatch();
 }
 
-void SparseObject::enqueue(qint64 first, qint64 last, Priority priority, int attempt)
+quint64 SparseObject::addRequest(qint64 first, qint64 last, Priority priority, int attempt)
 {
     const quint64 id = m_nextId++;
     UpstreamRequest r;
@@ -278,6 +272,12 @@ void SparseObject::enqueue(qint64 first, qint64 last, Priority priority, int att
     r.priority = priority;
     r.attempt = attempt;
     m_requests.emplace(id, std::move(r));
+    return id;
+}
+
+void SparseObject::enqueue(qint64 first, qint64 last, Priority priority, int attempt)
+{
+    const quint64 id = addRequest(first, last, priority, attempt);
     m_inFlight.setSpan(first, last);
     m_queue[int(priority)].push_back(id);
     markDirty(first, last);
@@ -368,16 +368,8 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
             // Exponential backoff with jitter; the chunks stay in flight, so joiners keep waiting.
             const int delay = (250 << r.attempt) + int(QRandomGenerator::global()->bounded(250));
             QList<quint64> retries;
-            for (const auto &[a, b] : leftover) {
-                const quint64 id = m_nextId++;
-                UpstreamRequest again;
-                again.firstChunk = a;
-                again.lastChunk = b;
-                again.priority = r.priority;
-                again.attempt = r.attempt + 1;
-                m_requests.emplace(id, std::move(again));
-                retries.append(id);
-            }
+            for (const auto &[a, b] : leftover)
+                retries.append(addRequest(a, b, r.priority, r.attempt + 1));
             QTimer::singleShot(delay, this, [this, retries] {
                 for (quint64 id : retries) {
                     auto q = m_requests.find(id);

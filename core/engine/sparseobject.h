@@ -135,6 +135,7 @@ private:
 
     quint64 addWaiter(Waiter waiter);
     void plan(quint64 waiterId);
+    quint64 addRequest(qint64 first, qint64 last, Priority priority, int attempt); // not queued yet
     void enqueue(qint64 first, qint64 last, Priority priority, int attempt);
     void dispatch();
     void startRequest(quint64 requestId);

@@ -18,17 +18,7 @@ scripts/nginx-serve.sh start "$work/www" "$port" "$work/nginx"
 url="http://127.0.0.1:$port/object.bin"
 bytes=$((size_mib << 20))
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# measure NAME CMD... : runs the command RUNS times, prints "seconds rss_kib" medians
-measure() {
-    local t=() r=()
-    for _ in $(seq "$runs"); do
-        rm -rf "$work/cache" "$work/curl.out"; sync
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; return 1; }
-        read -r s m < "$work/time"; t+=("$s"); r+=("$m")
-    done
-    echo "$(printf '%s\n' "${t[@]}" | median) $(printf '%s\n' "${r[@]}" | median)"
-}
+. tests/bench/lib.sh # median, measure
 read -r curl_s curl_rss < <(measure curl -sS -o "$work/curl.out" "$url")
 printf '\n%-34s %9s %10s %9s %10s\n' "scenario ($size_mib MiB, median of $runs)" "seconds" "MiB/s" "vs curl" "peak RSS"
 printf '%-34s %9s %10.0f %9s %7.1f MiB\n' "curl -o" "$curl_s" "$(echo "$bytes / $curl_s / 1048576" | bc -l)" "1.00x" "$(echo "$curl_rss / 1024" | bc -l)"

@@ -19,17 +19,7 @@ scripts/nginx-serve.sh start "$work/www" "$port" "$work/nginx"
 url="http://127.0.0.1:$port/object.bin"
 bytes=$((size_mib << 20))
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# measure CMD...: median "seconds rss_kib" of RUNS runs, each into a clean cache / output
-measure() {
-    local t=() r=()
-    for _ in $(seq "$runs"); do
-        rm -rf "$work/cache" "$work/out"; mkdir -p "$work/out"; sync
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { echo "failed: $* ($(tail -1 "$work/err"))" >&2; echo "nan nan"; return; }
-        read -r s m < "$work/time"; t+=("$s"); r+=("$m")
-    done
-    echo "$(printf '%s\n' "${t[@]}" | median) $(printf '%s\n' "${r[@]}" | median)"
-}
+. tests/bench/lib.sh # median, measure
 ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2fx", $1 / $2; else print "-" }'; }
 line() { printf '%-60s %12s %12s %9s %12s\n' "$@"; }
 
