@@ -123,7 +123,6 @@ int cmdRead(const CliConfig &c, SparseObject &o)
     if (!ranges)
         return fail(ranges.error());
     QFile out;
-    std::unique_ptr<QFile> tmpGuard;
     const bool toStdout = c.output.isEmpty() || c.output == u"-";
     QString tmpPath;
     if (toStdout) {

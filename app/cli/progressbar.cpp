@@ -37,7 +37,6 @@ void ProgressBar::draw()
                         << QString(filled, u'#') << QString(kWidth - filled, u'-') << "] " << formatBytes(present) << " / "
                         << formatBytes(size) << "  " << formatBytes(rate) << "/s  " << m_object->inFlightChunks()
                         << " chunks in flight   ";
-    m_drawn = true;
 }
 
 } // namespace sparsescope::cli

@@ -24,7 +24,6 @@ private:
     bool m_enabled;
     QTimer m_timer;
     QElapsedTimer m_clock;
-    bool m_drawn = false;
 };
 
 } // namespace sparsescope::cli

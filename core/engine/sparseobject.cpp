@@ -3,7 +3,6 @@
 #include "chunkassembler.h"
 #include "enginelink.h"
 #include "exportwriter.h"
-#include "fileutil.h"
 #include "iopool.h"
 #include "sparsefilestore.h"
 
@@ -46,8 +45,6 @@ QFuture<SparseObject::OpenResult> SparseObject::open(const QString &sourceText, 
         want.size = info->size;
         want.validator = info->validator;
         want.chunkSize = config.chunkSize;
-        if (Status st = makePrivateDirectory(config.cacheDir); !st)
-            return st.error();
         auto store = SparseFileStore::open(cachepaths::objectDirectory(config.cacheDir, url), want, config.lockWaitMs);
         if (!store)
             return store.error();

@@ -79,17 +79,15 @@ QString HttpWorker::where(ByteRange range) const
     return QStringLiteral("%1 bytes %2").arg(m_display, range.toInclusiveString());
 }
 
-QString HttpWorker::replyError(QNetworkReply *reply, bool cancelledByUs) const
+QString HttpWorker::replyError(QNetworkReply *reply) const
 {
     const int status = statusOf(reply);
     if (status >= 400)
         return statusText(reply);
     switch (reply->error()) {
-    case QNetworkReply::OperationCanceledError:
+    case QNetworkReply::OperationCanceledError: // our own cancels never get here: this is the transfer timeout
     case QNetworkReply::TimeoutError:
-        if (!cancelledByUs)
-            return QStringLiteral("no data for %1 s (inactivity timeout; raise it with --timeout)").arg(m_options.timeoutMs / 1000.0);
-        return QStringLiteral("cancelled");
+        return QStringLiteral("no data for %1 s (inactivity timeout; raise it with --timeout)").arg(m_options.timeoutMs / 1000.0);
     case QNetworkReply::ConnectionRefusedError:
         return QStringLiteral("connection refused by %1:%2; is the server running?").arg(reply->url().host()).arg(reply->url().port(80));
     case QNetworkReply::HostNotFoundError:
@@ -133,7 +131,7 @@ void HttpWorker::probe(std::shared_ptr<QPromise<Result<SourceInfo>>> promise)
         }
         if (status == 404 || status == 410 || status == 401 || status == 407 ||
             (status == 0 && reply->error() != QNetworkReply::NoError)) {
-            promise->addResult(makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(m_display, replyError(reply, false))));
+            promise->addResult(makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(m_display, replyError(reply))));
             promise->finish();
             return;
         }
@@ -183,7 +181,7 @@ void HttpWorker::probeWithRangeGet(std::shared_ptr<QPromise<Result<SourceInfo>>>
             result = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server does not support byte ranges (it answered "
                                                                    "a range request with the whole object)").arg(m_display));
         } else {
-            result = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(m_display, replyError(reply, false)));
+            result = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(m_display, replyError(reply)));
         }
         promise->addResult(result);
         promise->finish();
@@ -303,7 +301,7 @@ void HttpWorker::onFinished(quint64 id)
     } else if (reply->error() != QNetworkReply::NoError) {
         m_stats->upstreamBytes += reply->readAll().size();
         const QString progress = t.received > 0 ? QStringLiteral(" after %1 of %2 bytes").arg(t.received).arg(t.range.length()) : QString();
-        result = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2%3").arg(where(t.range), replyError(reply, false), progress));
+        result = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2%3").arg(where(t.range), replyError(reply), progress));
         const int status = statusOf(reply);
         result.errorRef().retryable = status >= 500 || status == 429 || status == 0;
     } else if (t.received != t.range.length()) {

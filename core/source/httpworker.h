@@ -50,7 +50,7 @@ private:
     void onFinished(quint64 id);
     bool checkHeaders(Transfer &t);
     QString where(ByteRange range) const;
-    QString replyError(QNetworkReply *reply, bool timedOutOrCancelled) const;
+    QString replyError(QNetworkReply *reply) const;
 
     QUrl m_url;          // as given (may carry credentials; never written anywhere)
     QUrl m_effectiveUrl; // after redirects

@@ -6,7 +6,6 @@
 
 #include <deque>
 #include <liburing.h>
-#include <mutex>
 #include <vector>
 
 namespace sparsescope::uring {
