@@ -233,9 +233,7 @@ void ArchivePane::refreshPresence()
         QTreeWidgetItem *item = m_items.value(e.index);
         if (!item || !e.span || e.type == ArchiveEntry::Type::Directory)
             continue;
-        qint64 have = 0;
-        for (const ByteRange &r : present.intersection(*e.span))
-            have += r.length();
+        const qint64 have = present.bytesIn(*e.span);
         const double pct = e.span->length() > 0 ? 100.0 * double(have) / double(e.span->length()) : 100.0;
         item->setText(PresentColumn, QStringLiteral("%1%").arg(pct, 0, 'f', pct > 0 && pct < 1 ? 1 : 0));
     }

@@ -332,11 +332,9 @@ void ObjectLibrary::refresh()
             e.state = EntryState::Idle;
         if (!e.operationRanges.isEmpty()) {
             qint64 want = 0, have = 0;
-            const RangeSet present = e.object->presentRanges();
             for (const ByteRange &r : std::as_const(e.operationRanges)) {
                 want += r.length();
-                for (const ByteRange &p : present.intersection(r))
-                    have += p.length();
+                have += e.object->presentBytesIn(r);
             }
             e.operationPercent = want > 0 ? int(100 * have / want) : 100;
         }

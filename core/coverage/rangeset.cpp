@@ -83,6 +83,14 @@ QList<ByteRange> RangeSet::intersection(ByteRange within) const
     return out;
 }
 
+qint64 RangeSet::bytesIn(ByteRange within) const
+{
+    qint64 n = 0;
+    for (const ByteRange &r : intersection(within))
+        n += r.length();
+    return n;
+}
+
 QList<ByteRange> RangeSet::gaps(ByteRange within) const
 {
     QList<ByteRange> out;

@@ -23,6 +23,8 @@ public:
     QList<ByteRange> gaps(ByteRange within) const;
     // The parts of `within` that are in the set, in order.
     QList<ByteRange> intersection(ByteRange within) const;
+    // How many bytes of `within` are in the set.
+    qint64 bytesIn(ByteRange within) const;
 
     qint64 totalBytes() const { return m_total; }
     qsizetype rangeCount() const { return static_cast<qsizetype>(m_ranges.size()); }

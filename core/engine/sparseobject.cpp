@@ -107,6 +107,15 @@ RangeSet SparseObject::presentRanges() const
     return set;
 }
 
+qint64 SparseObject::presentBytesIn(ByteRange range) const
+{
+    const auto [first, last] = m_geometry.chunksTouching(range);
+    qint64 n = 0;
+    for (const auto &[a, b] : m_store->presentRuns(first, last))
+        n += m_geometry.chunkSpan(a, b).intersected(range).length();
+    return n;
+}
+
 Result<ByteRange> SparseObject::checkRange(ByteRange range) const
 {
     if (range.isEmpty() || range.begin < 0 || range.end > m_geometry.objectSize)
@@ -182,10 +191,7 @@ QFuture<Result<qint64>> SparseObject::prefetch(const QList<ByteRange> &ranges, P
 quint64 SparseObject::addWaiter(Waiter waiter)
 {
     // Bytes of the range that are already present are cache hits.
-    qint64 hit = 0;
-    for (const auto &[a, b] : m_store->presentRuns(waiter.firstChunk, waiter.lastChunk))
-        hit += m_geometry.chunkSpan(a, b).intersected(waiter.range).length();
-    m_stats->cacheHitBytes += hit;
+    m_stats->cacheHitBytes += presentBytesIn(waiter.range);
     const quint64 id = m_nextId++;
     m_waiters.emplace(id, std::move(waiter));
     if (!m_pruneTimer.isActive())

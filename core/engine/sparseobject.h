@@ -90,6 +90,7 @@ public:
     qint64 presentBytes() const;
     ChunkBitmap presentChunks() const;
     RangeSet presentRanges() const;
+    qint64 presentBytesIn(ByteRange range) const; // present bytes of `range` (reads only its chunks' runs)
     qint64 allocatedBytes() const; // stat of the data file: call off the GUI thread
     // The store, for read-only queries on worker threads (e.g. allocatedBytes()) that must not
     // keep the object itself alive there.

@@ -35,6 +35,8 @@ private Q_SLOTS:
         QVERIFY(!s.intersects({40, 60}));
         QCOMPARE(s.gaps({0, 100}), (QList<ByteRange>{{40, 60}}));
         QCOMPARE(s.intersection({30, 70}), (QList<ByteRange>{{30, 40}, {60, 70}}));
+        QCOMPARE(s.bytesIn({30, 70}), 20);
+        QCOMPARE(s.bytesIn({40, 60}), 0);
     }
     // Random operations against a byte-per-bit model.
     void matchesModel()
