@@ -11,6 +11,15 @@
 
 namespace sparsescope {
 
+namespace {
+// What an operation on an entry whose object is not open (yet) yields.
+template <typename T>
+QFuture<Result<T>> notOpen()
+{
+    return QtFuture::makeReadyFuture(Result<T>(makeError(ErrorKind::Usage, ObjectLibrary::tr("the object is not open yet"))));
+}
+} // namespace
+
 ObjectLibrary::ObjectLibrary(AppSettings settings, QObject *parent) : QObject(parent), m_settings(std::move(settings))
 {
     m_refresh.setInterval(1000);
@@ -238,7 +247,7 @@ QFuture<Result<qint64>> ObjectLibrary::prefetch(int row, const QList<ByteRange> 
 {
     SparseObject *o = m_entries[size_t(row)].object.get();
     if (!o)
-        return QtFuture::makeReadyFuture(Result<qint64>(makeError(ErrorKind::Usage, tr("the object is not open yet"))));
+        return notOpen<qint64>();
     return track<qint64>(row, tr("Prefetching"), ranges, o->prefetch(ranges, Priority::Prefetch),
                          [](const qint64 &bytes) { return tr("prefetched %1").arg(formatBytes(bytes)); });
 }
@@ -247,7 +256,7 @@ QFuture<Result<qint64>> ObjectLibrary::evict(int row, const QList<ByteRange> &ra
 {
     SparseObject *o = m_entries[size_t(row)].object.get();
     if (!o)
-        return QtFuture::makeReadyFuture(Result<qint64>(makeError(ErrorKind::Usage, tr("the object is not open yet"))));
+        return notOpen<qint64>();
     return track<qint64>(row, tr("Evicting"), {}, o->evict(ranges),
                          [](const qint64 &bytes) { return tr("evicted %1 and freed its disk blocks").arg(formatBytes(bytes)); });
 }
@@ -256,7 +265,7 @@ QFuture<Result<qint64>> ObjectLibrary::exportTo(int row, const QString &path, Ex
 {
     SparseObject *o = m_entries[size_t(row)].object.get();
     if (!o)
-        return QtFuture::makeReadyFuture(Result<qint64>(makeError(ErrorKind::Usage, tr("the object is not open yet"))));
+        return notOpen<qint64>();
     const QList<ByteRange> whole = mode == ExportMode::Full ? QList<ByteRange>{{0, o->geometry().objectSize}} : QList<ByteRange>{};
     return track<qint64>(row, tr("Exporting"), whole, o->exportTo(path, mode), [path, mode](const qint64 &bytes) {
         return mode == ExportMode::Sparse ? tr("exported %1 present to %2 (sparse)").arg(formatBytes(bytes), path)
@@ -268,7 +277,7 @@ QFuture<Result<VerifyReport>> ObjectLibrary::verify(int row)
 {
     SparseObject *o = m_entries[size_t(row)].object.get();
     if (!o)
-        return QtFuture::makeReadyFuture(Result<VerifyReport>(makeError(ErrorKind::Usage, tr("the object is not open yet"))));
+        return notOpen<VerifyReport>();
     return track<VerifyReport>(row, tr("Verifying"), {}, o->verify(), [](const VerifyReport &r) {
         return r.badChunks.isEmpty() ? tr("verified %1 present chunks: all good").arg(r.checkedChunks)
                                      : tr("%1 of %2 chunks were damaged and dropped; they will be fetched again")
@@ -280,7 +289,7 @@ QFuture<Result<QByteArray>> ObjectLibrary::read(int row, ByteRange range)
 {
     SparseObject *o = m_entries[size_t(row)].object.get();
     if (!o)
-        return QtFuture::makeReadyFuture(Result<QByteArray>(makeError(ErrorKind::Usage, tr("the object is not open yet"))));
+        return notOpen<QByteArray>();
     return o->read(range, Priority::Interactive);
 }
 
