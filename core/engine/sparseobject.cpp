@@ -83,11 +83,10 @@ SparseObject::~SparseObject()
             w.dataPromise->finish();
         }
     }
-    for (auto &[id, r] : m_requests)
-        if (r.running) {
-            r.assembler->stop();
-            m_source->cancel(r.sourceId);
-        }
+    for (UpstreamRequest *r : m_requests.running()) {
+        r->assembler->stop();
+        m_source->cancel(r->sourceId);
+    }
     m_source.reset(); // joins the network thread / reader pool
     // Chunks still being written keep the store alive; its destructor commits them.
 }
@@ -226,36 +225,9 @@ void SparseObject::plan(quint64 waiterId)
     for (const auto &[a, b] : missing) {
         outstanding += b - a + 1;
         toFetch += m_inFlight.clearRuns(a, b);
-        if (w.priority == Priority::Interactive) {
-            // Joined chunks waiting in queued prefetch requests are carved out into interactive
-            // requests of their own; the rest of each prefetch request stays queued, in front.
-            for (const auto &[x, y] : m_inFlight.setRuns(a, b)) {
-                auto &slow = m_queue[int(Priority::Prefetch)];
-                std::deque<quint64> keep;
-                for (quint64 id : slow) {
-                    auto r = m_requests.find(id);
-                    if (r == m_requests.end())
-                        continue;
-                    const qint64 first = r->second.firstChunk, last = r->second.lastChunk;
-                    if (first > y || last < x) {
-                        keep.push_back(id);
-                        continue;
-                    }
-                    const int attempt = r->second.attempt;
-                    m_requests.erase(r);
-                    auto split = [&](qint64 p, qint64 q, Priority priority) {
-                        const quint64 nid = addRequest(p, q, priority, attempt);
-                        (priority == Priority::Interactive ? m_queue[int(Priority::Interactive)] : keep).push_back(nid);
-                    };
-                    if (first < x)
-                        split(first, x - 1, Priority::Prefetch);
-                    split(std::max(first, x), std::min(last, y), Priority::Interactive);
-                    if (last > y)
-                        split(y + 1, last, Priority::Prefetch);
-                }
-                slow = std::move(keep);
-            }
-        }
+        if (w.priority == Priority::Interactive) // joined chunks waiting in queued prefetch work go first
+            for (const auto &[x, y] : m_inFlight.setRuns(a, b))
+                m_requests.promote(x, y);
     }
     w.outstanding = outstanding;
     const Priority priority = w.priority;
@@ -266,49 +238,22 @@ void SparseObject::plan(quint64 waiterId)
     dispatch();
 }
 
-quint64 SparseObject::addRequest(qint64 first, qint64 last, Priority priority, int attempt)
-{
-    const quint64 id = m_nextId++;
-    UpstreamRequest r;
-    r.firstChunk = first;
-    r.lastChunk = last;
-    r.priority = priority;
-    r.attempt = attempt;
-    m_requests.emplace(id, std::move(r));
-    return id;
-}
-
 void SparseObject::enqueue(qint64 first, qint64 last, Priority priority, int attempt)
 {
-    const quint64 id = addRequest(first, last, priority, attempt);
+    m_requests.enqueue(m_requests.add(first, last, priority, attempt));
     m_inFlight.setSpan(first, last);
-    m_queue[int(priority)].push_back(id);
     markDirty(first, last);
 }
 
 void SparseObject::dispatch()
 {
-    // Interactive requests have a lane of their own beyond the connection limit, so a user's read
-    // never waits for running prefetch work to finish (nydus issue #468).
-    const int limit = m_config.source.connections;
-    while (!m_queue[int(Priority::Interactive)].empty() && m_running < limit + kInteractiveLane) {
-        const quint64 id = m_queue[int(Priority::Interactive)].front();
-        m_queue[int(Priority::Interactive)].pop_front();
-        startRequest(id);
-    }
-    while (!m_queue[int(Priority::Prefetch)].empty() && m_running < limit) {
-        const quint64 id = m_queue[int(Priority::Prefetch)].front();
-        m_queue[int(Priority::Prefetch)].pop_front();
-        startRequest(id);
-    }
+    while (const auto id = m_requests.startNext(m_config.source.connections, kInteractiveLane))
+        startRequest(*id);
 }
 
 void SparseObject::startRequest(quint64 requestId)
 {
-    UpstreamRequest &r = m_requests[requestId];
-    r.running = true;
-    ++m_running;
-    m_interactiveRunning += r.priority == Priority::Interactive ? 1 : 0;
+    UpstreamRequest &r = *m_requests.find(requestId); // just marked running by startNext()
     r.assembler = std::make_shared<ChunkAssembler>(
         r.firstChunk, m_geometry, m_store, m_link, m_writeSlots,
         [this, requestId](qint64 chunk, const Status &st) { onChunkStored(requestId, chunk, st); },
@@ -346,14 +291,11 @@ void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &
 
 void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
 {
-    auto it = m_requests.find(requestId);
-    if (it == m_requests.end())
+    const std::optional<UpstreamRequest> taken = m_requests.take(requestId);
+    if (!taken)
         return;
-    const UpstreamRequest r = it->second;
-    m_requests.erase(it);
-    if (r.running)
-        --m_running;
-    if (r.running && r.priority == Priority::Interactive && --m_interactiveRunning == 0 && m_commitDeferred) {
+    const UpstreamRequest &r = *taken;
+    if (r.running && r.priority == Priority::Interactive && m_requests.runningInteractive() == 0 && m_commitDeferred) {
         m_commitDeferred = false;
         scheduleCommit();
     }
@@ -372,13 +314,11 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
             const int delay = (250 << r.attempt) + int(QRandomGenerator::global()->bounded(250));
             QList<quint64> retries;
             for (const auto &[a, b] : leftover)
-                retries.append(addRequest(a, b, r.priority, r.attempt + 1));
+                retries.append(m_requests.add(a, b, r.priority, r.attempt + 1));
             QTimer::singleShot(delay, this, [this, retries] {
-                for (quint64 id : retries) {
-                    auto q = m_requests.find(id);
-                    if (q != m_requests.end() && !q->second.running)
-                        m_queue[int(q->second.priority)].push_back(id);
-                }
+                for (quint64 id : retries)
+                    if (const UpstreamRequest *q = m_requests.find(id); q && !q->running)
+                        m_requests.enqueue(id);
                 dispatch();
             });
         } else {
@@ -492,23 +432,14 @@ void SparseObject::pruneCancelled()
     for (quint64 id : cancelled)
         finishWaiter(id, makeError(ErrorKind::Cancelled, QStringLiteral("cancelled")));
     // Drop queued requests nobody waits for; stop running ones.
-    for (auto &queue : m_queue) {
-        for (auto q = queue.begin(); q != queue.end();) {
-            auto r = m_requests.find(*q);
-            if (r != m_requests.end() && !isWanted(r->second.firstChunk, r->second.lastChunk)) {
-                m_inFlight.resetSpan(r->second.firstChunk, r->second.lastChunk);
-                markDirty(r->second.firstChunk, r->second.lastChunk);
-                m_requests.erase(r);
-                q = queue.erase(q);
-            } else {
-                ++q;
-            }
-        }
+    for (const auto &[a, b] : m_requests.dropQueued([this](qint64 first, qint64 last) { return !isWanted(first, last); })) {
+        m_inFlight.resetSpan(a, b);
+        markDirty(a, b);
     }
-    for (auto &[id, r] : m_requests)
-        if (r.running && !isWanted(r.firstChunk, r.lastChunk)) {
-            r.assembler->stop();
-            m_source->cancel(r.sourceId);
+    for (UpstreamRequest *r : m_requests.running())
+        if (!isWanted(r->firstChunk, r->lastChunk)) {
+            r->assembler->stop();
+            m_source->cancel(r->sourceId);
         }
 }
 
@@ -542,7 +473,7 @@ void SparseObject::handleChanged(const Error &error)
 
 void SparseObject::scheduleCommit(bool force)
 {
-    if (m_interactiveRunning > 0 && !force) {
+    if (m_requests.runningInteractive() > 0 && !force) {
         // An fdatasync of the data file now would stall the user's chunk writes on the same file:
         // commit once the interactive requests are done (the chunks are readable meanwhile), or
         // after a second at the latest, so that a stalled read cannot postpone durability.

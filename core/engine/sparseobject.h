@@ -24,6 +24,7 @@
 #include "chunkstore.h"
 #include "engineconfig.h"
 #include "rangeset.h"
+#include "requestqueue.h"
 #include "result.h"
 #include "source.h"
 
@@ -43,7 +44,6 @@ namespace sparsescope {
 class EngineLink;
 class SparseFileStore;
 
-enum class Priority { Prefetch = 0, Interactive = 1 };
 enum class ExportMode { Full, Sparse };
 
 class SparseObject final : public QObject {
@@ -119,24 +119,14 @@ private:
         std::shared_ptr<struct PrefetchGroup> group;                // prefetch(): one group, many waiters
         bool reading = false;                                       // its bytes are being read from the store
     };
-    struct UpstreamRequest {
-        qint64 firstChunk = 0;
-        qint64 lastChunk = 0;
-        Priority priority = Priority::Prefetch;
-        int attempt = 0;
-        bool running = false;
-        quint64 sourceId = 0;
-        std::shared_ptr<class ChunkAssembler> assembler;
-    };
 
-    static constexpr int kInteractiveLane = 2; // extra upstream requests for interactive reads
+    static constexpr int kInteractiveLane = 2; // extra upstream requests for interactive reads (RequestQueue)
 
     SparseObject(std::unique_ptr<Source> source, std::shared_ptr<SparseFileStore> store, SourceInfo info,
                  std::shared_ptr<Statistics> stats, EngineConfig config, QStringList warnings);
 
     quint64 addWaiter(Waiter waiter);
     void plan(quint64 waiterId);
-    quint64 addRequest(qint64 first, qint64 last, Priority priority, int attempt); // not queued yet
     void enqueue(qint64 first, qint64 last, Priority priority, int attempt);
     void dispatch();
     void startRequest(quint64 requestId);
@@ -166,15 +156,12 @@ private:
     ChunkBitmap m_inFlight;                         // chunks planned into an upstream request
     ChunkBitmap m_errors;                           // chunks whose last fetch failed (for the map)
     std::map<quint64, Waiter> m_waiters;
-    std::map<quint64, UpstreamRequest> m_requests;  // queued and running
-    std::deque<quint64> m_queue[2];                 // queued request ids, by Priority
-    int m_running = 0;
-    quint64 m_nextId = 1;
+    RequestQueue m_requests;                        // upstream requests, queued and running
+    quint64 m_nextId = 1;                           // waiter ids
 
     bool m_commitRunning = false;
     bool m_commitAgain = false;
     bool m_commitDeferred = false;  // a commit waits for the interactive requests to finish
-    int m_interactiveRunning = 0;
     std::optional<Error> m_fatal;                   // the store failed or the object changed
 
     QTimer m_signalTimer;                           // batches coverageChanged

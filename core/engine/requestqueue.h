@@ -1,0 +1,63 @@
+#pragma once
+// RequestQueue: the upstream requests of one object, queued and running, and the order they
+// start in. Interactive requests go before prefetch requests and may use `lane` connections
+// beyond the limit, so a user's read never waits for running prefetch work (nydus issue #468);
+// promote() carves a user's chunks out of queued prefetch requests. Pure bookkeeping: it starts
+// nothing itself. Not thread-safe (the engine's thread owns it).
+
+#include <QList>
+#include <QtGlobal>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace sparsescope {
+
+class ChunkAssembler;
+
+enum class Priority { Prefetch = 0, Interactive = 1 };
+
+struct UpstreamRequest {
+    qint64 firstChunk = 0; // inclusive chunk span
+    qint64 lastChunk = 0;
+    Priority priority = Priority::Prefetch;
+    int attempt = 0;
+    bool running = false;
+    quint64 sourceId = 0;                       // the source's id while running
+    std::shared_ptr<ChunkAssembler> assembler;  // while running
+};
+
+class RequestQueue {
+public:
+    // A new request, neither queued nor running yet; its id.
+    quint64 add(qint64 first, qint64 last, Priority priority, int attempt);
+    // Queues request `id` behind the others of its priority.
+    void enqueue(quint64 id);
+    UpstreamRequest *find(quint64 id);
+    // Removes request `id` (queued, waiting or running) and returns it.
+    std::optional<UpstreamRequest> take(quint64 id);
+    // The next request to start with `limit` connections (interactive ones may use `lane` more),
+    // marked running; nullopt when none may start now.
+    std::optional<quint64> startNext(int limit, int lane);
+    // Chunks [x, y] held by queued prefetch requests move into interactive requests of their
+    // own; the rest of each such request stays queued where it was.
+    void promote(qint64 x, qint64 y);
+    // Removes the queued requests for which `unwanted(first, last)`; returns their chunk spans.
+    QList<std::pair<qint64, qint64>> dropQueued(const std::function<bool(qint64, qint64)> &unwanted);
+    QList<UpstreamRequest *> running();
+    int runningCount() const { return m_running; }
+    int runningInteractive() const { return m_runningInteractive; }
+
+private:
+    std::map<quint64, UpstreamRequest> m_requests;
+    std::deque<quint64> m_queue[2]; // queued ids, by Priority
+    int m_running = 0;
+    int m_runningInteractive = 0;
+    quint64 m_nextId = 1;
+};
+
+} // namespace sparsescope
