@@ -1,5 +1,6 @@
 #include "commands.h"
 #include "archivecommands.h"
+#include "atomicfile.h"
 #include "awaitfuture.h"
 #include "cachepaths.h"
 #include "iopool.h"
@@ -124,15 +125,16 @@ int cmdRead(const CliConfig &c, SparseObject &o)
         return fail(ranges.error());
     QFile out;
     const bool toStdout = c.output.isEmpty() || c.output == u"-";
-    QString tmpPath;
+    std::optional<AtomicFile> file; // -o FILE: renamed into place only when complete
     if (toStdout) {
         if (!out.open(stdout, QIODevice::WriteOnly))
             return fail(QStringLiteral("cannot write to stdout"));
     } else {
-        // Written beside the target and renamed into place only when complete.
-        tmpPath = c.output + QStringLiteral(".sparsescope-part");
-        out.setFileName(tmpPath);
-        if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        auto created = AtomicFile::create(c.output, 0644);
+        if (!created)
+            return fail(created.error());
+        file.emplace(std::move(created).value());
+        if (!out.open(file->fd(), QIODevice::WriteOnly, QFileDevice::DontCloseHandle))
             return fail(QStringLiteral("cannot write %1: %2").arg(c.output, out.errorString()));
     }
     struct Stream {
@@ -172,15 +174,10 @@ int cmdRead(const CliConfig &c, SparseObject &o)
     if (rc != ExitOk)
         o.cancelAll();
     out.flush();
-    if (!toStdout) {
-        if (rc == ExitOk && ::fsync(out.handle()) != 0)
-            rc = fail(QStringLiteral("cannot fsync %1").arg(c.output));
-        out.close();
-        if (rc == ExitOk && ::rename(QFile::encodeName(tmpPath).constData(), QFile::encodeName(c.output).constData()) != 0)
-            rc = fail(QStringLiteral("cannot move the output into %1").arg(c.output));
-        if (rc != ExitOk)
-            QFile::remove(tmpPath);
-    }
+    out.close();
+    if (file && rc == ExitOk)
+        if (Status st = file->commit(AtomicFile::Durability::File); !st)
+            rc = fail(st.error());
     return rc;
 }
 

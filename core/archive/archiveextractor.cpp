@@ -1,4 +1,5 @@
 #include "archiveextractor.h"
+#include "atomicfile.h"
 #include "fileutil.h"
 
 #include <QDir>
@@ -97,32 +98,24 @@ Result<ExtractReport> extractEntries(ArchiveReader &reader, const QList<int> &in
         }
         const QString parent = parts.isEmpty() ? root : root + u'/' + parts.join(u'/');
         const QString target = parent + u'/' + name;
-        QByteArray tmp = QFile::encodeName(parent + QStringLiteral("/.") + name.left(64) + QStringLiteral(".sparsescope-XXXXXX"));
-        const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-        if (fd < 0)
-            return makeError(ErrorKind::LocalIo, QStringLiteral("cannot write in %1: %2").arg(parent, errnoText(errno)));
+        auto file = AtomicFile::create(target, 0644);
+        if (!file)
+            return file.error();
         qint64 at = 0;
         Status writeStatus = okStatus();
         const Status readStatus = reader.read(index, [&](const char *data, qint64 length) {
-            writeStatus = pwriteAll(fd, data, length, at, target);
+            writeStatus = pwriteAll(file->fd(), data, length, at, target);
             at += length;
             return bool(writeStatus);
         });
         Status st = !writeStatus ? writeStatus : readStatus;
-        if (st && ::fsync(fd) != 0)
-            st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync %1: %2").arg(target, errnoText(errno)));
         if (st) {
-            ::fchmod(fd, 0644);
             const struct timespec times[2] = {{e.mtime, 0}, {e.mtime, 0}};
-            ::futimens(fd, times);
+            ::futimens(file->fd(), times);
+            st = file.value().commit(AtomicFile::Durability::File);
         }
-        ::close(fd);
-        if (st && ::rename(tmp.constData(), QFile::encodeName(target).constData()) != 0)
-            st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot move %1 into place: %2").arg(target, errnoText(errno)));
-        if (!st) {
-            ::unlink(tmp.constData());
+        if (!st)
             return st.error();
-        }
         ++report.files;
         report.bytes += at;
     }

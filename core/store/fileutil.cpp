@@ -1,4 +1,5 @@
 #include "fileutil.h"
+#include "atomicfile.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -79,23 +80,12 @@ Status makePrivateDirectory(const QString &dir)
 
 Status writeFileAtomically(const QString &path, const QByteArray &bytes)
 {
-    const QFileInfo info(path);
-    const QString tmp = info.absolutePath() + QStringLiteral("/.") + info.fileName() + QStringLiteral(".tmp-XXXXXX");
-    QByteArray tmpName = QFile::encodeName(tmp);
-    const int fd = ::mkostemp(tmpName.data(), O_CLOEXEC); // mkostemp creates the file 0600
-    if (fd < 0)
-        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot create a temporary file beside %1: %2").arg(path, errnoText(errno)));
-    Status st = pwriteAll(fd, bytes.constData(), bytes.size(), 0, path);
-    if (st.ok() && ::fsync(fd) != 0)
-        st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync %1: %2").arg(path, errnoText(errno)));
-    ::close(fd);
-    if (st.ok() && ::rename(tmpName.constData(), QFile::encodeName(path).constData()) != 0)
-        st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot rename into %1: %2").arg(path, errnoText(errno)));
-    if (!st.ok()) {
-        ::unlink(tmpName.constData());
+    auto file = AtomicFile::create(path, 0600);
+    if (!file)
+        return file.error();
+    if (Status st = pwriteAll(file->fd(), bytes.constData(), bytes.size(), 0, path); !st)
         return st;
-    }
-    return syncDirectory(info.absolutePath());
+    return file.value().commit(AtomicFile::Durability::FileAndDirectory);
 }
 
 } // namespace sparsescope

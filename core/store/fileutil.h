@@ -14,8 +14,8 @@ namespace sparsescope {
 Status pwriteAll(int fd, const char *data, qint64 length, qint64 offset, const QString &what);
 // Reads exactly `length` bytes at `offset` (pread(2)); a short read (end of file) is an error.
 Status preadAll(int fd, char *data, qint64 length, qint64 offset, const QString &what);
-// Writes `bytes` to `path` via a temporary file in the same directory: write, fsync, rename(2),
-// fsync of the directory. The file is created 0600. Readers see the old or the new file, never a mix.
+// Writes `bytes` to `path` as an AtomicFile (atomicfile.h), 0600, durable with its directory.
+// Readers see the old or the new file, never a mix.
 Status writeFileAtomically(const QString &path, const QByteArray &bytes);
 // fsync(2) of a directory, making renames and creations in it durable.
 Status syncDirectory(const QString &dir);
