@@ -1,5 +1,6 @@
 // sparsescope-cli: the headless twin of the desktop app. Thin: parsing in cliconfig.cpp,
 // commands in commands.cpp, everything else in core/.
+#include "bufferpool.h"
 #include "cliconfig.h"
 #include "commands.h"
 
@@ -7,6 +8,7 @@
 
 int main(int argc, char **argv)
 {
+    sparsescope::tuneAllocatorForTransfers();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("sparsescope-cli"));
     QCoreApplication::setApplicationVersion(QStringLiteral(SPARSESCOPE_VERSION));

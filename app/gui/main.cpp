@@ -1,4 +1,5 @@
 // sparsescope: the desktop app. Thin: everything is in ui/ and core/.
+#include "bufferpool.h"
 #include "appsettings.h"
 #include "mainwindow.h"
 
@@ -7,6 +8,7 @@
 
 int main(int argc, char **argv)
 {
+    sparsescope::tuneAllocatorForTransfers();
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("sparsescope"));
     QApplication::setOrganizationName(QStringLiteral("SparseScope"));

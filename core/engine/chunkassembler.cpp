@@ -16,28 +16,29 @@ bool ChunkAssembler::onBytes(const char *data, qint64 length)
 {
     while (length > 0 && !m_stop) {
         const qint64 want = m_geometry.chunkRange(m_chunk).length();
-        if (m_buffer.isEmpty())
-            m_buffer.reserve(want);
+        if (m_buffer.isNull())
+            m_buffer = BufferPool::shared().acquire(want);
         const qint64 take = std::min(length, want - m_buffer.size());
         m_buffer.append(data, take);
         data += take;
         length -= take;
         if (m_buffer.size() == want) {
             submit(m_chunk, std::move(m_buffer));
-            m_buffer = QByteArray();
             ++m_chunk;
         }
     }
     return !m_stop;
 }
 
-void ChunkAssembler::submit(qint64 chunk, QByteArray bytes)
+void ChunkAssembler::submit(qint64 chunk, Buffer bytes)
 {
     if (!m_interactive)
         m_writeSlots->acquire();
     ++m_pendingWrites;
-    ioPool()->start([self = shared_from_this(), chunk, bytes = std::move(bytes)] {
-        const Status st = self->m_store->writeChunk(chunk, bytes);
+    // QThreadPool takes a copyable std::function: the buffer travels behind a shared_ptr.
+    ioPool()->start([self = shared_from_this(), chunk, bytes = std::make_shared<Buffer>(std::move(bytes))] {
+        const Status st = self->m_store->writeChunk(chunk, bytes->view());
+        bytes->release();
         if (!st) {
             self->m_stop = true; // no point in receiving more: the disk refuses it
             std::lock_guard l(self->m_mutex);
@@ -59,7 +60,7 @@ void ChunkAssembler::onFinished(const Status &result)
         if (m_result) // a write error outranks what the transfer says (it was stopped because of it)
             m_result = result;
     }
-    m_buffer.clear();
+    m_buffer.release();
     m_transferDone = true;
     if (m_pendingWrites == 0)
         finishIfDone();

@@ -7,13 +7,14 @@
 //
 // Backpressure: at most `writeSlots` chunks per object wait for the disk; onBytes() blocks the
 // network thread until a slot frees, which stalls the socket rather than growing memory.
+// Chunk bodies live in buffers of BufferPool::shared(), reused once written: no allocation per chunk.
 
+#include "bufferpool.h"
 #include "chunkgeometry.h"
 #include "chunkstore.h"
 #include "enginelink.h"
 #include "source.h"
 
-#include <QByteArray>
 #include <QSemaphore>
 
 #include <atomic>
@@ -39,7 +40,7 @@ public:
     void stop() { m_stop = true; } // any thread: the transfer ends at the next onBytes()
 
 private:
-    void submit(qint64 chunk, QByteArray bytes);
+    void submit(qint64 chunk, Buffer bytes);
     void finishIfDone();
 
     qint64 m_chunk;
@@ -49,7 +50,7 @@ private:
     std::shared_ptr<QSemaphore> m_writeSlots;
     ChunkStored m_chunkStored;
     Finished m_finishedCallback;
-    QByteArray m_buffer; // bytes of m_chunk received so far
+    Buffer m_buffer; // bytes of m_chunk received so far
     bool m_interactive = false;
 
     std::atomic<bool> m_stop{false};

@@ -1,4 +1,5 @@
 #include "localfilesource.h"
+#include "bufferpool.h"
 #include "fileutil.h"
 #include "uringreader.h"
 
@@ -86,14 +87,14 @@ quint64 LocalFileSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, b
                 return sink->onBytes(data, length);
             });
         } else {
-            QByteArray buf(qint64(std::min<qint64>(range.length(), 1 << 20)), Qt::Uninitialized);
+            Buffer buf = BufferPool::shared().acquire(1 << 20);
             qint64 pos = range.begin;
             while (pos < range.end) {
                 if (cancelled()) {
                     result = makeError(ErrorKind::Cancelled, QStringLiteral("cancelled"));
                     break;
                 }
-                const qint64 len = std::min<qint64>(range.end - pos, buf.size());
+                const qint64 len = std::min<qint64>(range.end - pos, buf.capacity());
                 if (Status st = preadAll(fd, buf.data(), len, pos, m_path); !st) {
                     result = st;
                     break;

@@ -1,7 +1,7 @@
 #include "uringreader.h"
+#include "bufferpool.h"
 #include "fileutil.h"
 
-#include <QByteArray>
 #include <QtGlobal>
 
 #include <deque>
@@ -62,7 +62,7 @@ struct ThreadRing {
 thread_local ThreadRing t_ring;
 
 struct Slot {
-    QByteArray buffer;
+    Buffer buffer;      // from BufferPool::shared(), taken on first use
     qint64 offset = 0;  // where this block starts in the file
     qint64 length = 0;  // bytes wanted
     qint64 done = 0;    // bytes read so far
@@ -100,8 +100,8 @@ Status readRange(int fd, qint64 begin, qint64 end, const QString &what,
             s.offset = next;
             s.length = std::min(blockBytes, end - next);
             s.done = 0;
-            if (s.buffer.size() < s.length)
-                s.buffer.resize(s.length);
+            if (s.buffer.capacity() < s.length)
+                s.buffer = BufferPool::shared().acquire(blockBytes);
             next += s.length;
             order.push_back(i);
             submit(i);

@@ -15,6 +15,7 @@
 #include "result.h"
 
 #include <QByteArray>
+#include <QByteArrayView>
 #include <QList>
 #include <QString>
 
@@ -44,7 +45,7 @@ public:
     // (I/O) Writes one whole chunk (bytes.size() == geometry().chunkRange(index).length()),
     // hashes it (XXH3-64) and marks it present in memory. Errors: LocalIo (ENOSPC, EIO, ...) —
     // then the chunk stays missing and any blocks it allocated are freed again.
-    virtual Status writeChunk(qint64 index, const QByteArray &bytes) = 0;
+    virtual Status writeChunk(qint64 index, QByteArrayView bytes) = 0;
     // (I/O) Reads `range`, all of whose chunks must be present. Errors: Integrity if a chunk is not
     // present (e.g. evicted meanwhile) or the data file is short; LocalIo on read errors.
     virtual Result<QByteArray> read(ByteRange range) const = 0;

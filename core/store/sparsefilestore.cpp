@@ -245,7 +245,7 @@ qint64 SparseFileStore::presentBytes() const
 
 qint64 SparseFileStore::allocatedBytes() const { return allocatedOf(m_dataFd); }
 
-Status SparseFileStore::writeChunk(qint64 index, const QByteArray &bytes)
+Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
 {
     ByteRange r;
     {

@@ -64,7 +64,7 @@ public:
     QList<std::pair<qint64, qint64>> presentRuns(qint64 first, qint64 last) const override;
     qint64 presentBytes() const override;
     qint64 allocatedBytes() const override;
-    Status writeChunk(qint64 index, const QByteArray &bytes) override;
+    Status writeChunk(qint64 index, QByteArrayView bytes) override;
     Result<QByteArray> read(ByteRange range) const override;
     Status copyPresentTo(int fd, ByteRange range, bool requireAll) const override;
     Status copyRun(int fd, ByteRange span) const;
