@@ -9,6 +9,7 @@
 #include "rangeparse.h"
 #include "sparsefilestore.h"
 #include "sparseobject.h"
+#include "uringring.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -26,6 +27,10 @@
 namespace sparsescope::cli {
 
 namespace {
+// How chunks are written into the cache: io_uring, or pwrite when io_uring is refused or
+// SPARSESCOPE_IO=pread (uringring.h).
+QString storeBackend() { return uring::available() ? QStringLiteral("io_uring") : QStringLiteral("pwrite"); }
+
 using ObjectPtr = std::shared_ptr<SparseObject>;
 
 int fail(const QString &message)
@@ -94,6 +99,7 @@ int cmdInfo(const CliConfig &c, SparseObject &o)
         j[QStringLiteral("validator")] = o.sourceInfo().validator;
         j[QStringLiteral("cache_path")] = o.cachePath();
         j[QStringLiteral("backend")] = o.backendName();
+        j[QStringLiteral("store_backend")] = storeBackend();
         QTextStream(stdout) << QJsonDocument(j).toJson(QJsonDocument::Compact) << "\n";
         return ExitOk;
     }
@@ -282,8 +288,10 @@ int cmdRemove(const CliConfig &c)
 void printStats(const Statistics *s, qint64 elapsedMs, const QString &backend)
 {
     QJsonObject j;
-    if (!backend.isEmpty())
+    if (!backend.isEmpty()) {
         j[QStringLiteral("backend")] = backend;
+        j[QStringLiteral("store_backend")] = storeBackend();
+    }
     j[QStringLiteral("upstream_requests")] = double(s ? s->upstreamRequests.load() : 0);
     j[QStringLiteral("upstream_bytes")] = double(s ? s->upstreamBytes.load() : 0);
     j[QStringLiteral("cache_hit_bytes")] = double(s ? s->cacheHitBytes.load() : 0);

@@ -1,6 +1,7 @@
 #include "uringreader.h"
 #include "bufferpool.h"
 #include "fileutil.h"
+#include "uringring.h"
 
 #include <QtGlobal>
 
@@ -11,56 +12,6 @@
 namespace sparsescope::uring {
 
 namespace {
-struct Probe {
-    bool ok = false;
-    QString why;
-};
-
-const Probe &probe()
-{
-    static const Probe p = [] {
-        Probe r;
-        if (qgetenv("SPARSESCOPE_IO") == "pread") {
-            r.why = QStringLiteral("SPARSESCOPE_IO=pread");
-            return r;
-        }
-        io_uring ring;
-        const int rc = io_uring_queue_init(8, &ring, 0);
-        if (rc < 0) {
-            r.why = QStringLiteral("io_uring setup refused: %1").arg(errnoText(-rc));
-            qWarning("sparsescope: using pread instead of io_uring (%s)", qPrintable(r.why));
-            return r;
-        }
-        io_uring_queue_exit(&ring);
-        r.ok = true;
-        return r;
-    }();
-    return p;
-}
-
-// One ring per thread, torn down with the thread.
-struct ThreadRing {
-    io_uring ring{};
-    bool ready = false;
-    int depth = 0;
-    ~ThreadRing()
-    {
-        if (ready)
-            io_uring_queue_exit(&ring);
-    }
-    bool ensure(int wanted)
-    {
-        if (ready && depth >= wanted)
-            return true;
-        if (ready)
-            io_uring_queue_exit(&ring);
-        ready = io_uring_queue_init(unsigned(wanted), &ring, 0) == 0;
-        depth = ready ? wanted : 0;
-        return ready;
-    }
-};
-thread_local ThreadRing t_ring;
-
 struct Slot {
     Buffer buffer;      // from BufferPool::shared(), taken on first use
     qint64 offset = 0;  // where this block starts in the file
@@ -70,15 +21,12 @@ struct Slot {
 };
 } // namespace
 
-bool available() { return probe().ok; }
-QString unavailableReason() { return probe().why; }
-
 Status readRange(int fd, qint64 begin, qint64 end, const QString &what,
                  const std::function<bool(const char *, qint64)> &deliver, int depth, qint64 blockBytes)
 {
-    if (!t_ring.ensure(depth))
+    io_uring *ring = threadRing(depth);
+    if (!ring)
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot set up io_uring for %1").arg(what));
-    io_uring *ring = &t_ring.ring;
     std::vector<Slot> slots(static_cast<size_t>(depth));
     std::deque<int> order; // slots in file order, oldest first
     qint64 next = begin;

@@ -1,22 +1,17 @@
 #pragma once
 // UringReader: reads a byte range of a file with io_uring (liburing), keeping up to `depth` reads
-// of `blockBytes` in flight and delivering the bytes in order. One ring per thread (created on
-// first use, freed when the thread ends). Short reads are resubmitted for the rest; EINTR and
-// EAGAIN are retried. See io_uring_setup(2), io_uring_enter(2).
-//
-// available() is false when ring setup is refused (EPERM, ENOSYS, io_uring_disabled, seccomp) or
-// when SPARSESCOPE_IO=pread; the reason is logged once, and callers use pread(2) instead.
+// of `blockBytes` in flight and delivering the bytes in order, on the calling thread's ring
+// (uringring.h). Short reads are resubmitted for the rest; EINTR and EAGAIN are retried.
+// Use only when uring::available(); otherwise pread(2).
 
 #include "result.h"
+#include "uringring.h"
 
 #include <QString>
 
 #include <functional>
 
 namespace sparsescope::uring {
-
-bool available();
-QString unavailableReason(); // empty when available
 
 // Reads [begin, end) of `fd`, calling `deliver` with consecutive pieces in order; `deliver`
 // returns false to stop. Errors: LocalIo (the read failed; names `what` and the offset),

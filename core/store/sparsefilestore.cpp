@@ -1,8 +1,9 @@
 #include "sparsefilestore.h"
+#include "cachepaths.h"
 #include "fileutil.h"
 #include "journal.h"
-#include "cachepaths.h"
 #include "rangeparse.h"
+#include "uringwriter.h"
 
 #include <QCoreApplication>
 
@@ -20,6 +21,16 @@
 namespace sparsescope {
 
 namespace {
+// SPARSESCOPE_UNSAFE_NO_FSYNC=1 skips every fdatasync: for measuring what durability costs
+// (tests/bench), never for real use — a crash can then leave records pointing at lost data.
+bool syncEnabled()
+{
+    static const bool enabled = qgetenv("SPARSESCOPE_UNSAFE_NO_FSYNC") != "1";
+    return enabled;
+}
+
+int dataSync(int fd) { return syncEnabled() ? ::fdatasync(fd) : 0; }
+
 int openFile(const QString &path, int flags)
 {
     return ::open(QFile::encodeName(path).constData(), flags | O_CLOEXEC, 0600);
@@ -260,7 +271,10 @@ Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
         return makeError(ErrorKind::Usage, QStringLiteral("chunk %1 of %2 needs %3 bytes, got %4")
                                                .arg(index).arg(m_meta.source).arg(r.length()).arg(bytes.size()));
     const quint64 sum = XXH3_64bits(bytes.constData(), size_t(bytes.size()));
-    if (Status st = pwriteAll(m_dataFd, bytes.constData(), bytes.size(), r.begin, QStringLiteral("the cache of %1").arg(m_meta.source)); !st) {
+    const QString what = QStringLiteral("the cache of %1").arg(m_meta.source);
+    const Status written = uring::available() ? uring::writeAll(m_dataFd, bytes.constData(), bytes.size(), r.begin, what)
+                                              : pwriteAll(m_dataFd, bytes.constData(), bytes.size(), r.begin, what);
+    if (Status st = written; !st) {
         // Free whatever a partial write allocated, so the disk never holds more than what is present.
         ::fallocate(m_dataFd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, r.begin, r.length());
         return st;
@@ -348,7 +362,7 @@ Status SparseFileStore::appendRecords(const QByteArray &records)
             return makeError(ErrorKind::LocalIo, QStringLiteral("cannot append to the %1: %2").arg(what, errnoText(errno)));
         done += n;
     }
-    if (::fdatasync(m_journalFd) != 0)
+    if (dataSync(m_journalFd) != 0)
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync the %1: %2").arg(what, errnoText(errno)));
     return okStatus();
 }
@@ -367,7 +381,7 @@ Status SparseFileStore::commit()
         return okStatus();
     // Data first (fdatasync(2)), then the records that point at it.
     Status st = okStatus();
-    if (::fdatasync(m_dataFd) != 0)
+    if (dataSync(m_dataFd) != 0)
         st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync the cache of %1: %2; this object's cache is unusable "
                                                           "until it is reopened").arg(m_meta.source, errnoText(errno)));
     if (st) {

@@ -1,12 +1,17 @@
 // io_uring reads: bytes in order for odd offsets, lengths, depths and block sizes; a stop; and
-// the end of the file reported as an error, never as silent zeros.
+// the end of the file reported as an error, never as silent zeros. io_uring writes: bytes land
+// at their offsets for odd sizes and depths, and a file-size limit (as a full disk would) is an
+// error naming the offset.
 #include "nginxfixture.h"
 #include "uringreader.h"
+#include "uringwriter.h"
 
 #include <QTemporaryFile>
 #include <QtTest>
 
+#include <csignal>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace sparsescope;
@@ -76,6 +81,47 @@ private Q_SLOTS:
         QVERIFY(!st.ok());
         QCOMPARE(st.error().kind, ErrorKind::Integrity);
         QVERIFY(st.error().message.contains(QStringLiteral("short")));
+    }
+    void writesLandAtTheirOffsets_data()
+    {
+        QTest::addColumn<qint64>("offset");
+        QTest::addColumn<qint64>("length");
+        QTest::addColumn<int>("depth");
+        QTest::addColumn<qint64>("piece");
+        QTest::newRow("256K in 1 piece") << qint64(0) << qint64(256 << 10) << 32 << qint64(1 << 20);
+        QTest::newRow("odd, 4K pieces, depth 3") << qint64(4097) << qint64(1000003) << 3 << qint64(4096);
+        QTest::newRow("one byte") << qint64(99) << qint64(1) << 1 << qint64(4096);
+    }
+    void writesLandAtTheirOffsets()
+    {
+        QFETCH(qint64, offset);
+        QFETCH(qint64, length);
+        QFETCH(int, depth);
+        QFETCH(qint64, piece);
+        QTemporaryFile out;
+        QVERIFY(out.open());
+        const QByteArray bytes = m_bytes.left(length);
+        QVERIFY(uring::writeAll(out.handle(), bytes.constData(), length, offset, QStringLiteral("out"), depth, piece).ok());
+        QCOMPARE(out.size(), offset + length);
+        QVERIFY(out.seek(offset));
+        QVERIFY(out.read(length) == bytes);
+    }
+    void fileSizeLimitIsAnError()
+    {
+        QTemporaryFile out;
+        QVERIFY(out.open());
+        rlimit old {};
+        QCOMPARE(::getrlimit(RLIMIT_FSIZE, &old), 0);
+        auto oldHandler = std::signal(SIGXFSZ, SIG_IGN); // EFBIG instead of a signal
+        rlimit small = old;
+        small.rlim_cur = 1 << 20;
+        QCOMPARE(::setrlimit(RLIMIT_FSIZE, &small), 0);
+        const Status st = uring::writeAll(out.handle(), m_bytes.constData(), 2 << 20, 0, QStringLiteral("limited"), 8, 256 << 10);
+        ::setrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, oldHandler);
+        QVERIFY(!st.ok());
+        QCOMPARE(st.error().kind, ErrorKind::LocalIo);
+        QVERIFY2(st.error().message.contains(QStringLiteral("limited at offset 1048576")), qPrintable(st.error().message));
     }
 };
 
