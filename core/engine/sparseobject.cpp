@@ -192,6 +192,7 @@ quint64 SparseObject::addWaiter(Waiter waiter)
     // Bytes of the range that are already present are cache hits.
     m_stats->cacheHitBytes += presentBytesIn(waiter.range);
     const quint64 id = m_nextId++;
+    m_waiterSpans.insert(id, waiter.firstChunk, waiter.lastChunk);
     m_waiters.emplace(id, std::move(waiter));
     if (!m_pruneTimer.isActive())
         m_pruneTimer.start();
@@ -282,8 +283,8 @@ void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &
     if (m_fatal)
         return;
     QList<quint64> ready;
-    for (auto &[id, w] : m_waiters)
-        if (!w.reading && chunk >= w.firstChunk && chunk <= w.lastChunk && --w.outstanding <= 0)
+    for (quint64 id : m_waiterSpans.overlapping(chunk, chunk))
+        if (Waiter &w = m_waiters.at(id); !w.reading && --w.outstanding <= 0)
             ready.append(id);
     for (quint64 id : ready)
         tryComplete(id);
@@ -334,12 +335,9 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
                 Q_EMIT errorOccurred(error.message);
             } else {
                 // Cancelled because nobody wanted it; a reader that joined meanwhile plans afresh.
-                QList<quint64> joiners;
-                for (const auto &[id, w] : m_waiters)
-                    if (!w.reading && w.firstChunk <= r.lastChunk && w.lastChunk >= r.firstChunk)
-                        joiners.append(id);
-                for (quint64 id : joiners)
-                    plan(id);
+                for (quint64 id : m_waiterSpans.overlapping(r.firstChunk, r.lastChunk))
+                    if (auto it = m_waiters.find(id); it != m_waiters.end() && !it->second.reading)
+                        plan(id);
             }
         }
     }
@@ -386,6 +384,7 @@ void SparseObject::finishWaiter(quint64 waiterId, Result<QByteArray> result)
         return;
     Waiter w = std::move(it->second);
     m_waiters.erase(it);
+    m_waiterSpans.erase(waiterId, w.firstChunk, w.lastChunk);
     if (w.dataPromise) {
         w.dataPromise->addResult(std::move(result));
         w.dataPromise->finish();
@@ -407,20 +406,13 @@ void SparseObject::finishWaiter(quint64 waiterId, Result<QByteArray> result)
 
 void SparseObject::failWaiters(qint64 first, qint64 last, const Error &error)
 {
-    QList<quint64> victims;
-    for (const auto &[id, w] : m_waiters)
-        if (w.firstChunk <= last && w.lastChunk >= first)
-            victims.append(id);
-    for (quint64 id : victims)
+    for (quint64 id : m_waiterSpans.overlapping(first, last))
         finishWaiter(id, error);
 }
 
 bool SparseObject::isWanted(qint64 first, qint64 last) const
 {
-    for (const auto &[id, w] : m_waiters)
-        if (w.firstChunk <= last && w.lastChunk >= first)
-            return true;
-    return false;
+    return m_waiterSpans.anyOverlapping(first, last);
 }
 
 void SparseObject::pruneCancelled()

@@ -25,6 +25,7 @@
 #include "engineconfig.h"
 #include "rangeset.h"
 #include "requestqueue.h"
+#include "spanindex.h"
 #include "result.h"
 #include "source.h"
 
@@ -156,6 +157,7 @@ private:
     ChunkBitmap m_inFlight;                         // chunks planned into an upstream request
     ChunkBitmap m_errors;                           // chunks whose last fetch failed (for the map)
     std::map<quint64, Waiter> m_waiters;
+    SpanIndex m_waiterSpans; // the chunk spans of m_waiters, for lookups by chunk
     RequestQueue m_requests;                        // upstream requests, queued and running
     quint64 m_nextId = 1;                           // waiter ids
 
