@@ -5,8 +5,9 @@
 //   4  a cold 4 KiB read while a full-speed prefetch runs vs the same read on an idle engine
 //   5  reopening an object with 1 Mi present chunks: time until the first read is served
 //   7  64 readers of one missing chunk: upstream requests (nginx's access log)
-// usage: bench_engine [SIZE_MIB=1024] [THREADS=2]
+// usage: bench_engine [SIZE_MIB=1024] [THREADS=2] [SCENARIOS=3457]
 #include "awaitfuture.h"
+#include "bufferpool.h"
 #include "iopool.h"
 #include "nginxfixture.h"
 #include "journal.h"
@@ -63,9 +64,11 @@ void writeFile(const QString &path, qint64 mib)
 
 int main(int argc, char **argv)
 {
+    tuneAllocatorForTransfers();
     QCoreApplication app(argc, argv);
     const qint64 mib = argc > 1 ? QByteArray(argv[1]).toLongLong() : 1024;
     const int threads = argc > 2 ? QByteArray(argv[2]).toInt() : 2;
+    const QByteArray only = argc > 3 ? QByteArray(argv[3]) : QByteArray("3457"); // which scenarios
     QTemporaryDir tmp;
     NginxFixture nginx;
     if (!nginx.start())
@@ -76,7 +79,7 @@ int main(int argc, char **argv)
     std::printf("\n%-58s %16s %16s %9s %14s\n", "scenario (this machine)", "SparseScope", "baseline", "ratio", "target");
 
     // 3: warm random 4 KiB reads.
-    {
+    if (only.contains('3')) {
         auto o = open(local, tmp.filePath(QStringLiteral("c3")), 256 << 10);
         (void)awaitFuture(o->prefetch({{0, size}}));
         (void)awaitFuture(o->flush());
@@ -118,7 +121,7 @@ int main(int argc, char **argv)
     }
 
     // 4: a cold 4 KiB read while a full-speed prefetch runs, vs idle.
-    {
+    if (only.contains('4')) {
         const QString url = nginx.url(QStringLiteral("object.bin"));
         QRandomGenerator rng(7);
         auto sample = [&](std::shared_ptr<SparseObject> &o, bool busy) {
@@ -145,6 +148,12 @@ int main(int argc, char **argv)
                     QCoreApplication::processEvents();
                 }
             }
+            if (qEnvironmentVariableIsSet("BENCH_VERBOSE")) {
+                QStringList all;
+                for (double v : ms)
+                    all << QString::number(v, 'f', 1);
+                std::fprintf(stderr, "  samples (%s): %s\n", busy ? "busy" : "idle", qPrintable(all.join(QLatin1Char(' '))));
+            }
             return median(ms);
         };
         auto o = open(url, tmp.filePath(QStringLiteral("c4")), 256 << 10);
@@ -155,7 +164,7 @@ int main(int argc, char **argv)
     }
 
     // 5: reopen with 1 Mi present chunks (4 KiB chunks, 4 GiB of zeros; set up through the store).
-    {
+    if (only.contains('5')) {
         const QString sparseSource = tmp.filePath(QStringLiteral("zeros.bin"));
         QFile z(sparseSource);
         z.open(QIODevice::WriteOnly);
@@ -210,7 +219,7 @@ int main(int argc, char **argv)
     }
 
     // 7: 64 readers of one missing chunk.
-    {
+    if (only.contains('7')) {
         auto o = open(nginx.url(QStringLiteral("object.bin")), tmp.filePath(QStringLiteral("c7")), 256 << 10);
         nginx.clearAccessLog();
         QList<QFuture<Result<QByteArray>>> readers;

@@ -21,6 +21,7 @@ bytes=$((size_mib << 20))
 
 . tests/bench/lib.sh # median, measure
 ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2fx", $1 / $2; else print "-" }'; }
+cost() { echo "$1 $2" | awk '{ if ($1 > 0) printf "%.0f%%", 100 * ($1 - $2) / $1; else print "-" }'; }
 line() { printf '%-60s %12s %12s %9s %12s\n' "$@"; }
 
 printf '\nSparseScope benchmark suite — %s MiB, median of %s runs, %s cores\n\n' "$size_mib" "$runs" "$(nproc)"
@@ -34,6 +35,9 @@ read -r rclone_s _ < <(measure rclone copyurl -q "$url" "$work/out/o")
 line "1 HTTP full fetch (s) vs curl -o" "$ours" "$curl_s" "$(ratio "$curl_s" "$ours")" ">= 1.0x"
 line "1 HTTP full fetch (s) vs aria2c -x8 -s8 -k1M" "$ours" "$aria_s" "$(ratio "$aria_s" "$ours")" ">= 2x"
 line "1 HTTP full fetch (s) vs rclone copyurl" "$ours" "$rclone_s" "$(ratio "$rclone_s" "$ours")" "-"
+# What durability costs: the same prefetch with every fdatasync skipped (unsafe; measuring only).
+read -r nosync_s _ < <(SPARSESCOPE_UNSAFE_NO_FSYNC=1 measure "$CLI" --cache-dir "$work/cache" prefetch "$url")
+line "1 durability cost: with fsync vs without (s)" "$ours" "$nosync_s" "$(cost "$ours" "$nosync_s")" "< 5%"
 
 # 2. Local file, chunks materialized in random order, vs cp; io_uring vs the pread pool.
 local_src="$work/www/object.bin"
@@ -44,7 +48,12 @@ read -r uring_s _ < <(measure "$CLI" --cache-dir "$work/cache" prefetch "$local_
 # shellcheck disable=SC2086
 read -r pread_s _ < <(SPARSESCOPE_IO=pread measure "$CLI" --cache-dir "$work/cache" prefetch "$local_src" $ranges)
 read -r cp_s _ < <(measure cp "$local_src" "$work/out/o")
+read -r cpsync_s _ < <(measure sh -c 'cp "$1" "$2" && sync "$2"' cp "$local_src" "$work/out/o")
+# shellcheck disable=SC2086
+read -r nosync2_s _ < <(SPARSESCOPE_UNSAFE_NO_FSYNC=1 measure "$CLI" --cache-dir "$work/cache" prefetch "$local_src" $ranges)
 line "2 local file, random chunk order, io_uring (s) vs cp" "$uring_s" "$cp_s" "$(ratio "$cp_s" "$uring_s")" ">= 0.9x"
+line "2 ... vs cp + sync of the copy (s)" "$uring_s" "$cpsync_s" "$(ratio "$cpsync_s" "$uring_s")" "-"
+line "2 ... without fsync (unsafe) vs cp (s)" "$nosync2_s" "$cp_s" "$(ratio "$cp_s" "$nosync2_s")" "-"
 line "2 local file, random chunk order, io_uring vs pread pool (s)" "$uring_s" "$pread_s" "$(ratio "$pread_s" "$uring_s")" ">= 1.0x"
 
 # 6. Peak RSS of scenario 1, and flat as the object grows.
@@ -54,3 +63,6 @@ line "6 peak RSS, ${size_mib} MiB vs 256 MiB object (MiB)" "$((ours_rss / 1024))
 
 # 3, 4, 5, 7: inside the engine.
 "$B/tests/bench_engine" "$size_mib" 2 | tail -n +3
+
+# Planner tuning: chunk size, coalescing cap, split size and connections, one full prefetch each.
+"$B/tests/bench_planner" "$size_mib" "$runs"
