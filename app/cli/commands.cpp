@@ -27,9 +27,9 @@
 namespace sparsescope::cli {
 
 namespace {
-// How chunks are written into the cache: io_uring, or pwrite when io_uring is refused or
-// SPARSESCOPE_IO=pread (uringring.h).
-QString storeBackend() { return uring::available() ? QStringLiteral("io_uring") : QStringLiteral("pwrite"); }
+// How chunks are written into the cache: pwrite, or io_uring when SPARSESCOPE_STORE_IO=uring
+// and the kernel allows it (uringring.h).
+QString storeBackend() { return uring::storeWrites() ? QStringLiteral("io_uring") : QStringLiteral("pwrite"); }
 
 using ObjectPtr = std::shared_ptr<SparseObject>;
 

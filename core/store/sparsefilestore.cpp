@@ -272,7 +272,7 @@ Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
                                                .arg(index).arg(m_meta.source).arg(r.length()).arg(bytes.size()));
     const quint64 sum = XXH3_64bits(bytes.constData(), size_t(bytes.size()));
     const QString what = QStringLiteral("the cache of %1").arg(m_meta.source);
-    const Status written = uring::available() ? uring::writeAll(m_dataFd, bytes.constData(), bytes.size(), r.begin, what)
+    const Status written = uring::storeWrites() ? uring::writeAll(m_dataFd, bytes.constData(), bytes.size(), r.begin, what)
                                               : pwriteAll(m_dataFd, bytes.constData(), bytes.size(), r.begin, what);
     if (Status st = written; !st) {
         // Free whatever a partial write allocated, so the disk never holds more than what is present.

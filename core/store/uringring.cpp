@@ -61,6 +61,12 @@ thread_local ThreadRing t_ring;
 bool available() { return probe().ok; }
 QString unavailableReason() { return probe().why; }
 
+bool storeWrites()
+{
+    static const bool on = qgetenv("SPARSESCOPE_STORE_IO") == "uring" && available();
+    return on;
+}
+
 io_uring *threadRing(int depth) { return available() ? t_ring.ensure(depth) : nullptr; }
 
 } // namespace sparsescope::uring

@@ -2,8 +2,8 @@
 // UringWriter: the store's positioned writes on io_uring (liburing). A write is cut into pieces
 // of `pieceBytes`, up to `depth` of them submitted with one io_uring_enter(2) on the calling
 // thread's ring (uringring.h); short writes are resubmitted for the rest, and EINTR, EAGAIN and
-// EBUSY (completion queue full) are retried. Use only when uring::available(); otherwise
-// pwrite(2) (fileutil.h pwriteAll), which SparseFileStore does by itself.
+// EBUSY (completion queue full) are retried. SparseFileStore uses it when uring::storeWrites(),
+// and pwrite(2) (fileutil.h pwriteAll) otherwise.
 
 #include "result.h"
 #include "uringring.h"

@@ -19,11 +19,11 @@ url="http://127.0.0.1:$port/object.bin"
 bytes=$((size_mib << 20))
 
 . tests/bench/lib.sh # median, measure
-read -r curl_s curl_rss < <(measure curl -sS -o "$work/curl.out" "$url")
+read -r curl_s curl_rss _ < <(measure curl -sS -o "$work/curl.out" "$url")
 printf '\n%-34s %9s %10s %9s %10s\n' "scenario ($size_mib MiB, median of $runs)" "seconds" "MiB/s" "vs curl" "peak RSS"
 printf '%-34s %9s %10.0f %9s %7.1f MiB\n' "curl -o" "$curl_s" "$(echo "$bytes / $curl_s / 1048576" | bc -l)" "1.00x" "$(echo "$curl_rss / 1024" | bc -l)"
 for c in $chunks; do
-    read -r s rss < <(measure "$CLI" --cache-dir "$work/cache" --chunk-size "$c" prefetch "$url")
+    read -r s rss _ < <(measure "$CLI" --cache-dir "$work/cache" --chunk-size "$c" prefetch "$url")
     printf '%-34s %9s %10.0f %8.2fx %7.1f MiB\n' "sparsescope-cli prefetch, chunk $c" "$s" \
         "$(echo "$bytes / $s / 1048576" | bc -l)" "$(echo "$curl_s / $s" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 done

@@ -28,7 +28,7 @@ printf '\nSparseScope benchmark suite — %s MiB, median of %s runs, %s cores\n\
 line "scenario" "SparseScope" "baseline" "ratio" "target"
 
 # 1. Full materialization over HTTP vs curl, aria2c, rclone (ratio: baseline time / ours, >1 = faster).
-read -r ours ours_rss < <(measure "$CLI" --cache-dir "$work/cache" prefetch "$url")
+read -r ours ours_rss _ < <(measure "$CLI" --cache-dir "$work/cache" prefetch "$url")
 read -r curl_s _ < <(measure curl -sS -o "$work/out/o" "$url")
 read -r aria_s _ < <(measure aria2c -q -x8 -s8 -k1M --file-allocation=none -d "$work/out" -o o "$url")
 read -r rclone_s _ < <(measure rclone copyurl -q "$url" "$work/out/o")
@@ -55,9 +55,16 @@ line "2 local file, random chunk order, io_uring (s) vs cp" "$uring_s" "$cp_s" "
 line "2 ... vs cp + sync of the copy (s)" "$uring_s" "$cpsync_s" "$(ratio "$cpsync_s" "$uring_s")" "-"
 line "2 ... without fsync (unsafe) vs cp (s)" "$nosync2_s" "$cp_s" "$(ratio "$cp_s" "$nosync2_s")" "-"
 line "2 local file, random chunk order, io_uring vs pread pool (s)" "$uring_s" "$pread_s" "$(ratio "$pread_s" "$uring_s")" ">= 1.0x"
+# Store writes: pwrite (default) vs io_uring (SPARSESCOPE_STORE_IO=uring): wall and CPU seconds.
+# shellcheck disable=SC2086
+read -r pw_s _ pw_cpu < <(measure "$CLI" --cache-dir "$work/cache" prefetch "$local_src" $ranges)
+# shellcheck disable=SC2086
+read -r uw_s _ uw_cpu < <(SPARSESCOPE_STORE_IO=uring measure "$CLI" --cache-dir "$work/cache" prefetch "$local_src" $ranges)
+line "2 store writes io_uring vs pwrite, wall (s)" "$uw_s" "$pw_s" "$(ratio "$pw_s" "$uw_s")" "-"
+line "2 store writes io_uring vs pwrite, CPU (s)" "$uw_cpu" "$pw_cpu" "$(ratio "$pw_cpu" "$uw_cpu")" "-"
 
 # 6. Peak RSS of scenario 1, and flat as the object grows.
-read -r _ small_rss < <(measure "$CLI" --cache-dir "$work/cache" prefetch "http://127.0.0.1:$port/small.bin")
+read -r _ small_rss _ < <(measure "$CLI" --cache-dir "$work/cache" prefetch "http://127.0.0.1:$port/small.bin")
 line "6 peak RSS of scenario 1 (MiB) vs 80 MiB" "$((ours_rss / 1024))" "80" "$(ratio "$((ours_rss / 1024))" 80)" "<= 1.0x"
 line "6 peak RSS, ${size_mib} MiB vs 256 MiB object (MiB)" "$((ours_rss / 1024))" "$((small_rss / 1024))" "$(ratio "$ours_rss" "$small_rss")" "flat"
 
