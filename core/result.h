@@ -23,6 +23,7 @@ struct Error {
     ErrorKind kind = ErrorKind::LocalIo;
     QString message;
     bool retryable = false; // a transient failure (connection reset, timeout, 5xx, 429): worth retrying
+    qint64 retryAfterMs = -1; // the server's Retry-After (RFC 9110 §10.2.3) in milliseconds, -1 if none
 };
 
 inline Error makeError(ErrorKind kind, QString message) { return Error{kind, std::move(message)}; }

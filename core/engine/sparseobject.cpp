@@ -310,9 +310,12 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
             for (const auto &[a, b] : leftover)
                 m_inFlight.resetSpan(a, b);
             handleChanged(error);
-        } else if (error.retryable && r.attempt + 1 < m_config.maxAttempts && !m_fatal && isWanted(r.firstChunk, r.lastChunk)) {
-            // Exponential backoff with jitter; the chunks stay in flight, so joiners keep waiting.
-            const int delay = (250 << r.attempt) + int(QRandomGenerator::global()->bounded(250));
+        } else if (error.retryable && error.retryAfterMs <= kMaxRetryAfterMs && r.attempt + 1 < m_config.maxAttempts && !m_fatal &&
+                   isWanted(r.firstChunk, r.lastChunk)) {
+            // Exponential backoff with jitter, or later if the server says so (Retry-After); the
+            // chunks stay in flight, so joiners keep waiting.
+            const qint64 backoff = (250 << r.attempt) + QRandomGenerator::global()->bounded(250);
+            const int delay = int(std::max(backoff, error.retryAfterMs));
             QList<quint64> retries;
             for (const auto &[a, b] : leftover)
                 retries.append(m_requests.add(a, b, r.priority, r.attempt + 1));
@@ -323,6 +326,8 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
                 dispatch();
             });
         } else {
+            if (error.retryable && error.retryAfterMs > kMaxRetryAfterMs)
+                error.message += QStringLiteral(" (the server asks to retry after %1 s; try again later)").arg(error.retryAfterMs / 1000);
             for (const auto &[a, b] : leftover) {
                 m_inFlight.resetSpan(a, b);
                 markDirty(a, b);

@@ -121,6 +121,7 @@ private:
         bool reading = false;                                       // its bytes are being read from the store
     };
 
+    static constexpr qint64 kMaxRetryAfterMs = 30000; // a longer Retry-After fails the request instead of waiting
     static constexpr int kInteractiveLane = 2; // extra upstream requests for interactive reads (RequestQueue)
 
     SparseObject(std::unique_ptr<Source> source, std::shared_ptr<SparseFileStore> store, SourceInfo info,

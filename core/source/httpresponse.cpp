@@ -1,5 +1,7 @@
 #include "httpresponse.h"
 
+#include <QLocale>
+
 #include <limits>
 
 namespace sparsescope::http {
@@ -63,6 +65,22 @@ QByteArray ifRangeValue(const QByteArray &etag, const QByteArray &lastModified)
 QString validatorOf(const QByteArray &etag, const QByteArray &lastModified)
 {
     return QString::fromLatin1(ifRangeValue(etag, lastModified));
+}
+
+qint64 retryAfterMs(const QByteArray &value, const QDateTime &now)
+{
+    const QByteArray v = value.trimmed();
+    if (v.isEmpty())
+        return -1;
+    qint64 seconds = -1;
+    if (parseNumber(QByteArrayView(v), &seconds))
+        return seconds > std::numeric_limits<qint64>::max() / 1000 ? std::numeric_limits<qint64>::max() : seconds * 1000;
+    // IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" (the form RFC 9110 §5.6.7 requires senders to use).
+    QDateTime at = QLocale::c().toDateTime(QString::fromLatin1(v), QStringLiteral("ddd, dd MMM yyyy HH:mm:ss 'GMT'"));
+    if (!at.isValid())
+        return -1;
+    at.setTimeSpec(Qt::UTC);
+    return std::max<qint64>(0, now.msecsTo(at));
 }
 
 Status checkRangeResponse(const QString &object, ByteRange requested, qint64 objectSize, const RangeResponse &r)

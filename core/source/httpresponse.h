@@ -7,6 +7,7 @@
 #include "result.h"
 
 #include <QByteArray>
+#include <QDateTime>
 #include <QString>
 
 namespace sparsescope::http {
@@ -29,6 +30,10 @@ QByteArray rangeHeader(ByteRange range);
 QByteArray ifRangeValue(const QByteArray &etag, const QByteArray &lastModified);
 // The validator we store: the strong ETag if there is one, else Last-Modified, else empty.
 QString validatorOf(const QByteArray &etag, const QByteArray &lastModified);
+
+// Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date, in milliseconds from `now`
+// (0 for a date in the past); -1 when the value is absent or neither form.
+qint64 retryAfterMs(const QByteArray &value, const QDateTime &now);
 
 struct RangeResponse {
     int status = 0;

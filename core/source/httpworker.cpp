@@ -13,6 +13,32 @@ constexpr qint64 kReadBufferBytes = 1 << 20;
 
 int statusOf(QNetworkReply *reply) { return reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(); }
 
+// Worth another attempt: 5xx and 429 (RFC 9110 §15.6, RFC 6585 §4), and transport failures —
+// a connection closed, reset or stalled (our inactivity timeout), also in the middle of a body.
+bool isTransient(QNetworkReply *reply)
+{
+    const int status = statusOf(reply);
+    if (status >= 500 || status == 429)
+        return true;
+    if (status >= 400)
+        return false;
+    switch (reply->error()) {
+    case QNetworkReply::RemoteHostClosedError:
+    case QNetworkReply::TimeoutError:
+    case QNetworkReply::OperationCanceledError: // the transfer timeout; our own cancels never ask
+    case QNetworkReply::TemporaryNetworkFailureError:
+    case QNetworkReply::NetworkSessionFailedError:
+    case QNetworkReply::ConnectionRefusedError:
+    case QNetworkReply::UnknownNetworkError:
+    case QNetworkReply::ProxyConnectionClosedError:
+    case QNetworkReply::ProxyTimeoutError:
+    case QNetworkReply::ProtocolFailure:
+        return true;
+    default:
+        return false;
+    }
+}
+
 QString statusText(QNetworkReply *reply)
 {
     const int status = statusOf(reply);
@@ -220,7 +246,8 @@ bool HttpWorker::checkHeaders(Transfer &t)
     const int status = statusOf(reply);
     if (status >= 400) {
         t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(where(t.range), statusText(reply)));
-        t.failure.errorRef().retryable = status >= 500 || status == 429;
+        t.failure.errorRef().retryable = isTransient(reply);
+        t.failure.errorRef().retryAfterMs = http::retryAfterMs(reply->rawHeader("Retry-After"), QDateTime::currentDateTimeUtc());
         return false;
     }
     http::RangeResponse r;
@@ -258,7 +285,9 @@ void HttpWorker::onReadyRead(quint64 id, bool finishing)
         return;
     }
     if (!checkHeaders(t)) {
-        if (!finishing)
+        // Stop a wrong body (e.g. a whole object instead of a range); an error status's short
+        // body is left to finish, since Qt has already reported its error (aborting would twice).
+        if (!finishing && t.reply->error() == QNetworkReply::NoError)
             t.reply->abort();
         return;
     }
@@ -302,8 +331,8 @@ void HttpWorker::onFinished(quint64 id)
         m_stats->upstreamBytes += reply->readAll().size();
         const QString progress = t.received > 0 ? QStringLiteral(" after %1 of %2 bytes").arg(t.received).arg(t.range.length()) : QString();
         result = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2%3").arg(where(t.range), replyError(reply), progress));
-        const int status = statusOf(reply);
-        result.errorRef().retryable = status >= 500 || status == 429 || status == 0;
+        result.errorRef().retryable = isTransient(reply);
+        result.errorRef().retryAfterMs = http::retryAfterMs(reply->rawHeader("Retry-After"), QDateTime::currentDateTimeUtc());
     } else if (t.received != t.range.length()) {
         result = makeError(ErrorKind::Upstream, QStringLiteral("%1: the response body ended after %2 of %3 bytes")
                                                     .arg(where(t.range)).arg(t.received).arg(t.range.length()));

@@ -82,6 +82,18 @@ private Q_SLOTS:
         QCOMPARE(ifRangeValue("W/\"abc\"", ""), QByteArray());
         QCOMPARE(rangeHeader({10, 20}), QByteArray("bytes=10-19"));
     }
+    void retryAfter()
+    {
+        const QDateTime now(QDate(1994, 11, 6), QTime(8, 49, 37), Qt::UTC);
+        QCOMPARE(retryAfterMs("120", now), qint64(120000));
+        QCOMPARE(retryAfterMs(" 0 ", now), qint64(0));
+        QCOMPARE(retryAfterMs("Sun, 06 Nov 1994 08:50:07 GMT", now), qint64(30000));
+        QCOMPARE(retryAfterMs("Sun, 06 Nov 1994 08:00:00 GMT", now), qint64(0)); // in the past: now
+        QCOMPARE(retryAfterMs("", now), qint64(-1));
+        QCOMPARE(retryAfterMs("-5", now), qint64(-1));
+        QCOMPARE(retryAfterMs("soon", now), qint64(-1));
+        QCOMPARE(retryAfterMs("99999999999999999999", now), qint64(-1));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestHttpResponse)
