@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # The test command: sets up a fresh Debian 12 machine, builds, and runs every test except the
-# long `slow` campaign (run that with: ctest --test-dir build -L slow).
+# long `slow` campaign (run that with: ctest --test-dir build -L slow); then builds the unit and
+# integration tests again with AddressSanitizer + UndefinedBehaviorSanitizer (./build-asan) and
+# runs them there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
 bash scripts/build.sh
 ctest --test-dir "${BUILD_DIR:-build}" -LE slow --output-on-failure -j2
+
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
+if [ ! -f build-asan/build.ninja ]; then
+    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPARSESCOPE_SANITIZE=address,undefined >/dev/null
+fi
+cmake --build build-asan --target engine_tests --parallel "$(nproc)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan -L 'unit|integration' -LE 'slow|gui' --output-on-failure -j2
