@@ -6,7 +6,7 @@ packages=(g++ cmake ninja-build ccache pkg-config git
           qt6-base-dev qt6-base-dev-tools libqt6charts6-dev libqt6svg6 libxxhash-dev libzip-dev libarchive-dev liburing-dev
           fonts-dejavu-core xvfb xauth desktop-file-utils appstream
           nginx-light curl time bc aria2 rclone fio
-          clang libclang-rt-14-dev)
+          clang libclang-rt-14-dev openssl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -73,6 +73,10 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
     const QCommandLineOption timeout(QStringLiteral("timeout"),
                                      QStringLiteral("Inactivity timeout of one upstream request, in seconds (default: 30)."),
                                      QStringLiteral("SECONDS"));
+    const QCommandLineOption caFile(QStringLiteral("ca-file"),
+                                    QStringLiteral("Also trust the CA certificates in this PEM file for HTTPS (certificates are "
+                                                   "always verified)."),
+                                    QStringLiteral("FILE"));
     const QCommandLineOption progress(QStringLiteral("progress"),
                                       QStringLiteral("Show a progress bar on stderr (default when stderr is a terminal)."));
     const QCommandLineOption stats(QStringLiteral("stats"),
@@ -85,7 +89,7 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
     const QCommandLineOption sparse(QStringLiteral("sparse"), QStringLiteral("Export only present chunks, leaving holes (export)."));
     const QCommandLineOption sequential(QStringLiteral("sequential"),
                                         QStringLiteral("Read a compressed tar from start to end (list, extract)."));
-    p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, progress, stats, range, output, json, sparse, sequential});
+    p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, caFile, progress, stats, range, output, json, sparse, sequential});
     p.addPositionalArgument(QStringLiteral("COMMAND"),
                             QStringLiteral("info, read, prefetch, evict, export, verify, status, remove, list or extract."));
     p.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("URL or local path of the object."), QStringLiteral("[SOURCE]"));
@@ -180,6 +184,8 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
             return usageError(QStringLiteral("--timeout must be a number of seconds between 0 and 86400"));
         c.engine.source.timeoutMs = int(s * 1000);
     }
+    if (p.isSet(caFile))
+        c.engine.source.caFile = p.value(caFile);
     c.progress = p.isSet(progress) || ::isatty(STDERR_FILENO);
     c.stats = p.isSet(stats);
     return out;

@@ -4,6 +4,7 @@
 
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
+#include <QSslCertificate>
 
 namespace sparsescope {
 
@@ -61,6 +62,13 @@ HttpWorker::HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<S
       m_options(options), m_stats(std::move(statistics)), m_buffer(kReadBufferBytes, Qt::Uninitialized)
 {
     m_info.displayName = m_display;
+    m_tls = QSslConfiguration::defaultConfiguration(); // peer verification on (QSslSocket::VerifyPeer)
+    if (!m_options.caFile.isEmpty()) {
+        const QList<QSslCertificate> extra = QSslCertificate::fromPath(m_options.caFile, QSsl::Pem);
+        if (extra.isEmpty())
+            m_tlsError = QStringLiteral("--ca-file %1: no PEM certificate could be read from it").arg(m_options.caFile);
+        m_tls.addCaCertificates(extra);
+    }
 }
 
 HttpWorker::~HttpWorker() { abortAll(); }
@@ -68,6 +76,8 @@ HttpWorker::~HttpWorker() { abortAll(); }
 QNetworkRequest HttpWorker::makeRequest(const QUrl &url) const
 {
     QNetworkRequest req(url);
+    if (url.scheme() == u"https")
+        req.setSslConfiguration(m_tls);
     req.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::NoLessSafeRedirectPolicy);
     req.setMaximumRedirectsAllowed(m_options.maxRedirects);
     req.setTransferTimeout(m_options.timeoutMs);
@@ -121,7 +131,8 @@ QString HttpWorker::replyError(QNetworkReply *reply) const
     case QNetworkReply::RemoteHostClosedError:
         return QStringLiteral("the server closed the connection early");
     case QNetworkReply::SslHandshakeFailedError:
-        return QStringLiteral("TLS handshake failed (%1); the server's certificate is not trusted").arg(reply->errorString());
+        return QStringLiteral("TLS handshake failed (%1); the server's certificate is not trusted — if it comes from a "
+                              "private CA, pass that CA's certificate with --ca-file FILE").arg(reply->errorString());
     case QNetworkReply::TooManyRedirectsError:
         return QStringLiteral("more than %1 redirects").arg(m_options.maxRedirects);
     case QNetworkReply::InsecureRedirectError:
@@ -133,6 +144,11 @@ QString HttpWorker::replyError(QNetworkReply *reply) const
 
 void HttpWorker::probe(std::shared_ptr<QPromise<Result<SourceInfo>>> promise)
 {
+    if (!m_tlsError.isEmpty()) {
+        promise->addResult(makeError(ErrorKind::Usage, m_tlsError));
+        promise->finish();
+        return;
+    }
     QNetworkAccessManager *nam = pickManager();
     QNetworkReply *reply = nam->head(makeRequest(m_url));
     watchRedirects(reply);

@@ -6,6 +6,7 @@
 
 #include <QList>
 #include <QNetworkRequest>
+#include <QSslConfiguration>
 #include <QObject>
 #include <QPromise>
 #include <QUrl>
@@ -64,6 +65,8 @@ private:
     QByteArray m_ifRange;
     QByteArray m_buffer;
     int m_interactiveRunning = 0;
+    QSslConfiguration m_tls;    // the default one plus --ca-file's certificates
+    QString m_tlsError;         // why --ca-file cannot be used; open() fails with it
 };
 
 } // namespace sparsescope

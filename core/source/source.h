@@ -38,6 +38,7 @@ struct SourceOptions {
     int connections = 4;       // upstream requests in parallel
     int timeoutMs = 30000;     // inactivity timeout of one upstream request
     int maxRedirects = 10;
+    QString caFile;            // PEM file of CA certificates trusted for HTTPS besides the system's
 };
 
 class Source {

@@ -33,11 +33,26 @@ bool NginxFixture::start()
     }
     QDir(m_dir.path()).mkpath(QStringLiteral("www"));
     QDir(m_dir.path()).mkpath(QStringLiteral("tmp"));
+    if (m_tls) {
+        QProcess openssl;
+        openssl.start(QStringLiteral("openssl"), {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("rsa:2048"),
+                                                  QStringLiteral("-nodes"), QStringLiteral("-days"), QStringLiteral("2"),
+                                                  QStringLiteral("-subj"), QStringLiteral("/CN=127.0.0.1"),
+                                                  QStringLiteral("-addext"), QStringLiteral("subjectAltName=IP:127.0.0.1"),
+                                                  QStringLiteral("-keyout"), m_dir.path() + QStringLiteral("/key.pem"),
+                                                  QStringLiteral("-out"), certificatePath()});
+        if (!openssl.waitForFinished(30000) || openssl.exitCode() != 0) {
+            m_error = QStringLiteral("openssl could not make a certificate: ") + QString::fromUtf8(openssl.readAllStandardError());
+            return false;
+        }
+    }
     for (int attempt = 0; attempt < 5; ++attempt) {
         {
-            QTcpServer probe; // a free port: bind to 0, read it, let it go
+            QTcpServer probe, tlsProbe; // free ports: bind to 0, read them, let them go
             probe.listen(QHostAddress::LocalHost, 0);
+            tlsProbe.listen(QHostAddress::LocalHost, 0);
             m_port = probe.serverPort();
+            m_tlsPort = tlsProbe.serverPort();
         }
         const QString d = m_dir.path();
         QFile conf(d + QStringLiteral("/nginx.conf"));
@@ -52,7 +67,11 @@ bool NginxFixture::start()
           << "  client_body_temp_path " << d << "/tmp/body; proxy_temp_path " << d << "/tmp/proxy;\n"
           << "  fastcgi_temp_path " << d << "/tmp/fcgi; uwsgi_temp_path " << d << "/tmp/uwsgi; scgi_temp_path " << d << "/tmp/scgi;\n"
           << "  sendfile on; keepalive_requests 10000;\n"
-          << "  server {\n    listen 127.0.0.1:" << m_port << " sndbuf=128k;\n    root " << root() << ";\n"
+          << "  server {\n    listen 127.0.0.1:" << m_port << " sndbuf=128k;\n    root " << root() << ";\n";
+        if (m_tls)
+            c << "    listen 127.0.0.1:" << m_tlsPort << " ssl;\n    ssl_certificate " << certificatePath() << ";\n"
+              << "    ssl_certificate_key " << d << "/key.pem;\n";
+        c
           << "    location /slow/ { alias " << root() << "/; limit_rate 4m; sendfile off; }\n"
           << "    location /redirect/ { rewrite ^/redirect/(.*)$ /$1 redirect; }\n"
           << "    location /nohead/ { alias " << root() << "/; if ($request_method = HEAD) { return 405; } }\n"
@@ -85,6 +104,11 @@ bool NginxFixture::start()
 QString NginxFixture::url(const QString &name) const
 {
     return QStringLiteral("http://127.0.0.1:%1/%2").arg(m_port).arg(name);
+}
+
+QString NginxFixture::tlsUrl(const QString &name) const
+{
+    return QStringLiteral("https://127.0.0.1:%1/%2").arg(m_tlsPort).arg(name);
 }
 
 QString NginxFixture::addFile(const QString &name, const QByteArray &bytes)

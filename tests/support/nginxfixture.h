@@ -6,6 +6,8 @@
 //   /slow/NAME      the same file at 4 MiB/s per connection (limit_rate), for crash trials
 //   /redirect/NAME  302 to /NAME
 //   /nohead/NAME    the file, but HEAD is refused with 405
+// With enableTls() before start(), the same server also listens for HTTPS with a freshly made
+// self-signed certificate for 127.0.0.1 (openssl), whose PEM file is certificatePath().
 
 #include <QList>
 #include <QProcess>
@@ -32,6 +34,9 @@ public:
     QString errorText() const { return m_error; }
     QString root() const { return m_dir.path() + QStringLiteral("/www"); }
     QString url(const QString &name) const;
+    void enableTls() { m_tls = true; }
+    QString tlsUrl(const QString &name) const;
+    QString certificatePath() const { return m_dir.path() + QStringLiteral("/cert.pem"); }
     // Writes `bytes` as root()/name and returns its path.
     QString addFile(const QString &name, const QByteArray &bytes);
 
@@ -44,6 +49,8 @@ private:
     QTemporaryDir m_dir;
     QProcess m_nginx;
     quint16 m_port = 0;
+    quint16 m_tlsPort = 0;
+    bool m_tls = false;
     QString m_error;
 };
 
