@@ -6,9 +6,12 @@
 
 #include <QCoreApplication>
 
+#include <csignal>
+
 int main(int argc, char **argv)
 {
     sparsescope::tuneAllocatorForTransfers();
+    std::signal(SIGXFSZ, SIG_IGN); // a file-size limit then fails writes with EFBIG, reported like a full disk
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("sparsescope-cli"));
     QCoreApplication::setApplicationVersion(QStringLiteral(SPARSESCOPE_VERSION));

@@ -6,9 +6,12 @@
 #include <QApplication>
 #include <QCommandLineParser>
 
+#include <csignal>
+
 int main(int argc, char **argv)
 {
     sparsescope::tuneAllocatorForTransfers();
+    std::signal(SIGXFSZ, SIG_IGN); // a file-size limit then fails writes with EFBIG, reported like a full disk
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("sparsescope"));
     QApplication::setOrganizationName(QStringLiteral("SparseScope"));

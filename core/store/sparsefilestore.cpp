@@ -271,13 +271,13 @@ Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
         return makeError(ErrorKind::Usage, QStringLiteral("chunk %1 of %2 needs %3 bytes, got %4")
                                                .arg(index).arg(m_meta.source).arg(r.length()).arg(bytes.size()));
     const quint64 sum = XXH3_64bits(bytes.constData(), size_t(bytes.size()));
-    const QString what = QStringLiteral("the cache of %1").arg(m_meta.source);
+    const QString what = QStringLiteral("the cache");
     const Status written = uring::storeWrites() ? uring::writeAll(m_dataFd, bytes.constData(), bytes.size(), r.begin, what)
                                               : pwriteAll(m_dataFd, bytes.constData(), bytes.size(), r.begin, what);
     if (Status st = written; !st) {
         // Free whatever a partial write allocated, so the disk never holds more than what is present.
         ::fallocate(m_dataFd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, r.begin, r.length());
-        return st;
+        return makeError(ErrorKind::LocalIo, QStringLiteral("%1 bytes %2: %3").arg(m_meta.source, r.toInclusiveString(), st.error().message));
     }
     QWriteLocker l(&m_stateLock);
     m_present.set(index);

@@ -2,13 +2,20 @@
 
 #include <QJsonDocument>
 
+#include <sys/resource.h>
+
 namespace sparsescope::test {
 
 QString cliPath() { return QStringLiteral(SPARSESCOPE_CLI_PATH); }
 
-CliRun runCli(const QString &cacheDir, const QStringList &args, int timeoutMs)
+CliRun runCli(const QString &cacheDir, const QStringList &args, int timeoutMs, qint64 fileSizeLimit)
 {
     QProcess p;
+    if (fileSizeLimit >= 0)
+        p.setChildProcessModifier([fileSizeLimit] {
+            const rlimit limit{rlim_t(fileSizeLimit), rlim_t(fileSizeLimit)};
+            ::setrlimit(RLIMIT_FSIZE, &limit);
+        });
     p.start(cliPath(), QStringList{QStringLiteral("--cache-dir"), cacheDir} + args);
     CliRun r;
     if (!p.waitForFinished(timeoutMs)) {

@@ -16,8 +16,10 @@ struct CliRun {
     QJsonObject jsonOut() const;  // stdout parsed as one JSON object
 };
 
-// Runs `sparsescope-cli --cache-dir CACHE ARGS...` and waits up to timeoutMs.
-CliRun runCli(const QString &cacheDir, const QStringList &args, int timeoutMs = 120000);
+// Runs `sparsescope-cli --cache-dir CACHE ARGS...` and waits up to timeoutMs. With
+// fileSizeLimit >= 0 the child runs under RLIMIT_FSIZE of that many bytes (getrlimit(2)): writes
+// past it fail as a full disk would.
+CliRun runCli(const QString &cacheDir, const QStringList &args, int timeoutMs = 120000, qint64 fileSizeLimit = -1);
 QString cliPath();
 
 } // namespace sparsescope::test

@@ -1,0 +1,119 @@
+// Local I/O failures through the CLI against nginx: a full disk (simulated with RLIMIT_FSIZE on
+// the child) makes a prefetch fail with one clear line, coverage only holds what was written and
+// verifies, and the next run completes; an export that cannot be written leaves the file it would
+// have replaced untouched and no temporary behind; a cache directory that cannot be created is a
+// clear error; a data file damaged behind our back is found by verify and fetched again.
+#include "clirunner.h"
+#include "nginxfixture.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace sparsescope::test;
+
+class TestLocalFaults : public QObject {
+    Q_OBJECT
+    NginxFixture m_nginx;
+    QTemporaryDir m_tmp;
+    static constexpr qint64 kSize = 4 << 20;
+    QByteArray m_bytes = patternBytes(kSize, 23);
+    QString m_url;
+
+    QString dataFileOf(const QString &cache)
+    {
+        const QJsonObject info = runCli(cache, {QStringLiteral("info"), m_url, QStringLiteral("--json")}).jsonOut();
+        return info.value(QStringLiteral("cache_path")).toString() + QStringLiteral("/data");
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY2(m_nginx.start(), qPrintable(m_nginx.errorText()));
+        m_nginx.addFile(QStringLiteral("object.bin"), m_bytes);
+        m_url = m_nginx.url(QStringLiteral("object.bin"));
+    }
+
+    void diskFullFailsCleanly()
+    {
+        const QString cache = m_tmp.filePath(QStringLiteral("full"));
+        QCOMPARE(runCli(cache, {QStringLiteral("info"), m_url}).exitCode, 0); // creates the entry
+        const CliRun full = runCli(cache, {QStringLiteral("prefetch"), m_url},
+                                   60000, 1 << 20);
+        QCOMPARE(full.exitCode, 1);
+        const QString err = QString::fromUtf8(full.err).trimmed();
+        qInfo("%s", qPrintable(err));
+        QCOMPARE(err.count(u'\n'), 0);
+        QVERIFY2(err.contains(m_url) && err.contains(QRegularExpression(QStringLiteral("bytes \\d+-\\d+"))) && err.contains(QStringLiteral("File too large")), qPrintable(err));
+
+        // Coverage holds only what was written, and all of it is right.
+        const QJsonObject info = runCli(cache, {QStringLiteral("info"), m_url, QStringLiteral("--json")}).jsonOut();
+        const qint64 present = qint64(info.value(QStringLiteral("present_bytes")).toDouble());
+        QVERIFY2(present <= (1 << 20), qPrintable(QString::number(present)));
+        QCOMPARE(runCli(cache, {QStringLiteral("verify"), m_url}).exitCode, 0);
+
+        // With room again, the same cache completes and exports the right bytes.
+        QCOMPARE(runCli(cache, {QStringLiteral("prefetch"), m_url}).exitCode, 0);
+        const QString out = m_tmp.filePath(QStringLiteral("full.out"));
+        QCOMPARE(runCli(cache, {QStringLiteral("export"), m_url, QStringLiteral("-o"), out}).exitCode, 0);
+        QFile f(out);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QVERIFY(f.readAll() == m_bytes);
+    }
+
+    void failedExportKeepsTheOldFile()
+    {
+        const QString cache = m_tmp.filePath(QStringLiteral("export"));
+        QCOMPARE(runCli(cache, {QStringLiteral("prefetch"), m_url}).exitCode, 0);
+        QDir dir(m_tmp.filePath(QStringLiteral("exportdir")));
+        QVERIFY(dir.mkpath(QStringLiteral(".")));
+        const QString target = dir.filePath(QStringLiteral("object.bin"));
+        QFile old(target);
+        QVERIFY(old.open(QIODevice::WriteOnly));
+        old.write("the good old file\n");
+        old.close();
+        const CliRun r = runCli(cache, {QStringLiteral("export"), m_url, QStringLiteral("-o"), target}, 60000, 1 << 20);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("File too large"), r.err.constData());
+        QVERIFY(old.open(QIODevice::ReadOnly));
+        QCOMPARE(old.readAll(), QByteArray("the good old file\n"));
+        QCOMPARE(dir.entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("object.bin")}); // no temporary left
+    }
+
+    void cacheDirectoryThatCannotBeCreated()
+    {
+        QFile blocker(m_tmp.filePath(QStringLiteral("not-a-dir")));
+        QVERIFY(blocker.open(QIODevice::WriteOnly));
+        blocker.close();
+        const CliRun r = runCli(blocker.fileName() + QStringLiteral("/cache"), {QStringLiteral("read"), m_url, QStringLiteral("-r"),
+                                                                                QStringLiteral("0-9")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY(r.out.isEmpty());
+        QVERIFY2(r.err.contains(blocker.fileName().toUtf8()), r.err.constData());
+    }
+
+    void damagedDataFileIsFoundAndFetchedAgain()
+    {
+        const QString cache = m_tmp.filePath(QStringLiteral("damaged"));
+        QCOMPARE(runCli(cache, {QStringLiteral("prefetch"), m_url}).exitCode, 0);
+        {
+            QFile data(dataFileOf(cache));
+            QVERIFY(data.open(QIODevice::ReadWrite));
+            QVERIFY(data.seek(3 * (256 << 10) + 17)); // inside chunk 3
+            data.write("XXXX");
+        }
+        const CliRun v = runCli(cache, {QStringLiteral("verify"), m_url});
+        QCOMPARE(v.exitCode, 1);
+        const CliRun again = runCli(cache, {QStringLiteral("read"), m_url, QStringLiteral("-r"), QStringLiteral("786432-1048575"),
+                                            QStringLiteral("--stats")});
+        QCOMPARE(again.exitCode, 0);
+        QVERIFY(again.out == m_bytes.mid(786432, 262144));
+        QCOMPARE(again.stats().value(QStringLiteral("upstream_bytes")).toDouble(), double(256 << 10)); // chunk 3 fetched again
+        QCOMPARE(runCli(cache, {QStringLiteral("verify"), m_url}).exitCode, 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestLocalFaults)
+#include "tst_localfaults.moc"
