@@ -29,6 +29,7 @@ struct UpstreamRequest {
     bool running = false;
     quint64 sourceId = 0;                       // the source's id while running
     std::shared_ptr<ChunkAssembler> assembler;  // while running
+    qint64 arrivedThrough = -1;                 // last chunk stored so far (chunks arrive in order)
 };
 
 class RequestQueue {

@@ -264,7 +264,8 @@ void SparseObject::startRequest(quint64 requestId)
 
 void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &result)
 {
-    Q_UNUSED(requestId);
+    if (UpstreamRequest *r = m_requests.find(requestId))
+        r->arrivedThrough = std::max(r->arrivedThrough, chunk);
     m_inFlight.reset(chunk);
     markDirty(chunk, chunk);
     if (!result) {
@@ -300,8 +301,11 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
         m_commitDeferred = false;
         scheduleCommit();
     }
-    // In-flight chunks of this request's span belong to it: they did not arrive.
-    const auto leftover = m_inFlight.setRuns(r.firstChunk, r.lastChunk);
+    // The in-flight chunks after the last one that arrived belong to this request: they did not
+    // arrive. (Chunks that did arrive may be in flight again, re-planned by another request after an
+    // eviction; they are not this request's to fail.)
+    const qint64 missedFrom = std::max(r.firstChunk, r.arrivedThrough + 1);
+    const auto leftover = missedFrom <= r.lastChunk ? m_inFlight.setRuns(missedFrom, r.lastChunk) : QList<std::pair<qint64, qint64>>();
     if (!leftover.isEmpty()) {
         Error error = result ? makeError(ErrorKind::Upstream, QStringLiteral("%1 bytes %2: the transfer ended early")
                                                                    .arg(m_info.displayName, m_geometry.chunkSpan(r.firstChunk, r.lastChunk).toInclusiveString()))

@@ -258,6 +258,7 @@ qint64 SparseFileStore::allocatedBytes() const { return allocatedOf(m_dataFd); }
 
 Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
 {
+    QReadLocker d(&m_dataLock);
     ByteRange r;
     {
         QReadLocker l(&m_stateLock);
@@ -416,6 +417,7 @@ Status SparseFileStore::punchHoles(qint64 first, qint64 last)
 Result<qint64> SparseFileStore::evict(qint64 first, qint64 last)
 {
     QMutexLocker j(&m_journalMutex);
+    QWriteLocker d(&m_dataLock);
     QList<std::pair<qint64, qint64>> runs;
     qint64 dropped = 0;
     {
@@ -474,6 +476,7 @@ Result<VerifyReport> SparseFileStore::verify()
 Status SparseFileStore::reset(qint64 newSize, const QString &newValidator)
 {
     QMutexLocker j(&m_journalMutex);
+    QWriteLocker d(&m_dataLock);
     QWriteLocker l(&m_stateLock);
     ObjectMeta meta = m_meta;
     meta.size = newSize;

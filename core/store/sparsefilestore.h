@@ -91,8 +91,13 @@ private:
     int m_dataFd = -1;
     int m_journalFd = -1;
 
-    // Lock order: m_journalMutex before m_stateLock.
+    // Lock order: m_journalMutex, then m_dataLock, then m_stateLock.
     QMutex m_journalMutex;              // journal appends, commits, evictions, resets
+    // Chunk writes hold it shared from their pwrite until the chunk is marked present; evictions
+    // and resets hold it exclusively from dropping chunks until their bytes are discarded. Without
+    // it, a chunk fetched again right after an eviction dropped it could be marked present and
+    // then have its new bytes punched out (found by the model-based test, tst_model).
+    QReadWriteLock m_dataLock;
     mutable QReadWriteLock m_stateLock; // m_present, m_checksums, m_pending; readers hold it across pread
     ChunkGeometry m_geometry;
     ChunkBitmap m_present;
