@@ -15,4 +15,5 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 cmake --build build-asan --target engine_tests --parallel "$(nproc)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0 \
     ctest --test-dir build-asan -L 'unit|integration' -LE 'slow|gui' --output-on-failure -j2

@@ -62,22 +62,33 @@ HttpWorker::HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<S
       m_options(options), m_stats(std::move(statistics)), m_buffer(kReadBufferBytes, Qt::Uninitialized)
 {
     m_info.displayName = m_display;
-    m_tls = QSslConfiguration::defaultConfiguration(); // peer verification on (QSslSocket::VerifyPeer)
-    if (!m_options.caFile.isEmpty()) {
-        const QList<QSslCertificate> extra = QSslCertificate::fromPath(m_options.caFile, QSsl::Pem);
-        if (extra.isEmpty())
-            m_tlsError = QStringLiteral("--ca-file %1: no PEM certificate could be read from it").arg(m_options.caFile);
-        m_tls.addCaCertificates(extra);
+    if (!m_options.caFile.isEmpty())
+        (void)tlsConfiguration(); // a bad --ca-file fails open() even for an http:// source
+}
+
+const QSslConfiguration &HttpWorker::tlsConfiguration()
+{
+    // Built on first use, so that plain HTTP never loads the TLS backend (OpenSSL).
+    if (!m_tlsReady) {
+        m_tlsReady = true;
+        m_tls = QSslConfiguration::defaultConfiguration(); // peer verification on (QSslSocket::VerifyPeer)
+        if (!m_options.caFile.isEmpty()) {
+            const QList<QSslCertificate> extra = QSslCertificate::fromPath(m_options.caFile, QSsl::Pem);
+            if (extra.isEmpty())
+                m_tlsError = QStringLiteral("--ca-file %1: no PEM certificate could be read from it").arg(m_options.caFile);
+            m_tls.addCaCertificates(extra);
+        }
     }
+    return m_tls;
 }
 
 HttpWorker::~HttpWorker() { abortAll(); }
 
-QNetworkRequest HttpWorker::makeRequest(const QUrl &url) const
+QNetworkRequest HttpWorker::makeRequest(const QUrl &url)
 {
     QNetworkRequest req(url);
     if (url.scheme() == u"https")
-        req.setSslConfiguration(m_tls);
+        req.setSslConfiguration(tlsConfiguration());
     req.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::NoLessSafeRedirectPolicy);
     req.setMaximumRedirectsAllowed(m_options.maxRedirects);
     req.setTransferTimeout(m_options.timeoutMs);

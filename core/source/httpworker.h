@@ -43,7 +43,8 @@ private:
         Status failure = okStatus();
     };
 
-    QNetworkRequest makeRequest(const QUrl &url) const;
+    QNetworkRequest makeRequest(const QUrl &url);
+    const QSslConfiguration &tlsConfiguration();
     QNetworkAccessManager *pickManager();
     void watchRedirects(QNetworkReply *reply);
     void probeWithRangeGet(std::shared_ptr<QPromise<Result<SourceInfo>>> promise);
@@ -65,7 +66,8 @@ private:
     QByteArray m_ifRange;
     QByteArray m_buffer;
     int m_interactiveRunning = 0;
-    QSslConfiguration m_tls;    // the default one plus --ca-file's certificates
+    QSslConfiguration m_tls;    // the default one plus --ca-file's certificates (tlsConfiguration())
+    bool m_tlsReady = false;
     QString m_tlsError;         // why --ca-file cannot be used; open() fails with it
 };
 

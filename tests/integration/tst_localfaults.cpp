@@ -97,7 +97,8 @@ private Q_SLOTS:
     void damagedDataFileIsFoundAndFetchedAgain()
     {
         const QString cache = m_tmp.filePath(QStringLiteral("damaged"));
-        QCOMPARE(runCli(cache, {QStringLiteral("prefetch"), m_url}).exitCode, 0);
+        const CliRun fetched = runCli(cache, {QStringLiteral("prefetch"), m_url});
+        QVERIFY2(fetched.exitCode == 0, fetched.err.constData());
         {
             QFile data(dataFileOf(cache));
             QVERIFY(data.open(QIODevice::ReadWrite));
