@@ -4,6 +4,7 @@
 // the range and the cause — and never a wrong byte recorded present. After each case the fault is
 // lifted and the same object must serve correct bytes again.
 #include "awaitfuture.h"
+#include "clirunner.h"
 #include "faultserver.h"
 #include "nginxfixture.h"
 #include "sparseobject.h"
@@ -169,6 +170,31 @@ private Q_SLOTS:
         QVERIFY2(got.error().message.contains(QStringLiteral("size of %1 bytes").arg(kSize + 1)), qPrintable(got.error().message));
         QVERIFY(changed.count() >= 1 || changed.wait(2000));
         QTRY_COMPARE(o.presentBytes(), qint64(0));
+    }
+
+    // The command line against the same server: a hostile answer is one line on stderr and exit
+    // status 1; a transient one is retried and the right bytes come out.
+    void cliAgainstHostileServer()
+    {
+        FaultServer server(m_truth);
+        QVERIFY(server.start());
+        const QString cache = m_tmp.filePath(QStringLiteral("cli"));
+        server.setRule({Fault::ServiceUnavailable, 0, -1});
+        const CliRun busy = runCli(cache, {QStringLiteral("--chunk-size"), QStringLiteral("64K"), QStringLiteral("read"), server.url(),
+                                           QStringLiteral("-r"), QStringLiteral("0-99")});
+        QCOMPARE(busy.exitCode, 1);
+        QVERIFY(busy.out.isEmpty());
+        const QString err = QString::fromUtf8(busy.err).trimmed();
+        qInfo("%s", qPrintable(err));
+        QCOMPARE(err.count(u'\n'), 0);
+        QVERIFY2(err.contains(server.url()) && err.contains(QStringLiteral("bytes 0-65535")) && err.contains(QStringLiteral("503")), qPrintable(err));
+
+        server.setRule({Fault::ResetMidBody, kDeep, 1});
+        const CliRun reset = runCli(cache, {QStringLiteral("read"), server.url(), QStringLiteral("-r"),
+                                            QStringLiteral("%1-%2").arg(kBack.begin).arg(kBack.end - 1), QStringLiteral("--stats")});
+        QVERIFY2(reset.exitCode == 0, reset.err.constData());
+        QVERIFY(reset.out == m_truth.mid(kBack.begin, kBack.length()));
+        QCOMPARE(runCli(cache, {QStringLiteral("verify"), server.url()}).exitCode, 0);
     }
 
     void retryAfterIsHonoured()

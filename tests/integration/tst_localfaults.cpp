@@ -8,6 +8,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -92,6 +93,37 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 1);
         QVERIFY(r.out.isEmpty());
         QVERIFY2(r.err.contains(blocker.fileName().toUtf8()), r.err.constData());
+    }
+
+    // Metadata damaged behind our back: a torn journal keeps what it can prove, a garbled
+    // meta.json starts the entry afresh; either way with a warning, and no wrong byte is served.
+    void damagedMetadataIsRecoveredOrDropped()
+    {
+        const QString cache = m_tmp.filePath(QStringLiteral("torn"));
+        QCOMPARE(runCli(cache, {QStringLiteral("prefetch"), m_url}).exitCode, 0);
+        const QString entry = QFileInfo(dataFileOf(cache)).path();
+        {
+            QFile journal(entry + QStringLiteral("/journal"));
+            QVERIFY(journal.open(QIODevice::ReadWrite));
+            QVERIFY(journal.resize(journal.size() / 2 + 13)); // torn in the middle of a record
+        }
+        const CliRun torn = runCli(cache, {QStringLiteral("info"), m_url, QStringLiteral("--json")});
+        QCOMPARE(torn.exitCode, 0);
+        QVERIFY2(!torn.err.isEmpty(), "a torn journal must be reported");
+        const qint64 kept = qint64(torn.jsonOut().value(QStringLiteral("present_bytes")).toDouble());
+        QVERIFY2(kept > 0 && kept < kSize, qPrintable(QString::number(kept)));
+        QCOMPARE(runCli(cache, {QStringLiteral("verify"), m_url}).exitCode, 0);
+
+        {
+            QFile meta(entry + QStringLiteral("/meta.json"));
+            QVERIFY(meta.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            meta.write("{\"size\": \"garbage");
+        }
+        const CliRun garbled = runCli(cache, {QStringLiteral("read"), m_url, QStringLiteral("-r"), QStringLiteral("0-99999"), QStringLiteral("--stats")});
+        QCOMPARE(garbled.exitCode, 0);
+        QVERIFY2(garbled.err.contains("afresh"), garbled.err.constData());
+        QVERIFY(garbled.out == m_bytes.left(100000));
+        QCOMPARE(garbled.stats().value(QStringLiteral("cache_hit_bytes")).toDouble(), 0.0); // nothing trusted from before
     }
 
     void damagedDataFileIsFoundAndFetchedAgain()
