@@ -369,6 +369,9 @@ void SparseObject::tryComplete(quint64 waiterId)
         return;
     }
     w.reading = true;
+    // A user's read goes before queued chunk writes: when the disk throttles writers, the pool's
+    // queue of prefetch writes otherwise held the read back for tens of milliseconds.
+    const int poolPriority = w.priority == Priority::Interactive ? 1 : 0;
     ioPool()->start([store = m_store, link = m_link, range = w.range, this, waiterId] {
         Result<QByteArray> bytes = store->read(range);
         link->post([this, waiterId, bytes] {
@@ -383,7 +386,7 @@ void SparseObject::tryComplete(quint64 waiterId)
             }
             finishWaiter(waiterId, bytes);
         });
-    });
+    }, poolPriority);
 }
 
 void SparseObject::finishWaiter(quint64 waiterId, Result<QByteArray> result)
