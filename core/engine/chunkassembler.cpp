@@ -50,7 +50,7 @@ void ChunkAssembler::submit(qint64 chunk, Buffer bytes)
             self->m_writeSlots->release();
         if (--self->m_pendingWrites == 0)
             self->finishIfDone();
-    }, m_interactive ? 1 : 0);
+    }, m_interactive ? kInteractivePoolPriority : 0);
 }
 
 void ChunkAssembler::onFinished(const Status &result)

@@ -371,7 +371,7 @@ void SparseObject::tryComplete(quint64 waiterId)
     w.reading = true;
     // A user's read goes before queued chunk writes: when the disk throttles writers, the pool's
     // queue of prefetch writes otherwise held the read back for tens of milliseconds.
-    const int poolPriority = w.priority == Priority::Interactive ? 1 : 0;
+    const int poolPriority = w.priority == Priority::Interactive ? kInteractivePoolPriority : 0;
     ioPool()->start([store = m_store, link = m_link, range = w.range, this, waiterId] {
         Result<QByteArray> bytes = store->read(range);
         link->post([this, waiterId, bytes] {

@@ -5,6 +5,7 @@
 
 #include <QtGlobal>
 
+#include <algorithm>
 #include <deque>
 #include <liburing.h>
 #include <vector>
@@ -62,17 +63,13 @@ Status readRange(int fd, qint64 begin, qint64 end, const QString &what,
     Status result = okStatus();
     refill();
     while (!order.empty()) {
-        io_uring_cqe *cqe = nullptr;
-        const int rc = io_uring_wait_cqe(ring, &cqe);
-        if (rc == -EINTR)
-            continue;
-        if (rc < 0) {
+        Completion done;
+        if (const int rc = waitCompletion(ring, &done); rc < 0) {
             result = makeError(ErrorKind::LocalIo, QStringLiteral("io_uring wait failed for %1: %2").arg(what, errnoText(-rc)));
             break;
         }
-        const int i = int(io_uring_cqe_get_data64(cqe));
-        const int res = cqe->res;
-        io_uring_cqe_seen(ring, cqe);
+        const int i = int(done.userData);
+        const int res = done.result;
         Slot &s = slots[size_t(i)];
         s.inFlight = false;
         if (res == -EINTR || res == -EAGAIN) {
@@ -113,15 +110,7 @@ Status readRange(int fd, qint64 begin, qint64 end, const QString &what,
         refill();
     }
     // Reap whatever is still in flight before the buffers go away.
-    for (const Slot &s : slots) {
-        if (!s.inFlight)
-            continue;
-        io_uring_cqe *cqe = nullptr;
-        while (io_uring_wait_cqe(ring, &cqe) == -EINTR) {
-        }
-        if (cqe)
-            io_uring_cqe_seen(ring, cqe);
-    }
+    reap(ring, int(std::count_if(slots.begin(), slots.end(), [](const Slot &s) { return s.inFlight; })));
     return result;
 }
 

@@ -69,4 +69,27 @@ bool storeWrites()
 
 io_uring *threadRing(int depth) { return available() ? t_ring.ensure(depth) : nullptr; }
 
+int waitCompletion(io_uring *ring, Completion *out)
+{
+    io_uring_cqe *cqe = nullptr;
+    int rc = 0;
+    do {
+        rc = io_uring_wait_cqe(ring, &cqe);
+    } while (rc == -EINTR || rc == -EAGAIN);
+    if (rc < 0)
+        return rc;
+    out->userData = io_uring_cqe_get_data64(cqe);
+    out->result = cqe->res;
+    io_uring_cqe_seen(ring, cqe);
+    return 0;
+}
+
+void reap(io_uring *ring, int count)
+{
+    Completion ignored;
+    for (int i = 0; i < count; ++i)
+        if (waitCompletion(ring, &ignored) < 0)
+            return;
+}
+
 } // namespace sparsescope::uring

@@ -7,6 +7,7 @@
 // See io_uring_setup(2), io_uring_enter(2).
 
 #include <QString>
+#include <QtGlobal>
 
 struct io_uring;
 
@@ -24,5 +25,15 @@ bool storeWrites();
 // The calling thread's ring with at least `depth` entries, created on first use and torn down
 // with the thread; nullptr if it cannot be set up (then fall back to the synchronous calls).
 io_uring *threadRing(int depth);
+
+struct Completion {
+    quint64 userData = 0; // what the submission carried (io_uring_sqe_set_data64)
+    int result = 0;       // cqe->res: bytes done, or -errno
+};
+// Waits for the next completion on `ring` (EINTR and EAGAIN retried) and marks it seen.
+// Returns 0, or the -errno of io_uring_wait_cqe(3).
+int waitCompletion(io_uring *ring, Completion *out);
+// Waits for and discards `count` completions: call before the buffers they point into go away.
+void reap(io_uring *ring, int count);
 
 } // namespace sparsescope::uring

@@ -54,17 +54,13 @@ Status writeAll(int fd, const char *data, qint64 length, qint64 offset, const QS
         }
         if (queued && !submit())
             break;
-        io_uring_cqe *cqe = nullptr;
-        const int rc = io_uring_wait_cqe(ring, &cqe);
-        if (rc == -EINTR || rc == -EAGAIN)
-            continue;
-        if (rc < 0) {
+        Completion done;
+        if (const int rc = waitCompletion(ring, &done); rc < 0) {
             result = makeError(ErrorKind::LocalIo, QStringLiteral("io_uring wait failed writing %1: %2").arg(what, errnoText(-rc)));
             break;
         }
-        const size_t i = size_t(io_uring_cqe_get_data64(cqe));
-        const int res = cqe->res;
-        io_uring_cqe_seen(ring, cqe);
+        const size_t i = size_t(done.userData);
+        const int res = done.result;
         --inFlight;
         Piece &p = pieces[i];
         if (res == -EINTR || res == -EAGAIN || res == -EBUSY) {
@@ -91,16 +87,7 @@ Status writeAll(int fd, const char *data, qint64 length, qint64 offset, const QS
     if (result && failedErrno != 0)
         result = makeError(ErrorKind::LocalIo, QStringLiteral("cannot write %1 at offset %2: %3").arg(what).arg(failedAt).arg(errnoText(failedErrno)));
     // Reap what is still in flight before the caller's buffer may go away (after an error in the loop).
-    while (inFlight > 0) {
-        io_uring_cqe *cqe = nullptr;
-        const int rc = io_uring_wait_cqe(ring, &cqe);
-        if (rc == -EINTR)
-            continue;
-        if (rc < 0)
-            break;
-        io_uring_cqe_seen(ring, cqe);
-        --inFlight;
-    }
+    reap(ring, inFlight);
     return result;
 }
 
