@@ -12,6 +12,8 @@
 #include <QFileInfo>
 
 #include <cerrno>
+#include <mutex>
+#include <shared_mutex>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/stat.h>
@@ -212,37 +214,37 @@ SparseFileStore::~SparseFileStore()
 
 ChunkGeometry SparseFileStore::geometry() const
 {
-    QReadLocker l(&m_stateLock);
+    std::shared_lock l(m_stateLock);
     return m_geometry;
 }
 
 QString SparseFileStore::validator() const
 {
-    QReadLocker l(&m_stateLock);
+    std::shared_lock l(m_stateLock);
     return m_meta.validator;
 }
 
 bool SparseFileStore::isPresent(qint64 chunk) const
 {
-    QReadLocker l(&m_stateLock);
+    std::shared_lock l(m_stateLock);
     return chunk >= 0 && chunk < m_present.size() && m_present.test(chunk);
 }
 
 qint64 SparseFileStore::countPresent(qint64 first, qint64 last) const
 {
-    QReadLocker l(&m_stateLock);
+    std::shared_lock l(m_stateLock);
     return m_present.countInSpan(first, std::min(last, m_present.size() - 1));
 }
 
 ChunkBitmap SparseFileStore::presentChunks() const
 {
-    QReadLocker l(&m_stateLock);
+    std::shared_lock l(m_stateLock);
     return m_present;
 }
 
 QList<std::pair<qint64, qint64>> SparseFileStore::presentRuns(qint64 first, qint64 last) const
 {
-    QReadLocker l(&m_stateLock);
+    std::shared_lock l(m_stateLock);
     return m_present.setRuns(first, last);
 }
 
@@ -250,7 +252,7 @@ qint64 SparseFileStore::presentBytesLocked() const { return bytesOf(m_present, m
 
 qint64 SparseFileStore::presentBytes() const
 {
-    QReadLocker l(&m_stateLock);
+    std::shared_lock l(m_stateLock);
     return presentBytesLocked();
 }
 
@@ -258,10 +260,10 @@ qint64 SparseFileStore::allocatedBytes() const { return allocatedOf(m_dataFd); }
 
 Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
 {
-    QReadLocker d(&m_dataLock);
+    std::shared_lock d(m_dataLock);
     ByteRange r;
     {
-        QReadLocker l(&m_stateLock);
+        std::shared_lock l(m_stateLock);
         if (m_failed)
             return makeError(ErrorKind::LocalIo, m_failure);
         if (index < 0 || index >= m_geometry.chunkCount())
@@ -280,7 +282,7 @@ Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
         ::fallocate(m_dataFd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, r.begin, r.length());
         return makeError(ErrorKind::LocalIo, QStringLiteral("%1 bytes %2: %3").arg(m_meta.source, r.toInclusiveString(), st.error().message));
     }
-    QWriteLocker l(&m_stateLock);
+    std::unique_lock l(m_stateLock);
     m_present.set(index);
     m_checksums.set(index, sum);
     m_pending.push_back({index, sum});
@@ -290,7 +292,7 @@ Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
 Result<QByteArray> SparseFileStore::read(ByteRange range) const
 {
     QByteArray out(range.length(), Qt::Uninitialized);
-    QReadLocker l(&m_stateLock);
+    std::shared_lock l(m_stateLock);
     const auto [first, last] = m_geometry.chunksTouching(range);
     if (range.isEmpty())
         return QByteArray();
@@ -310,7 +312,7 @@ Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) 
     const auto [first, last] = g.chunksTouching(range);
     for (qint64 b = first; b <= last; b += blockChunks) {
         const qint64 e = std::min(last, b + blockChunks - 1);
-        QReadLocker l(&m_stateLock);
+        std::shared_lock l(m_stateLock);
         if (requireAll && m_present.countInSpan(b, e) != e - b + 1)
             return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted before they could be exported")
                                                        .arg(g.chunkSpan(b, e).toInclusiveString(), m_meta.source));
@@ -373,7 +375,7 @@ Status SparseFileStore::commit()
     QMutexLocker j(&m_journalMutex);
     std::vector<Pending> batch;
     {
-        QWriteLocker l(&m_stateLock);
+        std::unique_lock l(m_stateLock);
         if (m_failed)
             return makeError(ErrorKind::LocalIo, m_failure);
         batch.swap(m_pending);
@@ -395,7 +397,7 @@ Status SparseFileStore::commit()
     if (!st) {
         // The kernel may have dropped the dirty pages (fsync(2), "errors"): nothing written since
         // the last good commit can be trusted. Forget it and refuse further writes.
-        QWriteLocker l(&m_stateLock);
+        std::unique_lock l(m_stateLock);
         m_failed = true;
         m_failure = st.error().message;
         for (const Pending &p : batch)
@@ -417,11 +419,11 @@ Status SparseFileStore::punchHoles(qint64 first, qint64 last)
 Result<qint64> SparseFileStore::evict(qint64 first, qint64 last)
 {
     QMutexLocker j(&m_journalMutex);
-    QWriteLocker d(&m_dataLock);
+    std::unique_lock d(m_dataLock);
     QList<std::pair<qint64, qint64>> runs;
     qint64 dropped = 0;
     {
-        QWriteLocker l(&m_stateLock);
+        std::unique_lock l(m_stateLock);
         last = std::min(last, m_geometry.chunkCount() - 1);
         if (first > last)
             return qint64(0);
@@ -453,7 +455,7 @@ Result<VerifyReport> SparseFileStore::verify()
         quint64 expected = 0;
         bool good = false;
         {
-            QReadLocker l(&m_stateLock);
+            std::shared_lock l(m_stateLock);
             if (!m_present.test(i))
                 continue; // evicted meanwhile
             expected = m_checksums.get(i);
@@ -476,8 +478,8 @@ Result<VerifyReport> SparseFileStore::verify()
 Status SparseFileStore::reset(qint64 newSize, const QString &newValidator)
 {
     QMutexLocker j(&m_journalMutex);
-    QWriteLocker d(&m_dataLock);
-    QWriteLocker l(&m_stateLock);
+    std::unique_lock d(m_dataLock);
+    std::unique_lock l(m_stateLock);
     ObjectMeta meta = m_meta;
     meta.size = newSize;
     meta.validator = newValidator;

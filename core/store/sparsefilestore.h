@@ -7,9 +7,9 @@
 #include "checksumtable.h"
 #include "objectlock.h"
 #include "objectmeta.h"
+#include "writerpreferringmutex.h"
 
 #include <QMutex>
-#include <QReadWriteLock>
 #include <QStringList>
 
 #include <memory>
@@ -97,8 +97,8 @@ private:
     // and resets hold it exclusively from dropping chunks until their bytes are discarded. Without
     // it, a chunk fetched again right after an eviction dropped it could be marked present and
     // then have its new bytes punched out (found by the model-based test, tst_model).
-    QReadWriteLock m_dataLock;
-    mutable QReadWriteLock m_stateLock; // m_present, m_checksums, m_pending; readers hold it across pread
+    WriterPreferringMutex m_dataLock;
+    mutable WriterPreferringMutex m_stateLock; // m_present, m_checksums, m_pending; readers hold it across pread
     ChunkGeometry m_geometry;
     ChunkBitmap m_present;
     ChecksumTable m_checksums;
