@@ -1,4 +1,5 @@
 #include "sparsedevice.h"
+#include "handoff.h"
 #include "sparseobject.h"
 
 #include <QThread>
@@ -19,8 +20,7 @@ Result<QByteArray> SparseDevice::fetch(ByteRange range)
     if (auto warm = m_object->readPresent(range))
         return *warm; // every chunk present: no trip through the engine's thread
     QFuture<Result<QByteArray>> future;
-    QMetaObject::invokeMethod(m_object, [&] { future = m_object->read(range, Priority::Interactive); },
-                              Qt::BlockingQueuedConnection);
+    runBlockingOn(m_object, [&] { future = m_object->read(range, Priority::Interactive); });
     future.waitForFinished();
     if (future.isCanceled() || future.resultCount() == 0)
         return makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(m_name));

@@ -1,4 +1,5 @@
 #include "chunkassembler.h"
+#include "handoff.h"
 #include "iopool.h"
 
 namespace sparsescope {
@@ -35,8 +36,8 @@ void ChunkAssembler::submit(qint64 chunk, Buffer bytes)
     if (!m_interactive)
         m_writeSlots->acquire();
     ++m_pendingWrites;
-    // QThreadPool takes a copyable std::function: the buffer travels behind a shared_ptr.
-    ioPool()->start([self = shared_from_this(), chunk, bytes = std::make_shared<Buffer>(std::move(bytes))] {
+    // The pool takes a copyable std::function: the buffer travels behind a shared_ptr.
+    startOnPool(ioPool(), [self = shared_from_this(), chunk, bytes = std::make_shared<Buffer>(std::move(bytes))] {
         const Status st = self->m_store->writeChunk(chunk, bytes->view());
         bytes->release();
         if (!st) {

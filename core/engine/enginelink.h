@@ -4,6 +4,8 @@
 // the object's destructor) posts are dropped, and Qt drops functors still queued for a deleted
 // context object. Thread-safe.
 
+#include "handoff.h"
+
 #include <QObject>
 
 #include <functional>
@@ -18,7 +20,7 @@ public:
     {
         std::lock_guard l(m_mutex);
         if (m_object)
-            QMetaObject::invokeMethod(m_object, std::move(f), Qt::QueuedConnection);
+            postTo(m_object, std::move(f));
     }
     void detach()
     {

@@ -3,12 +3,12 @@
 #include "chunkassembler.h"
 #include "enginelink.h"
 #include "exportwriter.h"
+#include "handoff.h"
 #include "iopool.h"
 #include "sparsefilestore.h"
 
 #include <QRandomGenerator>
 #include <QThread>
-#include <QtConcurrent/QtConcurrent>
 
 namespace sparsescope {
 
@@ -29,7 +29,7 @@ QFuture<T> readyFuture(T value) { return QtFuture::makeReadyFuture(std::move(val
 QFuture<SparseObject::OpenResult> SparseObject::open(const QString &sourceText, const EngineConfig &config)
 {
     QThread *home = QThread::currentThread();
-    return QtConcurrent::run(ioPool(), [sourceText, config, home]() -> OpenResult {
+    return runOnPool(ioPool(), [sourceText, config, home]() -> OpenResult {
         const QUrl url = cachepaths::sourceUrl(sourceText);
         if (!url.isValid())
             return makeError(ErrorKind::Usage, QStringLiteral("invalid source \"%1\": %2").arg(sourceText, url.errorString()));
@@ -277,7 +277,7 @@ void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &
     m_stats->storedBytes += m_geometry.chunkRange(chunk).length();
     if (m_fatal && m_fatal->kind == ErrorKind::Changed) {
         // Bytes of the old version that were already on their way: drop them as well.
-        ioPool()->start([store = m_store, chunk] { (void)store->evict(chunk, chunk); });
+        startOnPool(ioPool(), [store = m_store, chunk] { (void)store->evict(chunk, chunk); });
         return;
     }
     scheduleCommit();
@@ -372,7 +372,7 @@ void SparseObject::tryComplete(quint64 waiterId)
     // A user's read goes before queued chunk writes: when the disk throttles writers, the pool's
     // queue of prefetch writes otherwise held the read back for tens of milliseconds.
     const int poolPriority = w.priority == Priority::Interactive ? kInteractivePoolPriority : 0;
-    ioPool()->start([store = m_store, link = m_link, range = w.range, this, waiterId] {
+    startOnPool(ioPool(), [store = m_store, link = m_link, range = w.range, this, waiterId] {
         Result<QByteArray> bytes = store->read(range);
         link->post([this, waiterId, bytes] {
             auto it = m_waiters.find(waiterId);
@@ -471,7 +471,7 @@ void SparseObject::handleChanged(const Error &error)
     pruneCancelled();
     // Drop every cached byte of the old version; chunks still arriving are dropped in onChunkStored().
     const qint64 last = m_geometry.chunkCount() - 1;
-    ioPool()->start([store = m_store, last] { (void)store->evict(0, last); });
+    startOnPool(ioPool(), [store = m_store, last] { (void)store->evict(0, last); });
     markDirty(0, last);
 }
 
@@ -496,7 +496,7 @@ void SparseObject::scheduleCommit(bool force)
         return;
     }
     m_commitRunning = true;
-    ioPool()->start([store = m_store, link = m_link, this] {
+    startOnPool(ioPool(), [store = m_store, link = m_link, this] {
         const Status st = store->commit();
         link->post([this, st] {
             m_commitRunning = false;
@@ -515,7 +515,7 @@ void SparseObject::scheduleCommit(bool force)
 
 QFuture<Status> SparseObject::flush()
 {
-    return QtConcurrent::run(ioPool(), [store = m_store] { return store->commit(); });
+    return runOnPool(ioPool(), [store = m_store] { return store->commit(); });
 }
 
 QFuture<Result<qint64>> SparseObject::evict(const QList<ByteRange> &ranges)
@@ -529,7 +529,7 @@ QFuture<Result<qint64>> SparseObject::evict(const QList<ByteRange> &ranges)
     }
     for (const auto &[a, b] : spans)
         markDirty(a, b);
-    return QtConcurrent::run(ioPool(), [store = m_store, spans]() -> Result<qint64> {
+    return runOnPool(ioPool(), [store = m_store, spans]() -> Result<qint64> {
         qint64 dropped = 0;
         for (const auto &[a, b] : spans) {
             auto r = store->evict(a, b);
@@ -544,13 +544,13 @@ QFuture<Result<qint64>> SparseObject::evict(const QList<ByteRange> &ranges)
 QFuture<Result<VerifyReport>> SparseObject::verify()
 {
     markDirty(0, m_geometry.chunkCount() - 1);
-    return QtConcurrent::run(ioPool(), [store = m_store] { return store->verify(); });
+    return runOnPool(ioPool(), [store = m_store] { return store->verify(); });
 }
 
 QFuture<Result<qint64>> SparseObject::exportTo(const QString &path, ExportMode mode)
 {
     auto write = [store = m_store, path, mode, size = m_geometry.objectSize] {
-        return QtConcurrent::run(ioPool(), [store, path, mode, size] {
+        return runOnPool(ioPool(), [store, path, mode, size] {
             return writeExport(*store, path, size, mode == ExportMode::Full);
         });
     };

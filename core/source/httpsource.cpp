@@ -1,5 +1,6 @@
 #include "httpsource.h"
 #include "httpworker.h"
+#include "handoff.h"
 
 #include <QPromise>
 
@@ -17,7 +18,7 @@ HttpSource::HttpSource(QUrl url, const SourceOptions &options, std::shared_ptr<S
 HttpSource::~HttpSource()
 {
     HttpWorker *worker = m_worker;
-    QMetaObject::invokeMethod(worker, [worker] { delete worker; }, Qt::BlockingQueuedConnection);
+    runBlockingOn(worker, [worker] { delete worker; });
     m_thread.quit();
     m_thread.wait();
 }
@@ -27,22 +28,22 @@ QFuture<Result<SourceInfo>> HttpSource::open()
     auto promise = std::make_shared<QPromise<Result<SourceInfo>>>();
     QFuture<Result<SourceInfo>> future = promise->future();
     promise->start();
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, promise] { w->probe(promise); }, Qt::QueuedConnection);
+    postTo(m_worker, [w = m_worker, promise] { w->probe(promise); });
     return future;
 }
 
 quint64 HttpSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive)
 {
     const quint64 id = m_nextId++;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, id, range, sink = std::move(sink), interactive]() mutable {
-        w->startRead(id, range, std::move(sink), interactive);
-    }, Qt::QueuedConnection);
+    postTo(m_worker, [w = m_worker, id, range, sink = std::move(sink), interactive] {
+        w->startRead(id, range, sink, interactive);
+    });
     return id;
 }
 
 void HttpSource::cancel(quint64 id)
 {
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, id] { w->cancel(id); }, Qt::QueuedConnection);
+    postTo(m_worker, [w = m_worker, id] { w->cancel(id); });
 }
 
 } // namespace sparsescope

@@ -1,11 +1,11 @@
 #include "localfilesource.h"
 #include "bufferpool.h"
 #include "fileutil.h"
+#include "handoff.h"
 #include "uringreader.h"
 
 #include <QFile>
 #include <QPromise>
-#include <QtConcurrent/QtConcurrent>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -63,7 +63,7 @@ quint64 LocalFileSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, b
 {
     const quint64 id = m_nextId++;
     m_stats->upstreamRequests++;
-    m_pool.start([this, id, range, sink = std::move(sink)] {
+    startOnPool(&m_pool, [this, id, range, sink = std::move(sink)] {
         auto cancelled = [this, id] {
             std::lock_guard l(m_mutex);
             return m_cancelled.erase(id) > 0;

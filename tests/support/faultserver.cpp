@@ -1,4 +1,5 @@
 #include "faultserver.h"
+#include "handoff.h"
 
 #include <QElapsedTimer>
 #include <QTcpServer>
@@ -214,7 +215,7 @@ FaultServer::~FaultServer()
 {
     if (m_worker) {
         Worker *w = m_worker;
-        QMetaObject::invokeMethod(w, [w] { delete w; }, Qt::BlockingQueuedConnection);
+        runBlockingOn(w, [w] { delete w; });
     }
     m_thread.quit();
     m_thread.wait();
@@ -227,7 +228,7 @@ bool FaultServer::start()
     m_worker = new Worker(this);
     m_worker->moveToThread(&m_thread);
     Worker *w = m_worker;
-    QMetaObject::invokeMethod(w, [this, w] { m_port = w->listen(); }, Qt::BlockingQueuedConnection);
+    runBlockingOn(w, [this, w] { m_port = w->listen(); });
     return m_port != 0;
 }
 
