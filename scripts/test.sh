@@ -2,7 +2,7 @@
 # The test command: sets up a fresh Debian 12 machine, builds, and runs every test except the
 # long `slow` campaign (run that with: ctest --test-dir build -L slow); then builds the unit and
 # integration tests again with AddressSanitizer + UndefinedBehaviorSanitizer (./build-asan) and
-# runs them there.
+# runs them there, and the concurrency tests with ThreadSanitizer (./build-tsan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -17,3 +17,13 @@ cmake --build build-asan --target engine_tests --parallel "$(nproc)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0 \
     ctest --test-dir build-asan -L 'unit|integration' -LE 'slow|gui' --output-on-failure -j2
+
+# ThreadSanitizer: Debian's Qt is not instrumented, so TSan is told to ignore what happens inside
+# it (ignore_noninstrumented_modules); our hand-offs through Qt's queues carry annotations
+# (core/handoff.h). die_after_fork=0: tst_engine_http starts nginx, which execs at once.
+if [ ! -f build-tsan/build.ninja ]; then
+    cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPARSESCOPE_SANITIZE=thread >/dev/null
+fi
+cmake --build build-tsan --target concurrency_tests --parallel "$(nproc)"
+TSAN_OPTIONS=halt_on_error=1:ignore_noninstrumented_modules=1:die_after_fork=0 \
+    ctest --test-dir build-tsan -L concurrency --output-on-failure -j2

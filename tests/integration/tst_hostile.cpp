@@ -176,6 +176,12 @@ private Q_SLOTS:
     // status 1; a transient one is retried and the right bytes come out.
     void cliAgainstHostileServer()
     {
+#if defined(__SANITIZE_THREAD__)
+        // Qt starts child processes with vfork semantics (clone sharing our memory); the child's
+        // calls before exec run on this thread's ThreadSanitizer state and leave it inconsistent,
+        // so TSan then reports hand-offs it saw correctly. The normal and ASan runs cover this case.
+        QSKIP("spawns sparsescope-cli, which ThreadSanitizer cannot follow");
+#endif
         FaultServer server(m_truth);
         QVERIFY(server.start());
         const QString cache = m_tmp.filePath(QStringLiteral("cli"));
