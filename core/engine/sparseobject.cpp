@@ -449,11 +449,16 @@ void SparseObject::pruneCancelled()
 
 void SparseObject::cancelAll()
 {
+    failAll(makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(m_info.displayName)));
+}
+
+void SparseObject::failAll(const Error &error)
+{
     QList<quint64> all;
     for (const auto &[id, w] : m_waiters)
         all.append(id);
     for (quint64 id : all)
-        finishWaiter(id, makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(m_info.displayName)));
+        finishWaiter(id, error);
     pruneCancelled();
 }
 
@@ -463,12 +468,7 @@ void SparseObject::handleChanged(const Error &error)
                                                            "current version").arg(error.message));
     Q_EMIT changedUpstream(m_fatal->message);
     Q_EMIT errorOccurred(m_fatal->message);
-    QList<quint64> all;
-    for (const auto &[id, w] : m_waiters)
-        all.append(id);
-    for (quint64 id : all)
-        finishWaiter(id, *m_fatal);
-    pruneCancelled();
+    failAll(*m_fatal);
     // Drop every cached byte of the old version; chunks still arriving are dropped in onChunkStored().
     const qint64 last = m_geometry.chunkCount() - 1;
     startOnPool(ioPool(), [store = m_store, last] { (void)store->evict(0, last); });
@@ -503,7 +503,7 @@ void SparseObject::scheduleCommit(bool force)
             if (!st && !m_fatal) {
                 m_fatal = st.error();
                 Q_EMIT errorOccurred(st.error().message);
-                cancelAll();
+                failAll(*m_fatal); // every reader and prefetch learns why, not just "cancelled"
             }
             if (m_commitAgain && !m_fatal) {
                 m_commitAgain = false;

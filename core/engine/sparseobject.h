@@ -140,6 +140,8 @@ private:
     void pruneCancelled();
     bool isWanted(qint64 first, qint64 last) const;
     void handleChanged(const Error &error);
+    // Finishes every waiter with error (a fatal one: the object changed, or its store failed).
+    void failAll(const Error &error);
     void scheduleCommit(bool force = false);
     void markDirty(qint64 first, qint64 last);
     void emitDirty();

@@ -384,9 +384,13 @@ Status SparseFileStore::commit()
         return okStatus();
     // Data first (fdatasync(2)), then the records that point at it.
     Status st = okStatus();
-    if (dataSync(m_dataFd) != 0)
-        st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync the cache of %1: %2; this object's cache is unusable "
-                                                          "until it is reopened").arg(m_meta.source, errnoText(errno)));
+    if (dataSync(m_dataFd) != 0) {
+        const int err = errno;
+        const QString dropped = batch.size() == 1 ? QStringLiteral("the chunk written since the last commit is dropped")
+                                                  : QStringLiteral("the %1 chunks written since the last commit are dropped").arg(batch.size());
+        st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync the cache of %1: %2; %3 and this object's cache is unusable "
+                                                          "until it is reopened").arg(m_meta.source, errnoText(err), dropped));
+    }
     if (st) {
         QByteArray records;
         records.reserve(qsizetype(batch.size()) * journal::kRecordSize);

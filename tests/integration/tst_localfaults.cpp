@@ -2,7 +2,8 @@
 // the child) makes a prefetch fail with one clear line, coverage only holds what was written and
 // verifies, and the next run completes; an export that cannot be written leaves the file it would
 // have replaced untouched and no temporary behind; a cache directory that cannot be created is a
-// clear error; a data file damaged behind our back is found by verify and fetched again.
+// clear error; a data file damaged behind our back is found by verify and fetched again; a failing
+// fdatasync (an LD_PRELOAD shim, support/failsync.cpp) is fatal for the object and says why.
 #include "clirunner.h"
 #include "nginxfixture.h"
 
@@ -145,6 +146,34 @@ private Q_SLOTS:
         QVERIFY(again.out == m_bytes.mid(786432, 262144));
         QCOMPARE(again.stats().value(QStringLiteral("upstream_bytes")).toDouble(), double(256 << 10)); // chunk 3 fetched again
         QCOMPARE(runCli(cache, {QStringLiteral("verify"), m_url}).exitCode, 0);
+    }
+
+    // fdatasync(2) failing (the kernel may have dropped the pages it reported written) is fatal for
+    // the object: one clear line, exit status 1, nothing written in that run recorded present,
+    // what an earlier run committed kept; the next run, on a healthy disk, completes.
+    void fsyncFailureIsFatalForTheObject()
+    {
+        const QString cache = m_tmp.filePath(QStringLiteral("fsync"));
+        QCOMPARE(runCli(cache, {QStringLiteral("read"), m_url, QStringLiteral("-r"), QStringLiteral("0-262143")}).exitCode, 0);
+
+        const CliRun failed = runCli(cache, {QStringLiteral("prefetch"), m_url}, 60000, -1, failingFdatasync(0));
+        QCOMPARE(failed.exitCode, 1);
+        const QString err = QString::fromUtf8(failed.err).trimmed();
+        qInfo("%s", qPrintable(err));
+        QCOMPARE(err.count(u'\n'), 0);
+        QVERIFY2(err.contains(QStringLiteral("cannot fsync the cache of ") + m_url) && err.contains(QStringLiteral("Input/output error")),
+                 qPrintable(err));
+
+        const QJsonObject info = runCli(cache, {QStringLiteral("info"), m_url, QStringLiteral("--json")}).jsonOut();
+        QCOMPARE(qint64(info.value(QStringLiteral("present_bytes")).toDouble()), qint64(262144));
+        QCOMPARE(runCli(cache, {QStringLiteral("verify"), m_url}).exitCode, 0);
+
+        QCOMPARE(runCli(cache, {QStringLiteral("prefetch"), m_url}).exitCode, 0);
+        const QString out = m_tmp.filePath(QStringLiteral("fsync.out"));
+        QCOMPARE(runCli(cache, {QStringLiteral("export"), m_url, QStringLiteral("-o"), out}).exitCode, 0);
+        QFile f(out);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QVERIFY(f.readAll() == m_bytes);
     }
 };
 

@@ -18,8 +18,13 @@ struct CliRun {
 
 // Runs `sparsescope-cli --cache-dir CACHE ARGS...` and waits up to timeoutMs. With
 // fileSizeLimit >= 0 the child runs under RLIMIT_FSIZE of that many bytes (getrlimit(2)): writes
-// past it fail as a full disk would.
-CliRun runCli(const QString &cacheDir, const QStringList &args, int timeoutMs = 120000, qint64 fileSizeLimit = -1);
+// past it fail as a full disk would. extraEnvironment ("NAME=value" entries) is added to the
+// child's environment.
+CliRun runCli(const QString &cacheDir, const QStringList &args, int timeoutMs = 120000, qint64 fileSizeLimit = -1,
+              const QStringList &extraEnvironment = {});
 QString cliPath();
+// The environment that makes fdatasync(2) fail with EIO in the child after `succeeding` calls
+// succeeded (LD_PRELOAD of tests/support/failsync.c), for runCli's extraEnvironment.
+QStringList failingFdatasync(int succeeding);
 
 } // namespace sparsescope::test
