@@ -46,8 +46,12 @@ QFuture<SparseObject::OpenResult> SparseObject::open(const QString &sourceText, 
         want.validator = info->validator;
         want.chunkSize = config.chunkSize;
         auto store = SparseFileStore::open(cachepaths::objectDirectory(config.cacheDir, url), want, config.lockWaitMs);
-        if (!store)
-            return store.error();
+        if (!store) {
+            Error e = store.error();
+            if (!e.message.contains(want.source)) // e.g. "cannot create directory ...": say which object
+                e.message = QStringLiteral("%1: %2").arg(want.source, e.message);
+            return e;
+        }
         QStringList warnings = (*store)->openWarnings();
         std::shared_ptr<SparseFileStore> shared(std::move(store).value().release());
         info.value().displayName = want.source;

@@ -14,6 +14,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <grp.h>
+#include <unistd.h>
+
 using namespace sparsescope::test;
 
 class TestLocalFaults : public QObject {
@@ -94,6 +97,46 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 1);
         QVERIFY(r.out.isEmpty());
         QVERIFY2(r.err.contains(blocker.fileName().toUtf8()), r.err.constData());
+    }
+
+    // A cache directory the user may not write (another user's; as root the CLI runs as nobody):
+    // one clear line naming the object, the directory and the cause; the entry in it is untouched.
+    void cacheDirectoryNotWritable()
+    {
+        QTemporaryDir shared;
+        QVERIFY(QFile::setPermissions(shared.path(), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ReadGroup
+                                                         | QFile::ExeGroup | QFile::ReadOther | QFile::ExeOther));
+        const QString cache = shared.filePath(QStringLiteral("cache"));
+        QCOMPARE(runCli(cache, {QStringLiteral("read"), m_url, QStringLiteral("-r"), QStringLiteral("0-262143")}).exitCode, 0);
+        const bool root = ::geteuid() == 0;
+        if (!root)
+            QVERIFY(QFile::setPermissions(cache, QFile::ReadOwner | QFile::ExeOwner));
+        QProcess p;
+        QString program = cliPath();
+        if (root) {
+            // nobody may not reach the build tree (a clone in a 0700 directory): run a copy.
+            program = shared.filePath(QStringLiteral("sparsescope-cli"));
+            QVERIFY(QFile::copy(cliPath(), program));
+            p.setChildProcessModifier([] {
+                if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
+                    ::_exit(99);
+            });
+        }
+        p.start(program, {QStringLiteral("--cache-dir"), cache, QStringLiteral("read"), m_url, QStringLiteral("-r"),
+                            QStringLiteral("1000000-1000009")});
+        QVERIFY(p.waitForFinished(60000));
+        const QString err = QString::fromUtf8(p.readAllStandardError()).trimmed();
+        qInfo("%s", qPrintable(err));
+        QCOMPARE(p.exitCode(), 1);
+        QVERIFY(p.readAllStandardOutput().isEmpty());
+        QCOMPARE(err.count(u'\n'), 0);
+        QVERIFY2(err.contains(m_url) && err.contains(cache) && err.contains(QStringLiteral("Permission denied")), qPrintable(err));
+
+        if (!root)
+            QVERIFY(QFile::setPermissions(cache, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+        const QJsonObject info = runCli(cache, {QStringLiteral("info"), m_url, QStringLiteral("--json")}).jsonOut();
+        QCOMPARE(qint64(info.value(QStringLiteral("present_bytes")).toDouble()), qint64(262144));
+        QCOMPARE(runCli(cache, {QStringLiteral("verify"), m_url}).exitCode, 0);
     }
 
     // Metadata damaged behind our back: a torn journal keeps what it can prove, a garbled
