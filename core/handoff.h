@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <type_traits>
+#include <utility>
 
 namespace sparsescope {
 

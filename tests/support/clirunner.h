@@ -24,7 +24,7 @@ CliRun runCli(const QString &cacheDir, const QStringList &args, int timeoutMs = 
               const QStringList &extraEnvironment = {});
 QString cliPath();
 // The environment that makes fdatasync(2) fail with EIO in the child after `succeeding` calls
-// succeeded (LD_PRELOAD of tests/support/failsync.c), for runCli's extraEnvironment.
+// succeeded (LD_PRELOAD of tests/support/failsync.cpp), for runCli's extraEnvironment.
 QStringList failingFdatasync(int succeeding);
 
 } // namespace sparsescope::test
