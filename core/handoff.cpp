@@ -2,6 +2,9 @@
 
 #include <QRunnable>
 
+#include <condition_variable>
+#include <mutex>
+
 #if defined(__SANITIZE_THREAD__)
 #define SPARSESCOPE_TSAN 1
 #elif defined(__has_feature)
@@ -100,17 +103,44 @@ void postTo(QObject *context, std::function<void()> f)
 
 void runBlockingOn(QObject *context, std::function<void()> f)
 {
-    std::function<void()> box = std::move(f);
-    released(&box);
-    {
-        [[maybe_unused]] UnrecordedScope unrecorded; // Qt's queueing, and our wait inside it
-        QMetaObject::invokeMethod(context, [&box] {
-            acquired(&box);
-            box();
-            released(&box);
-        }, Qt::BlockingQueuedConnection);
-    }
-    acquired(&box);
+    // Not Qt::BlockingQueuedConnection: its wake-up goes through a QSemaphore inside Qt. The
+    // caller waits on a std::condition_variable instead, signalled when the functor has been run
+    // or dropped (Done is destroyed either way), which TSan follows.
+    struct State {
+        std::mutex mutex;
+        std::condition_variable cv;
+        bool done = false;
+    };
+    struct Done {
+        std::shared_ptr<State> state;
+        ~Done()
+        {
+            if (!state)
+                return;
+            std::lock_guard l(state->mutex);
+            state->done = true;
+            state->cv.notify_all();
+        }
+        Done(std::shared_ptr<State> s) : state(std::move(s)) {}
+        Done(Done &&o) noexcept = default;
+        Done(const Done &) = delete;
+    };
+    auto state = std::make_shared<State>();
+    auto done = std::make_shared<Done>(state);
+    postTo(context, [f = std::move(f), done]() mutable {
+        f();
+        f = nullptr; // what f captured goes before the caller resumes
+        done.reset();
+    });
+    done.reset(); // the functor (run or dropped) now holds the last Done
+    std::unique_lock l(state->mutex);
+    state->cv.wait(l, [&] { return state->done; });
+}
+
+void dropUnrecorded(std::shared_ptr<void> p)
+{
+    [[maybe_unused]] UnrecordedScope unrecorded;
+    p.reset();
 }
 
 } // namespace sparsescope
