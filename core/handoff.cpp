@@ -137,10 +137,4 @@ void runBlockingOn(QObject *context, std::function<void()> f)
     state->cv.wait(l, [&] { return state->done; });
 }
 
-void dropUnrecorded(std::shared_ptr<void> p)
-{
-    [[maybe_unused]] UnrecordedScope unrecorded;
-    p.reset();
-}
-
 } // namespace sparsescope

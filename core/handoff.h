@@ -39,12 +39,6 @@ void postTo(QObject *context, std::function<void()> f);
 // f runs, f is dropped and the call returns.
 void runBlockingOn(QObject *context, std::function<void()> f);
 
-// Drops p's reference without TSan recording the memory accesses that follow: for the shared
-// state of a QPromise whose future another thread has read. If this is the last reference, the
-// result store is destroyed here; Qt orders that after the reader's access through its atomic
-// reference count, inside the uninstrumented libQt6Core, which TSan does not see.
-void dropUnrecorded(std::shared_ptr<void> p);
-
 // Like QtConcurrent::run(pool, f) with a priority: returns a future, already started, that
 // finishes with f's result once f has run on a thread of pool. f must be copy-constructible (it
 // is held in a std::function) and return a value (or void); it must not throw (the project
@@ -62,7 +56,6 @@ auto runOnPool(QThreadPool *pool, F f, int priority = 0) -> QFuture<std::invoke_
         else
             promise->addResult(f());
         promise->finish();
-        dropUnrecorded(std::move(promise));
     }, priority);
     return future;
 }

@@ -20,10 +20,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 UBSAN_OPTION
 
 # ThreadSanitizer: Debian's Qt is not instrumented, so TSan is told to ignore what happens inside
 # it (ignore_noninstrumented_modules); our hand-offs through Qt's queues carry annotations
-# (core/handoff.h). die_after_fork=0: tst_engine_http starts nginx, which execs at once.
+# (core/handoff.h); tests/sanitizers/tsan.supp names the one teardown inside Qt it cannot order.
+# die_after_fork=0: tst_engine_http starts nginx, which execs at once.
 if [ ! -f build-tsan/build.ninja ]; then
     cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPARSESCOPE_SANITIZE=thread >/dev/null
 fi
 cmake --build build-tsan --target concurrency_tests --parallel "$(nproc)"
-TSAN_OPTIONS=halt_on_error=1:ignore_noninstrumented_modules=1:die_after_fork=0 \
+TSAN_OPTIONS=halt_on_error=1:ignore_noninstrumented_modules=1:die_after_fork=0:suppressions=$PWD/tests/sanitizers/tsan.supp \
     ctest --test-dir build-tsan -L concurrency --output-on-failure -j2

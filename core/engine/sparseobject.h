@@ -119,6 +119,7 @@ private:
         std::shared_ptr<QPromise<Result<QByteArray>>> dataPromise; // read()
         std::shared_ptr<struct PrefetchGroup> group;                // prefetch(): one group, many waiters
         bool reading = false;                                       // its bytes are being read from the store
+        int readRaces = 0;                                          // store reads that found a chunk gone
     };
 
     static constexpr qint64 kMaxRetryAfterMs = 30000; // a longer Retry-After fails the request instead of waiting
