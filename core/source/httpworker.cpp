@@ -40,6 +40,15 @@ bool isTransient(QNetworkReply *reply)
     }
 }
 
+// An upstream failure of `reply`: whether to retry it, and when the server asks us to.
+Error upstreamError(QNetworkReply *reply, QString message)
+{
+    Error e = makeError(ErrorKind::Upstream, std::move(message));
+    e.retryable = isTransient(reply);
+    e.retryAfterMs = http::retryAfterMs(reply->rawHeader("Retry-After"), QDateTime::currentDateTimeUtc());
+    return e;
+}
+
 QString statusText(QNetworkReply *reply)
 {
     const int status = statusOf(reply);
@@ -272,9 +281,7 @@ bool HttpWorker::checkHeaders(Transfer &t)
     QNetworkReply *reply = t.reply;
     const int status = statusOf(reply);
     if (status >= 400) {
-        t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(where(t.range), statusText(reply)));
-        t.failure.errorRef().retryable = isTransient(reply);
-        t.failure.errorRef().retryAfterMs = http::retryAfterMs(reply->rawHeader("Retry-After"), QDateTime::currentDateTimeUtc());
+        t.failure = upstreamError(reply, QStringLiteral("%1: %2").arg(where(t.range), statusText(reply)));
         return false;
     }
     http::RangeResponse r;
@@ -357,9 +364,7 @@ void HttpWorker::onFinished(quint64 id)
     } else if (reply->error() != QNetworkReply::NoError) {
         m_stats->upstreamBytes += reply->readAll().size();
         const QString progress = t.received > 0 ? QStringLiteral(" after %1 of %2 bytes").arg(t.received).arg(t.range.length()) : QString();
-        result = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2%3").arg(where(t.range), replyError(reply), progress));
-        result.errorRef().retryable = isTransient(reply);
-        result.errorRef().retryAfterMs = http::retryAfterMs(reply->rawHeader("Retry-After"), QDateTime::currentDateTimeUtc());
+        result = upstreamError(reply, QStringLiteral("%1: %2%3").arg(where(t.range), replyError(reply), progress));
     } else if (t.received != t.range.length()) {
         result = makeError(ErrorKind::Upstream, QStringLiteral("%1: the response body ended after %2 of %3 bytes")
                                                     .arg(where(t.range)).arg(t.received).arg(t.range.length()));
