@@ -33,6 +33,24 @@ class TestLocalFaults : public QObject {
         return info.value(QStringLiteral("cache_path")).toString() + QStringLiteral("/data");
     }
 
+    qint64 presentBytes(const QString &cache)
+    {
+        const QJsonObject info = runCli(cache, {QStringLiteral("info"), m_url, QStringLiteral("--json")}).jsonOut();
+        return qint64(info.value(QStringLiteral("present_bytes")).toDouble());
+    }
+
+    // On a healthy disk again: prefetch, then export to m_tmp/NAME; what the export holds, or an
+    // empty array if either command failed.
+    QByteArray prefetchAndExport(const QString &cache, const QString &name)
+    {
+        const QString out = m_tmp.filePath(name);
+        if (runCli(cache, {QStringLiteral("prefetch"), m_url}).exitCode != 0 ||
+            runCli(cache, {QStringLiteral("export"), m_url, QStringLiteral("-o"), out}).exitCode != 0)
+            return {};
+        QFile f(out);
+        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -54,18 +72,12 @@ private Q_SLOTS:
         QVERIFY2(err.contains(m_url) && err.contains(QRegularExpression(QStringLiteral("bytes \\d+-\\d+"))) && err.contains(QStringLiteral("File too large")), qPrintable(err));
 
         // Coverage holds only what was written, and all of it is right.
-        const QJsonObject info = runCli(cache, {QStringLiteral("info"), m_url, QStringLiteral("--json")}).jsonOut();
-        const qint64 present = qint64(info.value(QStringLiteral("present_bytes")).toDouble());
+        const qint64 present = presentBytes(cache);
         QVERIFY2(present <= (1 << 20), qPrintable(QString::number(present)));
         QCOMPARE(runCli(cache, {QStringLiteral("verify"), m_url}).exitCode, 0);
 
         // With room again, the same cache completes and exports the right bytes.
-        QCOMPARE(runCli(cache, {QStringLiteral("prefetch"), m_url}).exitCode, 0);
-        const QString out = m_tmp.filePath(QStringLiteral("full.out"));
-        QCOMPARE(runCli(cache, {QStringLiteral("export"), m_url, QStringLiteral("-o"), out}).exitCode, 0);
-        QFile f(out);
-        QVERIFY(f.open(QIODevice::ReadOnly));
-        QVERIFY(f.readAll() == m_bytes);
+        QVERIFY(prefetchAndExport(cache, QStringLiteral("full.out")) == m_bytes);
     }
 
     void failedExportKeepsTheOldFile()
@@ -134,8 +146,7 @@ private Q_SLOTS:
 
         if (!root)
             QVERIFY(QFile::setPermissions(cache, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
-        const QJsonObject info = runCli(cache, {QStringLiteral("info"), m_url, QStringLiteral("--json")}).jsonOut();
-        QCOMPARE(qint64(info.value(QStringLiteral("present_bytes")).toDouble()), qint64(262144));
+        QCOMPARE(presentBytes(cache), qint64(262144));
         QCOMPARE(runCli(cache, {QStringLiteral("verify"), m_url}).exitCode, 0);
     }
 
@@ -207,16 +218,10 @@ private Q_SLOTS:
         QVERIFY2(err.contains(QStringLiteral("cannot fsync the cache of ") + m_url) && err.contains(QStringLiteral("Input/output error")),
                  qPrintable(err));
 
-        const QJsonObject info = runCli(cache, {QStringLiteral("info"), m_url, QStringLiteral("--json")}).jsonOut();
-        QCOMPARE(qint64(info.value(QStringLiteral("present_bytes")).toDouble()), qint64(262144));
+        QCOMPARE(presentBytes(cache), qint64(262144));
         QCOMPARE(runCli(cache, {QStringLiteral("verify"), m_url}).exitCode, 0);
 
-        QCOMPARE(runCli(cache, {QStringLiteral("prefetch"), m_url}).exitCode, 0);
-        const QString out = m_tmp.filePath(QStringLiteral("fsync.out"));
-        QCOMPARE(runCli(cache, {QStringLiteral("export"), m_url, QStringLiteral("-o"), out}).exitCode, 0);
-        QFile f(out);
-        QVERIFY(f.open(QIODevice::ReadOnly));
-        QVERIFY(f.readAll() == m_bytes);
+        QVERIFY(prefetchAndExport(cache, QStringLiteral("fsync.out")) == m_bytes);
     }
 };
 
