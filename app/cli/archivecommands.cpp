@@ -51,28 +51,38 @@ QJsonValue spanJson(const std::optional<ByteRange> &span)
 
 int cmdList(const CliConfig &c, SparseObject &o)
 {
-    auto entries = withArchive<QList<ArchiveEntry>>(c, o, [](ArchiveReader &r) -> Result<QList<ArchiveEntry>> { return r.entries(); });
-    if (!entries)
-        return fail(entries.error());
+    auto listing = withArchive<ArchiveListing>(c, o, [](ArchiveReader &r) -> Result<ArchiveListing> { return r.listing(); });
+    if (!listing)
+        return fail(listing.error());
     if (c.json) {
         QJsonArray arr;
-        for (const ArchiveEntry &e : *entries) {
+        for (const ArchiveEntry &e : listing->entries) {
             QJsonObject j;
             j[QStringLiteral("path")] = e.path;
             j[QStringLiteral("type")] = ArchiveEntry::typeName(e.type);
             j[QStringLiteral("size")] = double(e.size);
             j[QStringLiteral("compressed_size")] = e.compressedSize >= 0 ? QJsonValue(double(e.compressedSize)) : QJsonValue::Null;
             j[QStringLiteral("mtime")] = double(e.mtime);
+            j[QStringLiteral("mode")] = e.mode >= 0 ? QJsonValue(e.mode) : QJsonValue::Null;
             j[QStringLiteral("span")] = spanJson(e.span);
+            if (!e.linkTarget.isEmpty())
+                j[QStringLiteral("link_target")] = e.linkTarget;
+            if (!e.complete)
+                j[QStringLiteral("complete")] = false;
             arr.append(j);
         }
         QTextStream(stdout) << QJsonDocument(arr).toJson(QJsonDocument::Compact) << "\n";
-        return ExitOk;
+    } else {
+        QTextStream out(stdout);
+        for (const ArchiveEntry &e : listing->entries)
+            out << e.path << '\t' << e.size << '\t' << (e.compressedSize >= 0 ? QString::number(e.compressedSize) : QStringLiteral("-"))
+                << '\t' << ArchiveEntry::typeName(e.type) << '\n';
     }
-    QTextStream out(stdout);
-    for (const ArchiveEntry &e : *entries)
-        out << e.path << '\t' << e.size << '\t' << (e.compressedSize >= 0 ? QString::number(e.compressedSize) : QStringLiteral("-"))
-            << '\t' << ArchiveEntry::typeName(e.type) << '\n';
+    if (!listing->problem.isEmpty()) {
+        // What was found is listed; the archive itself is not whole (GNU tar: "Unexpected EOF").
+        QTextStream(stderr) << "sparsescope-cli: warning: " << listing->problem << "\n";
+        return ExitFailure;
+    }
     return ExitOk;
 }
 
@@ -83,19 +93,21 @@ int cmdExtract(const CliConfig &c, SparseObject &o)
     const QString dir = c.output;
     auto report = withArchive<ExtractReport>(c, o, [names, toStdout, dir](ArchiveReader &r) -> Result<ExtractReport> {
         QList<int> indices;
-        const QList<ArchiveEntry> all = r.entries();
-        for (const QString &name : names) {
-            auto it = std::find_if(all.begin(), all.end(), [&](const ArchiveEntry &e) {
-                return e.path == name || e.path == name + u'/' || (name.endsWith(u'/') && e.path == name.chopped(1));
-            });
-            if (it == all.end())
-                return makeError(ErrorKind::Usage, QStringLiteral("%1 has no entry named \"%2\"; see `sparsescope-cli list`")
-                                                       .arg(r.formatName() == u"zip" ? QStringLiteral("the ZIP archive") : QStringLiteral("the archive"), name));
-            indices.append(it->index);
+        if (!names.isEmpty()) {
+            auto selected = selectEntries(r.entries(), names);
+            if (!selected)
+                return selected.error();
+            indices = *selected;
         }
         if (toStdout) {
+            const ArchiveEntry e = r.entries().at(indices.first());
+            if (indices.size() != 1 || e.type != ArchiveEntry::Type::File)
+                return makeError(ErrorKind::Usage, QStringLiteral("\"%1\" is a %2, not a file: -o - writes one file to stdout")
+                                                       .arg(names.first(), ArchiveEntry::typeName(e.type)));
+            if (!e.complete)
+                return makeError(ErrorKind::Integrity, QStringLiteral("\"%1\" is incomplete: the archive ends inside it").arg(e.path));
             ExtractReport rep;
-            const Status st = r.read(indices.first(), [&](const char *data, qint64 length) {
+            const Status st = r.read(e.index, [&](const char *data, qint64 length) {
                 rep.bytes += length;
                 return std::fwrite(data, 1, size_t(length), stdout) == size_t(length);
             });
@@ -111,9 +123,7 @@ int cmdExtract(const CliConfig &c, SparseObject &o)
         return fail(report.error());
     for (const QString &w : report->warnings)
         QTextStream(stderr) << "sparsescope-cli: warning: " << w << "\n";
-    if (!report->warnings.isEmpty() && report->warnings.join(QString()).contains(QStringLiteral("refused")))
-        return ExitFailure; // something asked for was not written
-    return ExitOk;
+    return report->incomplete ? ExitFailure : ExitOk; // something asked for was not written
 }
 
 } // namespace sparsescope::cli

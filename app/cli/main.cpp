@@ -3,6 +3,7 @@
 #include "bufferpool.h"
 #include "cliconfig.h"
 #include "commands.h"
+#include "temporaryfiles.h"
 
 #include <QCoreApplication>
 
@@ -27,6 +28,9 @@ int main(int argc, char **argv)
     g_defaultHandler = qInstallMessageHandler(messageHandler);
     sparsescope::tuneAllocatorForTransfers();
     std::signal(SIGXFSZ, SIG_IGN); // a file-size limit then fails writes with EFBIG, reported like a full disk
+    // Ctrl-C, SIGTERM, SIGHUP: temporary files (read -o, export, extract) are removed and the
+    // process dies of the signal. The cache needs nothing: its journal is crash-safe.
+    sparsescope::temporaryfiles::removeOnTerminationSignals();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("sparsescope-cli"));
     QCoreApplication::setApplicationVersion(QStringLiteral(SPARSESCOPE_VERSION));

@@ -1,8 +1,9 @@
 #pragma once
-// ArchiveEntry: one member of an archive, as `list` shows it.
+// ArchiveEntry: one member of an archive, as `list` shows it and as the archive index stores it.
 
 #include "byterange.h"
 
+#include <QList>
 #include <QString>
 
 #include <optional>
@@ -10,18 +11,24 @@
 namespace sparsescope {
 
 struct ArchiveEntry {
-    enum class Type { File, Directory, Symlink, Other };
+    enum class Type { File, Directory, Symlink, Hardlink, Other };
 
-    int index = 0;              // position in the archive
+    int index = 0;              // position in the archive (0-based, archive order)
     QString path;               // as stored (UTF-8), never sanitized here
     Type type = Type::File;
     qint64 size = 0;            // bytes when extracted
     qint64 compressedSize = -1; // bytes stored in the archive (-1 if the format does not say)
     qint64 mtime = 0;           // seconds since the epoch, UTC
-    QString linkTarget;         // symlinks
+    int mode = -1;              // permission bits as stored (tar mode; ZIP Unix external attributes), -1 if none
+    QString linkTarget;         // symlinks: the target as stored; hard links (tar): the earlier entry's path
     // Bytes of the archive the entry occupies (ZIP: local header through data; tar: header through
     // padded data), or none when the format does not allow it (compressed streams).
     std::optional<ByteRange> span;
+    bool complete = true;       // false: the archive ends inside this entry (a truncated archive)
+    // ZIP only (from the central directory, APPNOTE 4.3.12): compression method and CRC-32, so an
+    // indexed entry can be read from its local header without reading the central directory again.
+    int method = -1;
+    quint32 crc32 = 0;
 
     static QString typeName(Type t)
     {
@@ -29,10 +36,19 @@ struct ArchiveEntry {
         case Type::File: return QStringLiteral("file");
         case Type::Directory: return QStringLiteral("directory");
         case Type::Symlink: return QStringLiteral("symlink");
+        case Type::Hardlink: return QStringLiteral("hardlink");
         case Type::Other: return QStringLiteral("other");
         }
         return {};
     }
+};
+
+// What listing an archive found: its entries in archive order, and, for an archive that ends too
+// early or is damaged after some entries, one line saying so (empty when the archive is whole).
+struct ArchiveListing {
+    QString format;             // "zip", "tar", "tar.gzip", ...
+    QList<ArchiveEntry> entries;
+    QString problem;
 };
 
 } // namespace sparsescope

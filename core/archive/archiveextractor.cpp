@@ -4,6 +4,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QHash>
 
 #include <cerrno>
 #include <fcntl.h>
@@ -33,7 +34,28 @@ Result<QString> safeEntryPath(const QString &entryPath)
 }
 
 namespace {
-// Creates the directories of `relative` under `root`, refusing to pass through a symlink.
+QString normalized(const QString &name)
+{
+    QString n = name;
+    while (n.startsWith(QStringLiteral("./")))
+        n.remove(0, 2);
+    while (n.endsWith(u'/'))
+        n.chop(1);
+    return n;
+}
+
+mode_t processUmask()
+{
+    // Reading the umask with umask(2) would change it for a moment under other threads.
+    QFile status(QStringLiteral("/proc/self/status"));
+    if (status.open(QIODevice::ReadOnly))
+        for (const QByteArray &line : status.readAll().split('\n'))
+            if (line.startsWith("Umask:"))
+                return mode_t(line.mid(6).trimmed().toUInt(nullptr, 8));
+    return 022;
+}
+
+// Creates the directories of `components` under `root`, refusing to pass through a symlink.
 Status makeParents(const QString &root, const QStringList &components, const QString &entry)
 {
     QString path = root;
@@ -48,78 +70,262 @@ Status makeParents(const QString &root, const QStringList &components, const QSt
                 return makeError(ErrorKind::Usage, QStringLiteral("entry \"%1\": %2 exists and is not a directory").arg(entry, path));
             continue;
         }
-        if (::mkdir(QFile::encodeName(path).constData(), 0755) != 0 && errno != EEXIST)
+        if (::mkdir(QFile::encodeName(path).constData(), 0777) != 0 && errno != EEXIST) // less the umask, as tar does
             return makeError(ErrorKind::LocalIo, QStringLiteral("cannot create directory %1: %2").arg(path, errnoText(errno)));
     }
     return okStatus();
 }
+
+class Extraction {
+public:
+    Extraction(const QString &root, const std::function<void(const ExtractProgress &)> &progress)
+        : m_root(root), m_umask(processUmask()), m_progress(progress) {}
+
+    Status visit(const ArchiveEntry &e, const ArchiveReader::BodyReader &body);
+    Status finish();
+    ExtractReport report;
+    ExtractProgress progress;
+
+private:
+    void warn(const QString &line, bool missing = true)
+    {
+        report.warnings << line;
+        report.incomplete = report.incomplete || missing;
+    }
+    // Parents created (or refused) for `parts` without the last component; the absolute path of the entry.
+    Result<QString> place(const ArchiveEntry &e, QStringList parts);
+    Status extractFile(const ArchiveEntry &e, const QString &target, const ArchiveReader::BodyReader &body);
+    void extractSymlink(const ArchiveEntry &e, const QString &relative, const QString &target);
+    void extractHardlink(const ArchiveEntry &e, const QString &target);
+
+    QString m_root;
+    mode_t m_umask;
+    std::function<void(const ExtractProgress &)> m_progress;
+    struct DirectoryFinish {
+        QString path;
+        mode_t mode;
+        qint64 mtime;
+    };
+    QList<DirectoryFinish> m_directories; // applied at the end, deepest first
+};
+
+Result<QString> Extraction::place(const ArchiveEntry &e, QStringList parts)
+{
+    parts.removeLast();
+    if (Status st = makeParents(m_root, parts, e.path); !st)
+        return st.error();
+    return QString(); // the caller builds the path
+}
+
+Status Extraction::visit(const ArchiveEntry &e, const ArchiveReader::BodyReader &body)
+{
+    auto rel = safeEntryPath(e.path);
+    if (!rel) {
+        warn(QStringLiteral("refused: %1").arg(rel.error().message));
+        return okStatus();
+    }
+    const QString target = m_root + u'/' + *rel;
+    if (!e.complete) {
+        warn(QStringLiteral("not extracted: \"%1\" is incomplete: the archive ends inside it").arg(e.path));
+        return okStatus();
+    }
+    if (e.type == ArchiveEntry::Type::Other) {
+        warn(QStringLiteral("skipped: entry \"%1\" is a special file, which is not extracted").arg(e.path), false);
+        return okStatus();
+    }
+    const QStringList parts = rel->split(u'/');
+    if (e.type == ArchiveEntry::Type::Directory) {
+        if (Status st = makeParents(m_root, parts, e.path); !st) {
+            if (st.error().kind == ErrorKind::LocalIo)
+                return st;
+            warn(QStringLiteral("refused: %1").arg(st.error().message));
+            return okStatus();
+        }
+        const mode_t mode = (e.mode >= 0 ? mode_t(e.mode) & 0777 : 0777) & ~m_umask;
+        m_directories.append({target, mode, e.mtime});
+        ++report.directories;
+        return okStatus();
+    }
+    if (auto placed = place(e, parts); !placed) {
+        if (placed.error().kind == ErrorKind::LocalIo)
+            return placed.error();
+        warn(QStringLiteral("refused: %1").arg(placed.error().message));
+        return okStatus();
+    }
+    struct stat st {};
+    if (::lstat(QFile::encodeName(target).constData(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        warn(QStringLiteral("refused: entry \"%1\": %2 exists and is a directory").arg(e.path, target));
+        return okStatus();
+    }
+    if (e.type == ArchiveEntry::Type::Symlink) {
+        extractSymlink(e, *rel, target);
+        return okStatus();
+    }
+    if (e.type == ArchiveEntry::Type::Hardlink) {
+        extractHardlink(e, target);
+        return okStatus();
+    }
+    return extractFile(e, target, body);
+}
+
+Status Extraction::extractFile(const ArchiveEntry &e, const QString &target, const ArchiveReader::BodyReader &body)
+{
+    auto file = AtomicFile::create(target, 0600);
+    if (!file)
+        return file.error();
+    qint64 at = 0;
+    Status writeStatus = okStatus();
+    const Status readStatus = body([&](const char *data, qint64 length) {
+        writeStatus = pwriteAll(file->fd(), data, length, at, target);
+        at += length;
+        return bool(writeStatus);
+    });
+    if (!writeStatus)
+        return writeStatus; // the disk: stop
+    if (!readStatus) {
+        if (readStatus.error().kind == ErrorKind::Cancelled || readStatus.error().kind == ErrorKind::LocalIo)
+            return readStatus;
+        warn(QStringLiteral("not extracted: %1").arg(readStatus.error().message));
+        return okStatus(); // damaged member: the temporary file goes, the next entry is tried
+    }
+    const mode_t mode = (e.mode >= 0 ? mode_t(e.mode) & 0777 : 0666) & ~m_umask;
+    const struct timespec times[2] = {{e.mtime, 0}, {e.mtime, 0}};
+    if (::fchmod(file->fd(), mode) != 0 || ::futimens(file->fd(), times) != 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot set the mode or time of %1: %2").arg(target, errnoText(errno)));
+    if (Status st = file.value().commit(AtomicFile::Durability::None); !st)
+        return st;
+    ++report.files;
+    report.bytes += at;
+    progress.bytesDone += at;
+    ++progress.filesDone;
+    if (m_progress)
+        m_progress(progress);
+    return okStatus();
+}
+
+void Extraction::extractSymlink(const ArchiveEntry &e, const QString &relative, const QString &target)
+{
+    // The target as the kernel will resolve it, lexically: relative to the link's directory.
+    const QString linkDir = QFileInfo(relative).path();
+    const QString resolved = QDir::cleanPath((linkDir == u"." ? QString() : linkDir + u'/') + e.linkTarget);
+    if (e.linkTarget.isEmpty() || e.linkTarget.startsWith(u'/') || resolved == u".." || resolved.startsWith(QStringLiteral("../"))) {
+        warn(QStringLiteral("refused: symbolic link \"%1\" -> \"%2\" points outside the target directory").arg(e.path, e.linkTarget));
+        return;
+    }
+    const QByteArray path = QFile::encodeName(target);
+    ::unlink(path.constData()); // a later entry of the same name replaces an earlier one
+    if (::symlink(QFile::encodeName(e.linkTarget).constData(), path.constData()) != 0) {
+        warn(QStringLiteral("not extracted: symbolic link %1: %2").arg(target, errnoText(errno)));
+        return;
+    }
+    const struct timespec times[2] = {{e.mtime, 0}, {e.mtime, 0}};
+    ::utimensat(AT_FDCWD, path.constData(), times, AT_SYMLINK_NOFOLLOW);
+    ++report.links;
+}
+
+void Extraction::extractHardlink(const ArchiveEntry &e, const QString &target)
+{
+    auto source = safeEntryPath(e.linkTarget);
+    struct stat st {};
+    const QString from = source ? m_root + u'/' + *source : QString();
+    // Only to a regular file already under the target, reached without symbolic links.
+    if (!source || ::lstat(QFile::encodeName(from).constData(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        QFileInfo(from).canonicalFilePath() != QDir::cleanPath(from)) {
+        warn(QStringLiteral("not extracted: hard link \"%1\" -> \"%2\": the target was not extracted").arg(e.path, e.linkTarget));
+        return;
+    }
+    const QByteArray path = QFile::encodeName(target);
+    ::unlink(path.constData());
+    if (::link(QFile::encodeName(from).constData(), path.constData()) != 0) {
+        warn(QStringLiteral("not extracted: hard link %1: %2").arg(target, errnoText(errno)));
+        return;
+    }
+    ++report.links;
+}
+
+Status Extraction::finish()
+{
+    // Directories last (their contents changed their mtime), deepest first (a read-only parent
+    // would refuse the child's change).
+    std::sort(m_directories.begin(), m_directories.end(),
+              [](const DirectoryFinish &a, const DirectoryFinish &b) { return a.path.size() > b.path.size(); });
+    for (const DirectoryFinish &d : std::as_const(m_directories)) {
+        const QByteArray path = QFile::encodeName(d.path);
+        const struct timespec times[2] = {{d.mtime, 0}, {d.mtime, 0}};
+        ::chmod(path.constData(), d.mode);
+        ::utimensat(AT_FDCWD, path.constData(), times, AT_SYMLINK_NOFOLLOW);
+    }
+    // Every file written, then durable together.
+    const int fd = ::open(QFile::encodeName(m_root).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open %1: %2").arg(m_root, errnoText(errno)));
+    const int rc = ::syncfs(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot make the files under %1 durable (syncfs): %2").arg(m_root, errnoText(err)));
+    return okStatus();
+}
 } // namespace
 
-Result<ExtractReport> extractEntries(ArchiveReader &reader, const QList<int> &indices, const QString &directory)
+Result<QList<int>> selectEntries(const QList<ArchiveEntry> &entries, const QStringList &names)
 {
-    ExtractReport report;
+    QHash<QString, int> lastFile; // normalized path -> last index
+    for (const ArchiveEntry &e : entries)
+        lastFile.insert(normalized(e.path), e.index);
+    QList<int> selected;
+    for (const QString &raw : names) {
+        const QString name = normalized(raw);
+        const QString prefix = name + u'/';
+        bool any = false;
+        const auto hit = lastFile.constFind(name);
+        const bool isDirectory = hit != lastFile.constEnd() && entries[*hit].type == ArchiveEntry::Type::Directory;
+        if (hit != lastFile.constEnd() && !isDirectory) {
+            selected.append(*hit);
+            continue;
+        }
+        for (const ArchiveEntry &e : entries) {
+            const QString p = normalized(e.path);
+            if (p == name || p.startsWith(prefix) || name.isEmpty()) {
+                selected.append(e.index);
+                any = true;
+            }
+        }
+        if (!any)
+            return makeError(ErrorKind::Usage, QStringLiteral("the archive has no entry named \"%1\"; see `sparsescope-cli list`").arg(raw));
+    }
+    return selected;
+}
+
+Result<ExtractReport> extractEntries(ArchiveReader &reader, const QList<int> &indices, const QString &directory,
+                                     const std::function<void(const ExtractProgress &)> &progress)
+{
     const QString root = QDir::cleanPath(QDir(directory).absolutePath());
     if (!QDir().mkpath(root))
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot create directory %1").arg(root));
+    Extraction x(root, progress);
     const QList<ArchiveEntry> all = reader.entries();
-    QList<int> wanted = indices;
-    if (wanted.isEmpty())
+    for (int index : indices.isEmpty() ? QList<int>() : indices)
+        if (index >= 0 && index < all.size() && all[index].type == ArchiveEntry::Type::File)
+            x.progress.bytesTotal += all[index].size, ++x.progress.filesTotal;
+    if (indices.isEmpty())
         for (const ArchiveEntry &e : all)
-            wanted.append(e.index);
-    for (int index : std::as_const(wanted)) {
-        const ArchiveEntry &e = all[index];
-        auto rel = safeEntryPath(e.path);
-        if (!rel) {
-            report.warnings << QStringLiteral("refused: %1").arg(rel.error().message);
-            continue;
-        }
-        QStringList parts = rel->split(u'/');
-        if (e.type == ArchiveEntry::Type::Symlink || e.type == ArchiveEntry::Type::Other) {
-            report.warnings << QStringLiteral("skipped: entry \"%1\" is a %2, which is not extracted")
-                                   .arg(e.path, e.type == ArchiveEntry::Type::Symlink ? QStringLiteral("symbolic link") : QStringLiteral("special file"));
-            continue;
-        }
-        if (e.type == ArchiveEntry::Type::Directory) {
-            if (Status st = makeParents(root, parts, e.path); !st) {
-                if (st.error().kind == ErrorKind::LocalIo)
-                    return st.error();
-                report.warnings << QStringLiteral("refused: %1").arg(st.error().message);
-                continue;
-            }
-            ++report.directories;
-            continue;
-        }
-        const QString name = parts.takeLast();
-        if (Status st = makeParents(root, parts, e.path); !st) {
-            if (st.error().kind == ErrorKind::LocalIo)
-                return st.error();
-            report.warnings << QStringLiteral("refused: %1").arg(st.error().message);
-            continue;
-        }
-        const QString parent = parts.isEmpty() ? root : root + u'/' + parts.join(u'/');
-        const QString target = parent + u'/' + name;
-        auto file = AtomicFile::create(target, 0644);
-        if (!file)
-            return file.error();
-        qint64 at = 0;
-        Status writeStatus = okStatus();
-        const Status readStatus = reader.read(index, [&](const char *data, qint64 length) {
-            writeStatus = pwriteAll(file->fd(), data, length, at, target);
-            at += length;
-            return bool(writeStatus);
-        });
-        Status st = !writeStatus ? writeStatus : readStatus;
-        if (st) {
-            const struct timespec times[2] = {{e.mtime, 0}, {e.mtime, 0}};
-            ::futimens(file->fd(), times);
-            st = file.value().commit(AtomicFile::Durability::File);
-        }
-        if (!st)
-            return st.error();
-        ++report.files;
-        report.bytes += at;
+            if (e.type == ArchiveEntry::Type::File)
+                x.progress.bytesTotal += e.size, ++x.progress.filesTotal;
+    const Status walked = reader.visit(indices, [&](const ArchiveEntry &e, const ArchiveReader::BodyReader &body) { return x.visit(e, body); });
+    if (!walked) {
+        if (walked.error().kind == ErrorKind::LocalIo || walked.error().kind == ErrorKind::Cancelled)
+            return walked.error();
+        x.report.warnings << QStringLiteral("not extracted: %1").arg(walked.error().message);
+        x.report.incomplete = true;
     }
-    return report;
+    if (!reader.problem().isEmpty() && indices.isEmpty()) {
+        x.report.warnings << reader.problem();
+        x.report.incomplete = true;
+    }
+    if (Status st = x.finish(); !st)
+        return st.error();
+    return x.report;
 }
 
 } // namespace sparsescope

@@ -1,10 +1,14 @@
 #include "archivereader.h"
+#include "archiveindex.h"
 #include "tarreader.h"
 #include "zipreader.h"
 
+#include <QDebug>
+
 namespace sparsescope {
 
-Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device, bool sequential)
+namespace {
+Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool sequential)
 {
     if (device.size() < 22)
         return makeError(ErrorKind::Usage, QStringLiteral("%1 is too small to be an archive").arg(device.name()));
@@ -30,6 +34,38 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device,
     if (zip)
         return std::unique_ptr<ArchiveReader>(std::move(zip).value());
     return makeError(ErrorKind::Usage, QStringLiteral("%1 is not an archive this build reads (ZIP, tar, compressed tar)").arg(device.name()));
+}
+} // namespace
+
+Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device, bool sequential)
+{
+    const QString indexPath = archiveindex::pathIn(device.entryDirectory());
+    if (auto listing = archiveindex::load(indexPath, device.size(), device.validator())) {
+        if (listing->format == u"zip")
+            return std::unique_ptr<ArchiveReader>(ZipReader::fromIndex(device, std::move(*listing)));
+        return std::unique_ptr<ArchiveReader>(TarReader::fromIndex(device, std::move(*listing)));
+    }
+    auto reader = detectAndList(device, sequential);
+    if (!reader)
+        return reader;
+    if (Status saved = archiveindex::save(indexPath, device.size(), device.validator(), (*reader)->listing()); !saved)
+        qWarning().noquote() << saved.error().message; // the next open lists again; nothing is lost
+    return reader;
+}
+
+QList<int> ArchiveReader::inArchiveOrder(const QList<int> &indices) const
+{
+    QList<int> order = indices;
+    if (order.isEmpty()) {
+        const qsizetype n = entries().size();
+        order.reserve(n);
+        for (int i = 0; i < n; ++i)
+            order.append(i);
+        return order;
+    }
+    std::sort(order.begin(), order.end());
+    order.erase(std::unique(order.begin(), order.end()), order.end());
+    return order;
 }
 
 } // namespace sparsescope

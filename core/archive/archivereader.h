@@ -1,11 +1,15 @@
 #pragma once
 // ArchiveReader: lists and reads the entries of an archive held in a SparseObject, fetching only
 // the bytes the format needs. ZIP (stored, deflated, ZIP64) goes through libzip, which reads the
-// end-of-central-directory from the tail and then the central directory, and touches an entry's
-// local header and data only when that entry is read. Tar (ustar, pax, GNU) goes through
-// libarchive with read, skip and seek callbacks, so bodies are skipped, never read. A compressed
-// tar (.tar.gz, .tar.zst, .tar.xz, .tar.bz2) cannot be listed without reading the whole stream:
-// open() refuses it unless `sequential` is set.
+// end-of-central-directory from the tail and then the central directory; an entry's bytes are
+// read from its local header (APPNOTE 4.3.7) and inflated with zlib, or through libzip for other
+// methods. Tar (ustar, pax, GNU) goes through libarchive with read, skip and seek callbacks, so
+// bodies are skipped, never read, and an entry is read by starting libarchive at its header. A
+// compressed tar (.tar.gz, .tar.zst, .tar.xz, .tar.bz2) cannot be listed without reading the whole
+// stream: open() refuses it unless `sequential` is set or its listing is already indexed.
+//
+// Listing happens once per version of an archive: open() stores it in the archive index
+// (archiveindex.h) of the object's cache entry and later opens, in any process, start from it.
 //
 // Thread affinity: a worker thread that is not the object's (see SparseDevice); one at a time.
 
@@ -24,19 +28,38 @@ class ArchiveReader {
 public:
     // Receives an entry's bytes in order; return false to stop.
     using Sink = std::function<bool(const char *data, qint64 length)>;
+    // Streams the body of the entry being visited into a Sink (at most once per entry).
+    using BodyReader = std::function<Status(const Sink &)>;
+    // Called for each visited entry; an error stops the visit and is returned by visit().
+    using Visitor = std::function<Status(const ArchiveEntry &, const BodyReader &)>;
 
     virtual ~ArchiveReader() = default;
 
-    // Detects the format from the first and last bytes and opens the archive.
-    // Errors: Usage (not an archive this build reads; a compressed tar without `sequential`,
-    // saying how big the stream is), Integrity (a damaged archive), and read errors.
+    // The archive index if there is one for this version of the object, else detects the format
+    // from the first and last bytes, lists the archive and stores the index (a failure to store
+    // it is not an error). Errors: Usage (not an archive this build reads; a compressed tar
+    // without `sequential`, saying how big the stream is), Integrity (an archive damaged before
+    // its first entry), and read errors. An archive that ends early or is damaged later opens,
+    // with what was found and problem() saying what is wrong.
     static Result<std::unique_ptr<ArchiveReader>> open(SparseDevice &device, bool sequential);
 
-    virtual QString formatName() const = 0; // "zip", "tar", "tar.gz", ...
-    virtual QList<ArchiveEntry> entries() const = 0;
-    // Streams entry `index` (a file) into `sink`. Errors: Integrity (bad checksum, damaged data),
-    // Usage (not a regular file), read errors, Cancelled (the sink said stop).
+    virtual QString formatName() const = 0; // "zip", "tar", "tar.gzip", ...
+    virtual QList<ArchiveEntry> entries() const = 0; // archive order; duplicates kept
+    // One line when the archive is truncated or damaged after some entries, else empty.
+    virtual QString problem() const = 0;
+    // Streams entry `index` (a file) into `sink`. Errors: Integrity (bad checksum, damaged or
+    // truncated data), Usage (not a regular file), read errors, Cancelled (the sink said stop).
     virtual Status read(int index, const Sink &sink) = 0;
+    // Visits `indices` (every entry when empty) in archive order in one pass: a tar stream is read
+    // once, ZIP members are fetched in archive order with read-ahead. Errors: the visitor's, and
+    // Integrity when the archive breaks off (the entries visited so far stay visited).
+    virtual Status visit(const QList<int> &indices, const Visitor &visitor) = 0;
+
+    ArchiveListing listing() const { return {formatName(), entries(), problem()}; }
+
+protected:
+    // `indices` sorted into archive order (all entries when empty), duplicates removed.
+    QList<int> inArchiveOrder(const QList<int> &indices) const;
 };
 
 } // namespace sparsescope

@@ -8,8 +8,66 @@ namespace sparsescope {
 
 SparseDevice::SparseDevice(SparseObject *object)
     : m_object(object), m_size(object->geometry().objectSize), m_chunkSize(object->geometry().chunkSize),
-      m_name(object->sourceInfo().displayName)
+      m_name(object->sourceInfo().displayName), m_validator(object->sourceInfo().validator),
+      m_entryDirectory(object->cachePath())
 {
+}
+
+void SparseDevice::setReadAheadPlan(QList<ByteRange> plan)
+{
+    std::sort(plan.begin(), plan.end(), [](ByteRange a, ByteRange b) { return a.begin < b.begin; });
+    m_plan.clear();
+    for (const ByteRange &r : std::as_const(plan)) {
+        if (!m_plan.isEmpty() && r.begin <= m_plan.last().end)
+            m_plan.last().end = std::max(m_plan.last().end, r.end);
+        else
+            m_plan.append(r);
+    }
+    m_planIssuedTo = 0;
+}
+
+void SparseDevice::prefetch(QList<ByteRange> ranges)
+{
+    if (ranges.isEmpty())
+        return;
+    SparseObject *object = m_object;
+    // The future is not kept: a failed read-ahead costs nothing, the read itself reports the error.
+    postTo(object, [object, ranges = std::move(ranges)] { (void)object->prefetch(ranges, Priority::Prefetch); });
+}
+
+void SparseDevice::readAhead(ByteRange window)
+{
+    constexpr qint64 kPlanAhead = 32 << 20, kMaxWindow = 16 << 20;
+    if (!m_plan.isEmpty()) {
+        const qint64 horizon = std::min(m_size, window.end + kPlanAhead);
+        if (horizon - m_planIssuedTo < kPlanAhead / 4)
+            return; // prefetch in batches of at least 8 MiB
+        QList<ByteRange> batch;
+        for (const ByteRange &r : std::as_const(m_plan)) {
+            const ByteRange part = r.intersected({std::max(m_planIssuedTo, window.begin), horizon});
+            if (!part.isEmpty())
+                batch.append(part);
+        }
+        m_planIssuedTo = horizon;
+        prefetch(std::move(batch));
+        return;
+    }
+    // No plan: grow a window while the reader keeps going forward from where it stopped.
+    const bool sequential = m_sequentialEnd >= 0 && window.begin >= m_sequentialEnd - m_chunkSize &&
+                            window.begin <= m_sequentialEnd + 2 * m_chunkSize;
+    m_sequentialEnd = window.end;
+    if (!sequential) {
+        m_window = 0;
+        m_aheadIssuedTo = window.end;
+        return;
+    }
+    m_window = std::clamp(m_window * 2, m_chunkSize, kMaxWindow);
+    const qint64 from = std::max(m_aheadIssuedTo, window.end);
+    const qint64 to = std::min(m_size, window.end + m_window);
+    if (to - from < std::min(m_window / 2, to - window.end) || to <= from)
+        return; // keep requests large: top up when half the window is used
+    m_aheadIssuedTo = to;
+    prefetch({ByteRange{from, to}});
 }
 
 Result<QByteArray> SparseDevice::fetch(ByteRange range)
@@ -37,6 +95,7 @@ Result<QByteArray> SparseDevice::read(ByteRange range)
     // Widen to whole chunks: they are fetched whole anyway.
     const ByteRange window{range.begin / m_chunkSize * m_chunkSize,
                            std::min(m_size, (range.end + m_chunkSize - 1) / m_chunkSize * m_chunkSize)};
+    readAhead(window);
     auto bytes = fetch(window);
     if (!bytes)
         return bytes;

@@ -24,6 +24,7 @@ la_ssize_t readCallback(archive *, void *client, const void **buffer)
 la_int64_t skipCallback(archive *, void *client, la_int64_t request)
 {
     auto *s = static_cast<TarReader::Stream *>(client);
+    // Never past the end: libarchive then knows the archive is truncated.
     const la_int64_t n = std::min<la_int64_t>(request, s->device->size() - s->position);
     s->position += n;
     return n;
@@ -41,6 +42,8 @@ la_int64_t seekCallback(archive *, void *client, la_int64_t offset, int whence)
 
 ArchiveEntry::Type typeOf(archive_entry *e)
 {
+    if (archive_entry_hardlink(e))
+        return ArchiveEntry::Type::Hardlink;
     switch (archive_entry_filetype(e)) {
     case AE_IFREG: return ArchiveEntry::Type::File;
     case AE_IFDIR: return ArchiveEntry::Type::Directory;
@@ -48,37 +51,49 @@ ArchiveEntry::Type typeOf(archive_entry *e)
     default: return ArchiveEntry::Type::Other;
     }
 }
+
+QString pathOf(archive_entry *entry)
+{
+    const char *utf8 = archive_entry_pathname_utf8(entry);
+    return utf8 ? QString::fromUtf8(utf8) : QString::fromLocal8Bit(archive_entry_pathname(entry));
+}
 } // namespace
 
-Result<archive *> TarReader::start()
+QString TarReader::archiveError() const
 {
-    m_stream = Stream{&m_device, 0, {}, {}};
-    archive *a = archive_read_new();
-    archive_read_support_format_tar(a);
-    archive_read_support_format_gnutar(a);
-    archive_read_support_filter_all(a);
-    archive_read_set_read_callback(a, readCallback);
-    archive_read_set_skip_callback(a, skipCallback);
-    archive_read_set_seek_callback(a, seekCallback);
-    archive_read_set_callback_data(a, &m_stream);
-    if (archive_read_open1(a) != ARCHIVE_OK) {
-        const QString why = !m_stream.lastError.isEmpty() ? m_stream.lastError : QString::fromUtf8(archive_error_string(a));
-        archive_read_free(a);
+    return !m_stream.lastError.isEmpty() ? m_stream.lastError : QString::fromUtf8(archive_error_string(m_archive));
+}
+
+Status TarReader::start(qint64 offset)
+{
+    if (m_archive)
+        archive_read_free(m_archive);
+    m_next = -1;
+    m_stream = Stream{&m_device, offset, {}, {}};
+    m_archive = archive_read_new();
+    archive_read_support_format_tar(m_archive);
+    archive_read_support_format_gnutar(m_archive);
+    archive_read_support_filter_all(m_archive);
+    archive_read_set_read_callback(m_archive, readCallback);
+    archive_read_set_skip_callback(m_archive, skipCallback);
+    archive_read_set_seek_callback(m_archive, seekCallback);
+    archive_read_set_callback_data(m_archive, &m_stream);
+    if (archive_read_open1(m_archive) != ARCHIVE_OK) {
+        const QString why = archiveError();
+        archive_read_free(m_archive);
+        m_archive = nullptr;
         return makeError(ErrorKind::Integrity, QStringLiteral("%1 is not a readable tar archive: %2").arg(m_device.name(), why));
     }
-    return a;
+    return okStatus();
 }
 
 Result<std::unique_ptr<TarReader>> TarReader::open(SparseDevice &device, bool sequential)
 {
     std::unique_ptr<TarReader> r(new TarReader(device));
-    auto a = r->start();
-    if (!a)
-        return a.error();
-    r->m_archive = *a;
+    if (Status st = r->start(0); !st)
+        return st.error();
     // A decompression filter means the entries can only be found by reading the whole stream.
-    const bool compressed = archive_filter_count(r->m_archive) > 1;
-    if (compressed) {
+    if (archive_filter_count(r->m_archive) > 1) {
         const QString filter = QString::fromUtf8(archive_filter_name(r->m_archive, 0));
         r->m_format = QStringLiteral("tar.%1").arg(filter);
         if (!sequential)
@@ -87,40 +102,67 @@ Result<std::unique_ptr<TarReader>> TarReader::open(SparseDevice &device, bool se
                                             "stream (%3); run again with --sequential to read it from start to end")
                                  .arg(device.name(), filter, formatBytes(device.size())));
     }
+    if (Status st = r->list(); !st)
+        return st.error();
+    return r;
+}
+
+Status TarReader::list()
+{
     archive_entry *entry = nullptr;
     int rc = ARCHIVE_OK;
-    int index = 0;
-    while ((rc = archive_read_next_header(r->m_archive, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+    bool cut = false;
+    while ((rc = archive_read_next_header(m_archive, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
         ArchiveEntry e;
-        e.index = index++;
-        const char *utf8 = archive_entry_pathname_utf8(entry);
-        e.path = utf8 ? QString::fromUtf8(utf8) : QString::fromLocal8Bit(archive_entry_pathname(entry));
+        e.index = int(m_entries.size());
+        e.path = pathOf(entry);
         e.type = typeOf(entry);
         e.size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
         e.mtime = archive_entry_mtime_is_set(entry) ? archive_entry_mtime(entry) : 0;
+        e.mode = int(archive_entry_perm(entry) & 07777);
         if (e.type == ArchiveEntry::Type::Symlink && archive_entry_symlink_utf8(entry))
             e.linkTarget = QString::fromUtf8(archive_entry_symlink_utf8(entry));
-        if (!compressed)
-            e.span = ByteRange{archive_read_header_position(r->m_archive), 0};
-        r->m_entries.append(e);
-        if (archive_read_data_skip(r->m_archive) != ARCHIVE_OK)
+        if (e.type == ArchiveEntry::Type::Hardlink && archive_entry_hardlink_utf8(entry))
+            e.linkTarget = QString::fromUtf8(archive_entry_hardlink_utf8(entry));
+        if (!compressed())
+            e.span = ByteRange{archive_read_header_position(m_archive), 0};
+        m_entries.append(e);
+        if (archive_read_data_skip(m_archive) != ARCHIVE_OK) {
+            m_entries.last().complete = false;
+            cut = true;
             break;
+        }
     }
-    if (rc == ARCHIVE_FATAL) {
-        const QString why = !r->m_stream.lastError.isEmpty() ? r->m_stream.lastError : QString::fromUtf8(archive_error_string(r->m_archive));
-        return makeError(ErrorKind::Integrity, QStringLiteral("%1: the tar archive is damaged after %2 entries: %3")
-                                                   .arg(device.name()).arg(r->m_entries.size()).arg(why));
+    if (rc == ARCHIVE_FATAL || cut) {
+        if (m_entries.isEmpty() && !cut)
+            return makeError(ErrorKind::Integrity, QStringLiteral("%1 is not a readable tar archive: %2").arg(m_device.name(), archiveError()));
+        const QString why = archiveError();
+        m_problem = cut ? QStringLiteral("%1: unexpected end of archive inside \"%2\" (entry %3): the archive is truncated (%4)")
+                              .arg(m_device.name(), m_entries.last().path).arg(m_entries.size()).arg(why)
+                        : QStringLiteral("%1: the tar archive is damaged or truncated after %2 entries: %3")
+                              .arg(m_device.name()).arg(m_entries.size()).arg(why);
     }
     // An entry runs from its header (with any pax/GNU extension headers) to the next one.
-    for (int i = 0; i < r->m_entries.size(); ++i) {
-        if (!r->m_entries[i].span)
+    for (int i = 0; i < m_entries.size(); ++i) {
+        if (!m_entries[i].span)
             continue;
-        const qint64 begin = r->m_entries[i].span->begin;
-        const qint64 end = i + 1 < r->m_entries.size() && r->m_entries[i + 1].span
-                               ? r->m_entries[i + 1].span->begin
-                               : std::min(device.size(), begin + 512 + (r->m_entries[i].size + 511) / 512 * 512);
-        r->m_entries[i].span = ByteRange{begin, end};
+        const qint64 begin = m_entries[i].span->begin;
+        const qint64 end = i + 1 < m_entries.size() && m_entries[i + 1].span
+                               ? m_entries[i + 1].span->begin
+                               : std::min(m_device.size(), begin + 512 + (m_entries[i].size + 511) / 512 * 512);
+        m_entries[i].span = ByteRange{begin, end};
     }
+    archive_read_free(m_archive);
+    m_archive = nullptr;
+    return okStatus();
+}
+
+std::unique_ptr<TarReader> TarReader::fromIndex(SparseDevice &device, ArchiveListing listing)
+{
+    std::unique_ptr<TarReader> r(new TarReader(device));
+    r->m_format = listing.format;
+    r->m_entries = std::move(listing.entries);
+    r->m_problem = std::move(listing.problem);
     return r;
 }
 
@@ -130,38 +172,82 @@ TarReader::~TarReader()
         archive_read_free(m_archive);
 }
 
+Status TarReader::readBody(const ArchiveEntry &entry, const Sink &sink)
+{
+    QByteArray buf(256 << 10, Qt::Uninitialized);
+    while (true) {
+        const la_ssize_t n = archive_read_data(m_archive, buf.data(), size_t(buf.size()));
+        if (n < 0)
+            return makeError(ErrorKind::Integrity, QStringLiteral("%1: reading %2 failed: %3").arg(m_device.name(), entry.path, archiveError()));
+        if (n == 0)
+            return okStatus();
+        if (!sink(buf.constData(), n))
+            return makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(entry.path));
+    }
+}
+
+Status TarReader::visit(const QList<int> &indices, const Visitor &visitor)
+{
+    const QList<int> order = inArchiveOrder(indices);
+    QList<ByteRange> plan;
+    if (compressed())
+        plan.append({0, m_device.size()});
+    else
+        for (int index : order)
+            if (index >= 0 && index < m_entries.size() && m_entries[index].span)
+                plan.append(*m_entries[index].span);
+    m_device.setReadAheadPlan(plan);
+    for (int index : order) {
+        if (index < 0 || index >= m_entries.size())
+            return makeError(ErrorKind::Usage, QStringLiteral("%1 has no entry %2").arg(m_device.name()).arg(index));
+        const ArchiveEntry &want = m_entries[index];
+        // Keep walking when the wanted entry is ahead on this stream and either follows at once or
+        // cannot be reached otherwise (a compressed stream); else start at its header.
+        const bool walk = m_archive && m_next >= 0 && m_next <= index && (m_next == index || !want.span);
+        if (!walk) {
+            if (Status st = start(want.span ? want.span->begin : 0); !st)
+                return st;
+            m_next = want.span ? index : 0;
+        }
+        archive_entry *entry = nullptr;
+        while (true) {
+            const int rc = archive_read_next_header(m_archive, &entry);
+            if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+                const QString why = rc == ARCHIVE_EOF ? QStringLiteral("the archive ends before it") : archiveError();
+                m_next = -1;
+                return makeError(ErrorKind::Integrity, QStringLiteral("%1: cannot reach entry \"%2\": %3").arg(m_device.name(), want.path, why));
+            }
+            if (m_next++ == index)
+                break;
+        }
+        if (pathOf(entry) != want.path) {
+            m_next = -1;
+            return makeError(ErrorKind::Integrity, QStringLiteral("%1: entry %2 is \"%3\" where the index says \"%4\"; the archive "
+                                                                  "changed without a new validator: `sparsescope-cli remove` it and list again")
+                                                       .arg(m_device.name()).arg(index).arg(pathOf(entry), want.path));
+        }
+        bool used = false;
+        const BodyReader body = [&](const Sink &sink) -> Status {
+            if (std::exchange(used, true) || want.type != ArchiveEntry::Type::File)
+                return makeError(ErrorKind::Usage, QStringLiteral("%1: entry %2 is not a regular file").arg(m_device.name(), want.path));
+            return readBody(want, sink);
+        };
+        if (Status st = visitor(want, body); !st)
+            return st;
+    }
+    return okStatus();
+}
+
 Status TarReader::read(int index, const Sink &sink)
 {
     if (index < 0 || index >= m_entries.size() || m_entries[index].type != ArchiveEntry::Type::File)
         return makeError(ErrorKind::Usage, QStringLiteral("%1: entry %2 is not a regular file").arg(m_device.name()).arg(index));
-    // Walk the headers again (they are in the cache now) and stream the one entry.
-    archive_read_free(m_archive);
-    m_archive = nullptr;
-    auto a = start();
-    if (!a)
-        return a.error();
-    m_archive = *a;
-    archive_entry *entry = nullptr;
-    for (int i = 0; i <= index; ++i) {
-        const int rc = archive_read_next_header(m_archive, &entry);
-        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-            return makeError(ErrorKind::Integrity, QStringLiteral("%1: entry %2 vanished: %3")
-                                                       .arg(m_device.name(), m_entries[index].path, QString::fromUtf8(archive_error_string(m_archive))));
-        if (i < index && archive_read_data_skip(m_archive) != ARCHIVE_OK)
-            return makeError(ErrorKind::Integrity, QStringLiteral("%1: %2").arg(m_device.name(), QString::fromUtf8(archive_error_string(m_archive))));
-    }
-    QByteArray buf(256 << 10, Qt::Uninitialized);
-    while (true) {
-        const la_ssize_t n = archive_read_data(m_archive, buf.data(), size_t(buf.size()));
-        if (n < 0) {
-            const QString why = !m_stream.lastError.isEmpty() ? m_stream.lastError : QString::fromUtf8(archive_error_string(m_archive));
-            return makeError(ErrorKind::Integrity, QStringLiteral("%1: reading %2 failed: %3").arg(m_device.name(), m_entries[index].path, why));
-        }
-        if (n == 0)
-            return okStatus();
-        if (!sink(buf.constData(), n))
-            return makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(m_entries[index].path));
-    }
+    Status result = okStatus();
+    const Status walked = visit({index}, [&](const ArchiveEntry &, const BodyReader &body) {
+        result = body(sink);
+        return okStatus();
+    });
+    return !walked ? walked : result;
 }
 
 } // namespace sparsescope

@@ -1,8 +1,14 @@
 #pragma once
 // TarReader: ArchiveReader for tar (ustar, pax, GNU) through libarchive, with read, skip and seek
-// callbacks over a SparseDevice: listing reads each header and skips each body, so it fetches
-// about one chunk per entry. Reads return at most up to the end of the current chunk, so that
-// libarchive never pulls a chunk it does not step into. A compressed stream is read sequentially.
+// callbacks over a SparseDevice. Listing reads each header and skips each body, so it fetches
+// about one chunk per entry (with read-ahead where entries are small and the walk is nearly
+// sequential). An entry of an uncompressed tar is read by starting libarchive at the entry's
+// first header (its span), so reading one entry costs that entry's bytes, not a walk from the
+// start; visit() keeps walking while the wanted entries follow each other and jumps otherwise. A
+// compressed stream is read once from the start, skipping what is not wanted.
+//
+// A tar that ends inside an entry (or inside a header) lists what comes before, marks the cut
+// entry incomplete and says so in problem(), as GNU tar's "Unexpected EOF in archive" does.
 
 #include "archivereader.h"
 
@@ -13,11 +19,15 @@ namespace sparsescope {
 class TarReader final : public ArchiveReader {
 public:
     static Result<std::unique_ptr<TarReader>> open(SparseDevice &device, bool sequential);
+    // A reader over an indexed listing: no walk.
+    static std::unique_ptr<TarReader> fromIndex(SparseDevice &device, ArchiveListing listing);
     ~TarReader() override;
 
     QString formatName() const override { return m_format; }
     QList<ArchiveEntry> entries() const override { return m_entries; }
+    QString problem() const override { return m_problem; }
     Status read(int index, const Sink &sink) override;
+    Status visit(const QList<int> &indices, const Visitor &visitor) override;
 
     struct Stream {
         SparseDevice *device = nullptr;
@@ -28,13 +38,19 @@ public:
 
 private:
     explicit TarReader(SparseDevice &device) : m_device(device) {}
-    Result<archive *> start(); // a fresh libarchive reader at offset 0
+    Status start(qint64 offset); // a fresh libarchive reader whose first header is at `offset`
+    Status list();
+    QString archiveError() const;
+    Status readBody(const ArchiveEntry &entry, const Sink &sink);
+    bool compressed() const { return m_format != u"tar"; }
 
     SparseDevice &m_device;
     Stream m_stream;
     archive *m_archive = nullptr;
+    int m_next = -1; // index of the entry whose header m_archive reads next (-1: none)
     QString m_format = QStringLiteral("tar");
     QList<ArchiveEntry> m_entries;
+    QString m_problem;
 };
 
 } // namespace sparsescope

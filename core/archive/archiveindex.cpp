@@ -1,0 +1,162 @@
+#include "archiveindex.h"
+#include "atomicfile.h"
+#include "fileutil.h"
+
+#include <QFile>
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+namespace sparsescope::archiveindex {
+
+namespace {
+constexpr int kFormatVersion = 1;
+
+// One connection, closed on scope exit.
+struct Db {
+    sqlite3 *db = nullptr;
+    ~Db() { sqlite3_close(db); }
+    bool exec(const char *sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
+    QString error() const { return QString::fromUtf8(sqlite3_errmsg(db)); }
+};
+
+struct Statement {
+    sqlite3_stmt *s = nullptr;
+    Statement(sqlite3 *db, const char *sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
+    ~Statement() { sqlite3_finalize(s); }
+    explicit operator bool() const { return s != nullptr; }
+    QString text(int column) const
+    {
+        const auto *p = reinterpret_cast<const char *>(sqlite3_column_text(s, column));
+        return p ? QString::fromUtf8(p, sqlite3_column_bytes(s, column)) : QString();
+    }
+    void bind(int at, const QString &value)
+    {
+        const QByteArray utf8 = value.toUtf8();
+        sqlite3_bind_text(s, at, utf8.constData(), int(utf8.size()), SQLITE_TRANSIENT);
+    }
+};
+
+QString metaValue(sqlite3 *db, const char *key)
+{
+    Statement st(db, "SELECT value FROM meta WHERE key = ?1");
+    if (!st)
+        return {};
+    sqlite3_bind_text(st.s, 1, key, -1, SQLITE_STATIC);
+    return sqlite3_step(st.s) == SQLITE_ROW ? st.text(0) : QString();
+}
+} // namespace
+
+QString pathIn(const QString &entryDirectory) { return entryDirectory + QStringLiteral("/archive-index.sqlite"); }
+
+std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const QString &validator)
+{
+    if (!QFile::exists(path))
+        return std::nullopt;
+    Db d;
+    if (sqlite3_open_v2(QFile::encodeName(path).constData(), &d.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+        return std::nullopt;
+    if (metaValue(d.db, "version") != QString::number(kFormatVersion))
+        return std::nullopt;
+    if (metaValue(d.db, "size") != QString::number(objectSize) || metaValue(d.db, "validator") != validator) {
+        ::unlink(QFile::encodeName(path).constData()); // made for another version of the object
+        return std::nullopt;
+    }
+    ArchiveListing listing;
+    listing.format = metaValue(d.db, "format");
+    listing.problem = metaValue(d.db, "problem");
+    const qint64 count = metaValue(d.db, "entries").toLongLong();
+    listing.entries.reserve(count);
+    Statement st(d.db, "SELECT idx, path, type, size, csize, mtime, mode, link, span_begin, span_end, complete, method, crc"
+                       " FROM entries ORDER BY idx");
+    if (!st)
+        return std::nullopt;
+    while (sqlite3_step(st.s) == SQLITE_ROW) {
+        ArchiveEntry e;
+        e.index = sqlite3_column_int(st.s, 0);
+        e.path = st.text(1);
+        e.type = ArchiveEntry::Type(sqlite3_column_int(st.s, 2));
+        e.size = sqlite3_column_int64(st.s, 3);
+        e.compressedSize = sqlite3_column_int64(st.s, 4);
+        e.mtime = sqlite3_column_int64(st.s, 5);
+        e.mode = sqlite3_column_int(st.s, 6);
+        e.linkTarget = st.text(7);
+        if (sqlite3_column_type(st.s, 8) != SQLITE_NULL)
+            e.span = ByteRange{sqlite3_column_int64(st.s, 8), sqlite3_column_int64(st.s, 9)};
+        e.complete = sqlite3_column_int(st.s, 10) != 0;
+        e.method = sqlite3_column_int(st.s, 11);
+        e.crc32 = quint32(sqlite3_column_int64(st.s, 12));
+        listing.entries.append(std::move(e));
+    }
+    if (listing.entries.size() != count)
+        return std::nullopt; // damaged: list again
+    return listing;
+}
+
+Status save(const QString &path, qint64 objectSize, const QString &validator, const ArchiveListing &listing)
+{
+    auto file = AtomicFile::create(path, 0600);
+    if (!file)
+        return file.error();
+    const QString temporary = file->temporaryPath();
+    auto fail = [&](const QString &why) {
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot write the archive index %1: %2").arg(path, why));
+    };
+    {
+        Db d;
+        if (sqlite3_open_v2(QFile::encodeName(temporary).constData(), &d.db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
+            return fail(d.error());
+        // The file is private until the rename below: no journal needed; AtomicFile fsyncs it.
+        if (!d.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;"
+                    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+                    "CREATE TABLE entries(idx INTEGER PRIMARY KEY, path TEXT, type INTEGER, size INTEGER, csize INTEGER,"
+                    " mtime INTEGER, mode INTEGER, link TEXT, span_begin INTEGER, span_end INTEGER, complete INTEGER,"
+                    " method INTEGER, crc INTEGER);"))
+            return fail(d.error());
+        {
+            Statement meta(d.db, "INSERT INTO meta VALUES(?1, ?2)");
+            const QList<std::pair<QString, QString>> rows = {
+                {QStringLiteral("version"), QString::number(kFormatVersion)}, {QStringLiteral("size"), QString::number(objectSize)},
+                {QStringLiteral("validator"), validator}, {QStringLiteral("format"), listing.format},
+                {QStringLiteral("problem"), listing.problem}, {QStringLiteral("entries"), QString::number(listing.entries.size())}};
+            for (const auto &[key, value] : rows) {
+                meta.bind(1, key);
+                meta.bind(2, value);
+                if (sqlite3_step(meta.s) != SQLITE_DONE)
+                    return fail(d.error());
+                sqlite3_reset(meta.s);
+            }
+            Statement row(d.db, "INSERT INTO entries VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+            if (!row)
+                return fail(d.error());
+            for (const ArchiveEntry &e : listing.entries) {
+                sqlite3_bind_int(row.s, 1, e.index);
+                row.bind(2, e.path);
+                sqlite3_bind_int(row.s, 3, int(e.type));
+                sqlite3_bind_int64(row.s, 4, e.size);
+                sqlite3_bind_int64(row.s, 5, e.compressedSize);
+                sqlite3_bind_int64(row.s, 6, e.mtime);
+                sqlite3_bind_int(row.s, 7, e.mode);
+                row.bind(8, e.linkTarget);
+                if (e.span) {
+                    sqlite3_bind_int64(row.s, 9, e.span->begin);
+                    sqlite3_bind_int64(row.s, 10, e.span->end);
+                } else {
+                    sqlite3_bind_null(row.s, 9);
+                    sqlite3_bind_null(row.s, 10);
+                }
+                sqlite3_bind_int(row.s, 11, e.complete ? 1 : 0);
+                sqlite3_bind_int(row.s, 12, e.method);
+                sqlite3_bind_int64(row.s, 13, qint64(e.crc32));
+                if (sqlite3_step(row.s) != SQLITE_DONE)
+                    return fail(d.error());
+                sqlite3_reset(row.s);
+            }
+        }
+        if (!d.exec("COMMIT;"))
+            return fail(d.error());
+    }
+    return file.value().commit(AtomicFile::Durability::File);
+}
+
+} // namespace sparsescope::archiveindex

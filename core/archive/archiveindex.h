@@ -1,0 +1,31 @@
+#pragma once
+// The persistent archive index: the listing of one version of an archive, kept in the object's
+// cache entry as an SQLite database (`archive-index.sqlite`, https://sqlite.org/c3ref/intro.html),
+// so that an archive is walked once per version. It survives evictions of the object's chunks
+// (by hand or by the budget), goes with `remove` (it lives in the entry's directory), and is
+// ignored and deleted when the object's size or validator no longer match the ones it was made
+// for. Written under a temporary name, fsynced and renamed into place, so readers in other
+// processes see a whole index or none.
+//
+// Thread affinity: none (each call opens its own connection). Blocking file I/O: never call from
+// the GUI thread.
+
+#include "archiveentry.h"
+#include "result.h"
+
+#include <optional>
+
+namespace sparsescope::archiveindex {
+
+// The index file of the cache entry directory `entryDirectory`.
+QString pathIn(const QString &entryDirectory);
+
+// The listing stored at `path` if it was made for this version of the object (same size and
+// validator); nullopt when there is none, it is stale (then it is deleted) or it cannot be read.
+std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const QString &validator);
+
+// Stores `listing` at `path` for this version of the object, replacing any older index.
+// Errors: LocalIo (cannot write the cache entry).
+Status save(const QString &path, qint64 objectSize, const QString &validator, const ArchiveListing &listing);
+
+} // namespace sparsescope::archiveindex
