@@ -26,15 +26,15 @@ int fail(const Error &error)
 // Runs `work` with an ArchiveReader on a worker thread of its own (the archive libraries block on
 // reads that the engine serves on this thread, whose event loop keeps running meanwhile).
 template <typename T>
-Result<T> withArchive(const CliConfig &c, SparseObject &o, std::function<Result<T>(ArchiveReader &)> work)
+Result<T> withArchive(const CliConfig &c, SparseObject &o, std::function<Result<T>(ArchiveReader &)> work, bool forVisitAll = false)
 {
     QThreadPool pool;
     pool.setMaxThreadCount(1);
     ProgressBar bar(&o, c.progress && c.output != u"-");
     const bool sequential = c.sequential;
-    return awaitFuture(QtConcurrent::run(&pool, [&o, sequential, work]() -> Result<T> {
+    return awaitFuture(QtConcurrent::run(&pool, [&o, sequential, work, forVisitAll]() -> Result<T> {
         SparseDevice device(&o);
-        auto reader = ArchiveReader::open(device, sequential);
+        auto reader = ArchiveReader::open(device, sequential, forVisitAll);
         if (!reader)
             return reader.error();
         return work(**reader);
@@ -118,7 +118,7 @@ int cmdExtract(const CliConfig &c, SparseObject &o)
             return rep;
         }
         return extractEntries(r, indices, dir);
-    });
+    }, names.isEmpty() && !toStdout);
     if (!report)
         return fail(report.error());
     for (const QString &w : report->warnings)

@@ -319,7 +319,7 @@ Result<ExtractReport> extractEntries(ArchiveReader &reader, const QList<int> &in
         x.report.warnings << QStringLiteral("not extracted: %1").arg(walked.error().message);
         x.report.incomplete = true;
     }
-    if (!reader.problem().isEmpty() && indices.isEmpty()) {
+    else if (!reader.problem().isEmpty() && indices.isEmpty()) {
         x.report.warnings << reader.problem();
         x.report.incomplete = true;
     }

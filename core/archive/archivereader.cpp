@@ -8,7 +8,7 @@
 namespace sparsescope {
 
 namespace {
-Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool sequential)
+Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool sequential, bool listLater)
 {
     if (device.size() < 22)
         return makeError(ErrorKind::Usage, QStringLiteral("%1 is too small to be an archive").arg(device.name()));
@@ -24,7 +24,7 @@ Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool 
             return zip.error();
         return std::unique_ptr<ArchiveReader>(std::move(zip).value());
     }
-    auto tar = TarReader::open(device, sequential);
+    auto tar = TarReader::open(device, sequential, listLater);
     if (tar)
         return std::unique_ptr<ArchiveReader>(std::move(tar).value());
     if (tar.error().kind == ErrorKind::Usage)
@@ -37,7 +37,7 @@ Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool 
 }
 } // namespace
 
-Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device, bool sequential)
+Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device, bool sequential, bool forVisitAll)
 {
     const QString indexPath = archiveindex::pathIn(device.entryDirectory());
     if (auto listing = archiveindex::load(indexPath, device.size(), device.validator())) {
@@ -45,9 +45,11 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device,
             return std::unique_ptr<ArchiveReader>(ZipReader::fromIndex(device, std::move(*listing)));
         return std::unique_ptr<ArchiveReader>(TarReader::fromIndex(device, std::move(*listing)));
     }
-    auto reader = detectAndList(device, sequential);
+    auto reader = detectAndList(device, sequential, forVisitAll);
     if (!reader)
         return reader;
+    if ((*reader)->entries().isEmpty() && forVisitAll)
+        return reader; // listed (and indexed) by the visit
     if (Status saved = archiveindex::save(indexPath, device.size(), device.validator(), (*reader)->listing()); !saved)
         qWarning().noquote() << saved.error().message; // the next open lists again; nothing is lost
     return reader;

@@ -41,7 +41,11 @@ public:
     // without `sequential`, saying how big the stream is), Integrity (an archive damaged before
     // its first entry), and read errors. An archive that ends early or is damaged later opens,
     // with what was found and problem() saying what is wrong.
-    static Result<std::unique_ptr<ArchiveReader>> open(SparseDevice &device, bool sequential);
+    //
+    // With `forVisitAll` (extract-all), a tar that is not indexed yet is not listed first: the
+    // visit of every entry lists it as it streams through, and stores the index; entries() is
+    // empty until then, and a truncated archive ends that visit with its problem() as the error.
+    static Result<std::unique_ptr<ArchiveReader>> open(SparseDevice &device, bool sequential, bool forVisitAll = false);
 
     virtual QString formatName() const = 0; // "zip", "tar", "tar.gzip", ...
     virtual QList<ArchiveEntry> entries() const = 0; // archive order; duplicates kept

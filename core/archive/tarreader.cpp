@@ -1,4 +1,5 @@
 #include "tarreader.h"
+#include "archiveindex.h"
 #include "rangeparse.h"
 
 #include <archive.h>
@@ -87,7 +88,7 @@ Status TarReader::start(qint64 offset)
     return okStatus();
 }
 
-Result<std::unique_ptr<TarReader>> TarReader::open(SparseDevice &device, bool sequential)
+Result<std::unique_ptr<TarReader>> TarReader::open(SparseDevice &device, bool sequential, bool listLater)
 {
     std::unique_ptr<TarReader> r(new TarReader(device));
     if (Status st = r->start(0); !st)
@@ -102,46 +103,44 @@ Result<std::unique_ptr<TarReader>> TarReader::open(SparseDevice &device, bool se
                                             "stream (%3); run again with --sequential to read it from start to end")
                                  .arg(device.name(), filter, formatBytes(device.size())));
     }
+    if (listLater) {
+        r->m_listed = false;
+        return r;
+    }
     if (Status st = r->list(); !st)
         return st.error();
     return r;
 }
 
-Status TarReader::list()
+ArchiveEntry TarReader::entryFrom(archive_entry *entry, int index) const
 {
-    archive_entry *entry = nullptr;
-    int rc = ARCHIVE_OK;
-    bool cut = false;
-    while ((rc = archive_read_next_header(m_archive, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-        ArchiveEntry e;
-        e.index = int(m_entries.size());
-        e.path = pathOf(entry);
-        e.type = typeOf(entry);
-        e.size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
-        e.mtime = archive_entry_mtime_is_set(entry) ? archive_entry_mtime(entry) : 0;
-        e.mode = int(archive_entry_perm(entry) & 07777);
-        if (e.type == ArchiveEntry::Type::Symlink && archive_entry_symlink_utf8(entry))
-            e.linkTarget = QString::fromUtf8(archive_entry_symlink_utf8(entry));
-        if (e.type == ArchiveEntry::Type::Hardlink && archive_entry_hardlink_utf8(entry))
-            e.linkTarget = QString::fromUtf8(archive_entry_hardlink_utf8(entry));
-        if (!compressed())
-            e.span = ByteRange{archive_read_header_position(m_archive), 0};
-        m_entries.append(e);
-        if (archive_read_data_skip(m_archive) != ARCHIVE_OK) {
-            m_entries.last().complete = false;
-            cut = true;
-            break;
-        }
-    }
-    if (rc == ARCHIVE_FATAL || cut) {
-        if (m_entries.isEmpty() && !cut)
-            return makeError(ErrorKind::Integrity, QStringLiteral("%1 is not a readable tar archive: %2").arg(m_device.name(), archiveError()));
-        const QString why = archiveError();
-        m_problem = cut ? QStringLiteral("%1: unexpected end of archive inside \"%2\" (entry %3): the archive is truncated (%4)")
-                              .arg(m_device.name(), m_entries.last().path).arg(m_entries.size()).arg(why)
-                        : QStringLiteral("%1: the tar archive is damaged or truncated after %2 entries: %3")
-                              .arg(m_device.name()).arg(m_entries.size()).arg(why);
-    }
+    ArchiveEntry e;
+    e.index = index;
+    e.path = pathOf(entry);
+    e.type = typeOf(entry);
+    e.size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
+    e.mtime = archive_entry_mtime_is_set(entry) ? archive_entry_mtime(entry) : 0;
+    e.mode = int(archive_entry_perm(entry) & 07777);
+    if (e.type == ArchiveEntry::Type::Symlink && archive_entry_symlink_utf8(entry))
+        e.linkTarget = QString::fromUtf8(archive_entry_symlink_utf8(entry));
+    if (e.type == ArchiveEntry::Type::Hardlink && archive_entry_hardlink_utf8(entry))
+        e.linkTarget = QString::fromUtf8(archive_entry_hardlink_utf8(entry));
+    if (!compressed())
+        e.span = ByteRange{archive_read_header_position(m_archive), 0};
+    return e;
+}
+
+QString TarReader::truncationProblem(bool insideEntry) const
+{
+    const QString why = archiveError();
+    return insideEntry ? QStringLiteral("%1: unexpected end of archive inside \"%2\" (entry %3): the archive is truncated (%4)")
+                             .arg(m_device.name(), m_entries.last().path).arg(m_entries.size()).arg(why)
+                       : QStringLiteral("%1: the tar archive is damaged or truncated after %2 entries: %3")
+                             .arg(m_device.name()).arg(m_entries.size()).arg(why);
+}
+
+void TarReader::finishSpans()
+{
     // An entry runs from its header (with any pax/GNU extension headers) to the next one.
     for (int i = 0; i < m_entries.size(); ++i) {
         if (!m_entries[i].span)
@@ -152,6 +151,62 @@ Status TarReader::list()
                                : std::min(m_device.size(), begin + 512 + (m_entries[i].size + 511) / 512 * 512);
         m_entries[i].span = ByteRange{begin, end};
     }
+}
+
+Status TarReader::streamAll(const Visitor &visitor)
+{
+    m_device.setReadAheadPlan({{0, m_device.size()}});
+    archive_entry *entry = nullptr;
+    int rc = ARCHIVE_OK;
+    bool cut = false;
+    while ((rc = archive_read_next_header(m_archive, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+        m_entries.append(entryFrom(entry, int(m_entries.size())));
+        const ArchiveEntry e = m_entries.last();
+        bool used = false;
+        const BodyReader body = [&](const Sink &sink) -> Status {
+            if (std::exchange(used, true) || e.type != ArchiveEntry::Type::File)
+                return makeError(ErrorKind::Usage, QStringLiteral("%1: entry %2 is not a regular file").arg(m_device.name(), e.path));
+            return readBody(e, sink);
+        };
+        if (Status st = visitor(e, body); !st)
+            return st; // stopped early: the listing is not whole, so no index
+        if (archive_read_data_skip(m_archive) != ARCHIVE_OK) {
+            m_entries.last().complete = false;
+            cut = true;
+            break;
+        }
+    }
+    if (rc == ARCHIVE_FATAL || cut)
+        m_problem = truncationProblem(cut);
+    finishSpans();
+    archive_read_free(m_archive);
+    m_archive = nullptr;
+    m_listed = true;
+    archiveindex::save(archiveindex::pathIn(m_device.entryDirectory()), m_device.size(), m_device.validator(), listing());
+    if (!m_problem.isEmpty())
+        return makeError(ErrorKind::Integrity, m_problem);
+    return okStatus();
+}
+
+Status TarReader::list()
+{
+    archive_entry *entry = nullptr;
+    int rc = ARCHIVE_OK;
+    bool cut = false;
+    while ((rc = archive_read_next_header(m_archive, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+        m_entries.append(entryFrom(entry, int(m_entries.size())));
+        if (archive_read_data_skip(m_archive) != ARCHIVE_OK) {
+            m_entries.last().complete = false;
+            cut = true;
+            break;
+        }
+    }
+    if (rc == ARCHIVE_FATAL || cut) {
+        if (m_entries.isEmpty() && !cut)
+            return makeError(ErrorKind::Integrity, QStringLiteral("%1 is not a readable tar archive: %2").arg(m_device.name(), archiveError()));
+        m_problem = truncationProblem(cut);
+    }
+    finishSpans();
     archive_read_free(m_archive);
     m_archive = nullptr;
     return okStatus();
@@ -188,6 +243,11 @@ Status TarReader::readBody(const ArchiveEntry &entry, const Sink &sink)
 
 Status TarReader::visit(const QList<int> &indices, const Visitor &visitor)
 {
+    if (!m_listed) {
+        if (!indices.isEmpty())
+            return makeError(ErrorKind::Usage, QStringLiteral("%1: not listed yet").arg(m_device.name()));
+        return streamAll(visitor);
+    }
     const QList<int> order = inArchiveOrder(indices);
     QList<ByteRange> plan;
     if (compressed())

@@ -13,12 +13,16 @@
 #include "archivereader.h"
 
 struct archive;
+struct archive_entry;
 
 namespace sparsescope {
 
 class TarReader final : public ArchiveReader {
 public:
-    static Result<std::unique_ptr<TarReader>> open(SparseDevice &device, bool sequential);
+    // Lists the archive (one walk over the headers) unless `listLater`: then entries() stays
+    // empty until a visit of every entry has streamed through the archive, listing it on the way
+    // and storing the archive index at the end (what extract-all wants: one pass, not two).
+    static Result<std::unique_ptr<TarReader>> open(SparseDevice &device, bool sequential, bool listLater = false);
     // A reader over an indexed listing: no walk.
     static std::unique_ptr<TarReader> fromIndex(SparseDevice &device, ArchiveListing listing);
     ~TarReader() override;
@@ -40,6 +44,10 @@ private:
     explicit TarReader(SparseDevice &device) : m_device(device) {}
     Status start(qint64 offset); // a fresh libarchive reader whose first header is at `offset`
     Status list();
+    Status streamAll(const Visitor &visitor); // the visit of a reader opened with listLater
+    ArchiveEntry entryFrom(archive_entry *entry, int index) const;
+    QString truncationProblem(bool insideEntry) const;
+    void finishSpans();
     QString archiveError() const;
     Status readBody(const ArchiveEntry &entry, const Sink &sink);
     bool compressed() const { return m_format != u"tar"; }
@@ -51,6 +59,7 @@ private:
     QString m_format = QStringLiteral("tar");
     QList<ArchiveEntry> m_entries;
     QString m_problem;
+    bool m_listed = true;
 };
 
 } // namespace sparsescope
