@@ -26,15 +26,16 @@ int fail(const Error &error)
 // Runs `work` with an ArchiveReader on a worker thread of its own (the archive libraries block on
 // reads that the engine serves on this thread, whose event loop keeps running meanwhile).
 template <typename T>
-Result<T> withArchive(const CliConfig &c, SparseObject &o, std::function<Result<T>(ArchiveReader &)> work, bool forVisitAll = false)
+Result<T> withArchive(const CliConfig &c, SparseObject &o, std::function<Result<T>(ArchiveReader &)> work, bool forVisitAll = false,
+                      const QStringList &names = {})
 {
     QThreadPool pool;
     pool.setMaxThreadCount(1);
     ProgressBar bar(&o, c.progress && c.output != u"-");
     const bool sequential = c.sequential;
-    return awaitFuture(QtConcurrent::run(&pool, [&o, sequential, work, forVisitAll]() -> Result<T> {
+    return awaitFuture(QtConcurrent::run(&pool, [&o, sequential, work, forVisitAll, names]() -> Result<T> {
         SparseDevice device(&o);
-        auto reader = ArchiveReader::open(device, sequential, forVisitAll);
+        auto reader = ArchiveReader::open(device, sequential, forVisitAll, names);
         if (!reader)
             return reader.error();
         return work(**reader);
@@ -100,7 +101,7 @@ int cmdExtract(const CliConfig &c, SparseObject &o)
             indices = *selected;
         }
         if (toStdout) {
-            const ArchiveEntry e = r.entries().at(indices.first());
+            const ArchiveEntry e = *findEntry(r.entries(), indices.first());
             if (indices.size() != 1 || e.type != ArchiveEntry::Type::File)
                 return makeError(ErrorKind::Usage, QStringLiteral("\"%1\" is a %2, not a file: -o - writes one file to stdout")
                                                        .arg(names.first(), ArchiveEntry::typeName(e.type)));
@@ -118,7 +119,7 @@ int cmdExtract(const CliConfig &c, SparseObject &o)
             return rep;
         }
         return extractEntries(r, indices, dir);
-    }, names.isEmpty() && !toStdout);
+    }, names.isEmpty() && !toStdout, names);
     if (!report)
         return fail(report.error());
     for (const QString &w : report->warnings)

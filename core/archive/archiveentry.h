@@ -6,6 +6,7 @@
 #include <QList>
 #include <QString>
 
+#include <algorithm>
 #include <optional>
 
 namespace sparsescope {
@@ -30,6 +31,16 @@ struct ArchiveEntry {
     int method = -1;
     quint32 crc32 = 0;
 
+    // The name as `extract` matches it: without leading "./" and trailing "/".
+    static QString normalizedPath(QString name)
+    {
+        while (name.startsWith(QStringLiteral("./")))
+            name.remove(0, 2);
+        while (name.endsWith(u'/'))
+            name.chop(1);
+        return name;
+    }
+
     static QString typeName(Type t)
     {
         switch (t) {
@@ -47,8 +58,18 @@ struct ArchiveEntry {
 // early or is damaged after some entries, one line saying so (empty when the archive is whole).
 struct ArchiveListing {
     QString format;             // "zip", "tar", "tar.gzip", ...
-    QList<ArchiveEntry> entries;
+    QList<ArchiveEntry> entries; // sorted by index
     QString problem;
+    bool partial = false;       // only some entries (those a lookup asked for), not the whole archive
 };
+
+// The entry whose index is `index` in `entries` (sorted by index, possibly partial), or null.
+inline const ArchiveEntry *findEntry(const QList<ArchiveEntry> &entries, int index)
+{
+    if (index >= 0 && index < entries.size() && entries[index].index == index)
+        return &entries[index];
+    const auto it = std::lower_bound(entries.begin(), entries.end(), index, [](const ArchiveEntry &e, int i) { return e.index < i; });
+    return it != entries.end() && it->index == index ? &*it : nullptr;
+}
 
 } // namespace sparsescope

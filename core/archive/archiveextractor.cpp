@@ -1,10 +1,11 @@
 #include "archiveextractor.h"
-#include "atomicfile.h"
+#include "extractionwriter.h"
 #include "fileutil.h"
 
 #include <QDir>
 #include <QFile>
 #include <QHash>
+#include <QSet>
 
 #include <cerrno>
 #include <fcntl.h>
@@ -34,15 +35,7 @@ Result<QString> safeEntryPath(const QString &entryPath)
 }
 
 namespace {
-QString normalized(const QString &name)
-{
-    QString n = name;
-    while (n.startsWith(QStringLiteral("./")))
-        n.remove(0, 2);
-    while (n.endsWith(u'/'))
-        n.chop(1);
-    return n;
-}
+QString normalized(const QString &name) { return ArchiveEntry::normalizedPath(name); }
 
 mode_t processUmask()
 {
@@ -56,11 +49,14 @@ mode_t processUmask()
 }
 
 // Creates the directories of `components` under `root`, refusing to pass through a symlink.
-Status makeParents(const QString &root, const QStringList &components, const QString &entry)
+// `known` holds directories already checked or made by this extraction, which stay directories.
+Status makeParents(const QString &root, const QStringList &components, const QString &entry, QSet<QString> &known)
 {
     QString path = root;
     for (const QString &c : components) {
         path += u'/' + c;
+        if (known.contains(path))
+            continue;
         struct stat st {};
         if (::lstat(QFile::encodeName(path).constData(), &st) == 0) {
             if (S_ISLNK(st.st_mode))
@@ -68,10 +64,12 @@ Status makeParents(const QString &root, const QStringList &components, const QSt
                                                        .arg(entry, path));
             if (!S_ISDIR(st.st_mode))
                 return makeError(ErrorKind::Usage, QStringLiteral("entry \"%1\": %2 exists and is not a directory").arg(entry, path));
+            known.insert(path);
             continue;
         }
         if (::mkdir(QFile::encodeName(path).constData(), 0777) != 0 && errno != EEXIST) // less the umask, as tar does
             return makeError(ErrorKind::LocalIo, QStringLiteral("cannot create directory %1: %2").arg(path, errnoText(errno)));
+        known.insert(path);
     }
     return okStatus();
 }
@@ -107,12 +105,14 @@ private:
         qint64 mtime;
     };
     QList<DirectoryFinish> m_directories; // applied at the end, deepest first
+    QSet<QString> m_knownDirectories;
+    ExtractionWriter m_writer;
 };
 
 Result<QString> Extraction::place(const ArchiveEntry &e, QStringList parts)
 {
     parts.removeLast();
-    if (Status st = makeParents(m_root, parts, e.path); !st)
+    if (Status st = makeParents(m_root, parts, e.path, m_knownDirectories); !st)
         return st.error();
     return QString(); // the caller builds the path
 }
@@ -135,7 +135,7 @@ Status Extraction::visit(const ArchiveEntry &e, const ArchiveReader::BodyReader 
     }
     const QStringList parts = rel->split(u'/');
     if (e.type == ArchiveEntry::Type::Directory) {
-        if (Status st = makeParents(m_root, parts, e.path); !st) {
+        if (Status st = makeParents(m_root, parts, e.path, m_knownDirectories); !st) {
             if (st.error().kind == ErrorKind::LocalIo)
                 return st;
             warn(QStringLiteral("refused: %1").arg(st.error().message));
@@ -170,33 +170,26 @@ Status Extraction::visit(const ArchiveEntry &e, const ArchiveReader::BodyReader 
 
 Status Extraction::extractFile(const ArchiveEntry &e, const QString &target, const ArchiveReader::BodyReader &body)
 {
-    auto file = AtomicFile::create(target, 0600);
-    if (!file)
-        return file.error();
-    qint64 at = 0;
-    Status writeStatus = okStatus();
-    const Status readStatus = body([&](const char *data, qint64 length) {
-        writeStatus = pwriteAll(file->fd(), data, length, at, target);
-        at += length;
-        return bool(writeStatus);
+    m_writer.begin(target);
+    qint64 length = 0;
+    const Status readStatus = body([&](const char *data, qint64 n) {
+        m_writer.write(QByteArray(data, n));
+        length += n;
+        return !m_writer.failed();
     });
-    if (!writeStatus)
-        return writeStatus; // the disk: stop
+    if (m_writer.failed())
+        return m_writer.drain(); // the disk: stop
     if (!readStatus) {
+        m_writer.abandon(); // the temporary file goes
         if (readStatus.error().kind == ErrorKind::Cancelled || readStatus.error().kind == ErrorKind::LocalIo)
             return readStatus;
         warn(QStringLiteral("not extracted: %1").arg(readStatus.error().message));
-        return okStatus(); // damaged member: the temporary file goes, the next entry is tried
+        return okStatus(); // a damaged member: the next entry is tried
     }
-    const mode_t mode = (e.mode >= 0 ? mode_t(e.mode) & 0777 : 0666) & ~m_umask;
-    const struct timespec times[2] = {{e.mtime, 0}, {e.mtime, 0}};
-    if (::fchmod(file->fd(), mode) != 0 || ::futimens(file->fd(), times) != 0)
-        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot set the mode or time of %1: %2").arg(target, errnoText(errno)));
-    if (Status st = file.value().commit(AtomicFile::Durability::None); !st)
-        return st;
+    m_writer.finish((e.mode >= 0 ? mode_t(e.mode) & 0777 : 0666) & ~m_umask, e.mtime);
     ++report.files;
-    report.bytes += at;
-    progress.bytesDone += at;
+    report.bytes += length;
+    progress.bytesDone += length;
     ++progress.filesDone;
     if (m_progress)
         m_progress(progress);
@@ -212,7 +205,9 @@ void Extraction::extractSymlink(const ArchiveEntry &e, const QString &relative, 
         warn(QStringLiteral("refused: symbolic link \"%1\" -> \"%2\" points outside the target directory").arg(e.path, e.linkTarget));
         return;
     }
-    const QByteArray path = QFile::encodeName(target);
+    if (!m_writer.drain())
+        return; // reported by finish()
+    const QByteArray path = QFile::encodeName(target); // after the files queued before it, in archive order
     ::unlink(path.constData()); // a later entry of the same name replaces an earlier one
     if (::symlink(QFile::encodeName(e.linkTarget).constData(), path.constData()) != 0) {
         warn(QStringLiteral("not extracted: symbolic link %1: %2").arg(target, errnoText(errno)));
@@ -225,6 +220,8 @@ void Extraction::extractSymlink(const ArchiveEntry &e, const QString &relative, 
 
 void Extraction::extractHardlink(const ArchiveEntry &e, const QString &target)
 {
+    if (!m_writer.drain())
+        return; // reported by finish()
     auto source = safeEntryPath(e.linkTarget);
     struct stat st {};
     const QString from = source ? m_root + u'/' + *source : QString();
@@ -245,6 +242,8 @@ void Extraction::extractHardlink(const ArchiveEntry &e, const QString &target)
 
 Status Extraction::finish()
 {
+    if (Status st = m_writer.drain(); !st)
+        return st;
     // Directories last (their contents changed their mtime), deepest first (a read-only parent
     // would refuse the child's change).
     std::sort(m_directories.begin(), m_directories.end(),
@@ -270,9 +269,9 @@ Status Extraction::finish()
 
 Result<QList<int>> selectEntries(const QList<ArchiveEntry> &entries, const QStringList &names)
 {
-    QHash<QString, int> lastFile; // normalized path -> last index
-    for (const ArchiveEntry &e : entries)
-        lastFile.insert(normalized(e.path), e.index);
+    QHash<QString, qsizetype> lastFile; // normalized path -> position of its last entry
+    for (qsizetype i = 0; i < entries.size(); ++i)
+        lastFile.insert(normalized(entries[i].path), i);
     QList<int> selected;
     for (const QString &raw : names) {
         const QString name = normalized(raw);
@@ -281,7 +280,7 @@ Result<QList<int>> selectEntries(const QList<ArchiveEntry> &entries, const QStri
         const auto hit = lastFile.constFind(name);
         const bool isDirectory = hit != lastFile.constEnd() && entries[*hit].type == ArchiveEntry::Type::Directory;
         if (hit != lastFile.constEnd() && !isDirectory) {
-            selected.append(*hit);
+            selected.append(entries[*hit].index);
             continue;
         }
         for (const ArchiveEntry &e : entries) {
@@ -305,9 +304,9 @@ Result<ExtractReport> extractEntries(ArchiveReader &reader, const QList<int> &in
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot create directory %1").arg(root));
     Extraction x(root, progress);
     const QList<ArchiveEntry> all = reader.entries();
-    for (int index : indices.isEmpty() ? QList<int>() : indices)
-        if (index >= 0 && index < all.size() && all[index].type == ArchiveEntry::Type::File)
-            x.progress.bytesTotal += all[index].size, ++x.progress.filesTotal;
+    for (int index : indices)
+        if (const ArchiveEntry *e = findEntry(all, index); e && e->type == ArchiveEntry::Type::File)
+            x.progress.bytesTotal += e->size, ++x.progress.filesTotal;
     if (indices.isEmpty())
         for (const ArchiveEntry &e : all)
             if (e.type == ArchiveEntry::Type::File)

@@ -3,14 +3,16 @@
 #include "fileutil.h"
 
 #include <QFile>
+#include <QStringList>
 
 #include <sqlite3.h>
+#include <map>
 #include <unistd.h>
 
 namespace sparsescope::archiveindex {
 
 namespace {
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;
 
 // One connection, closed on scope exit.
 struct Db {
@@ -49,7 +51,29 @@ QString metaValue(sqlite3 *db, const char *key)
 
 QString pathIn(const QString &entryDirectory) { return entryDirectory + QStringLiteral("/archive-index.sqlite"); }
 
-std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const QString &validator)
+namespace {
+ArchiveEntry entryFrom(const Statement &st)
+{
+    ArchiveEntry e;
+    e.index = sqlite3_column_int(st.s, 0);
+    e.path = st.text(1);
+    e.type = ArchiveEntry::Type(sqlite3_column_int(st.s, 2));
+    e.size = sqlite3_column_int64(st.s, 3);
+    e.compressedSize = sqlite3_column_int64(st.s, 4);
+    e.mtime = sqlite3_column_int64(st.s, 5);
+    e.mode = sqlite3_column_int(st.s, 6);
+    e.linkTarget = st.text(7);
+    if (sqlite3_column_type(st.s, 8) != SQLITE_NULL)
+        e.span = ByteRange{sqlite3_column_int64(st.s, 8), sqlite3_column_int64(st.s, 9)};
+    e.complete = sqlite3_column_int(st.s, 10) != 0;
+    e.method = sqlite3_column_int(st.s, 11);
+    e.crc32 = quint32(sqlite3_column_int64(st.s, 12));
+    return e;
+}
+constexpr const char *kColumns = "idx, path, type, size, csize, mtime, mode, link, span_begin, span_end, complete, method, crc";
+} // namespace
+
+std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const QString &validator, const QStringList &names)
 {
     if (!QFile::exists(path))
         return std::nullopt;
@@ -66,28 +90,37 @@ std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const
     listing.format = metaValue(d.db, "format");
     listing.problem = metaValue(d.db, "problem");
     const qint64 count = metaValue(d.db, "entries").toLongLong();
+    bool everything = names.isEmpty();
+    for (const QString &n : names)
+        everything = everything || ArchiveEntry::normalizedPath(n).isEmpty();
+    if (!everything) {
+        // Each name, and what lies below it: norm in [name + "/", name + "0") ('0' follows '/').
+        Statement st(d.db, (QByteArray("SELECT ") + kColumns + " FROM entries WHERE norm = ?1 OR (norm >= ?2 AND norm < ?3)").constData());
+        if (!st)
+            return std::nullopt;
+        std::map<int, ArchiveEntry> found;
+        for (const QString &n : names) {
+            const QString name = ArchiveEntry::normalizedPath(n);
+            st.bind(1, name);
+            st.bind(2, name + u'/');
+            st.bind(3, name + u'0');
+            while (sqlite3_step(st.s) == SQLITE_ROW) {
+                ArchiveEntry e = entryFrom(st);
+                found.emplace(e.index, std::move(e));
+            }
+            sqlite3_reset(st.s);
+        }
+        for (auto &[index, e] : found)
+            listing.entries.append(std::move(e));
+        listing.partial = true;
+        return listing;
+    }
     listing.entries.reserve(count);
-    Statement st(d.db, "SELECT idx, path, type, size, csize, mtime, mode, link, span_begin, span_end, complete, method, crc"
-                       " FROM entries ORDER BY idx");
+    Statement st(d.db, (QByteArray("SELECT ") + kColumns + " FROM entries ORDER BY idx").constData());
     if (!st)
         return std::nullopt;
-    while (sqlite3_step(st.s) == SQLITE_ROW) {
-        ArchiveEntry e;
-        e.index = sqlite3_column_int(st.s, 0);
-        e.path = st.text(1);
-        e.type = ArchiveEntry::Type(sqlite3_column_int(st.s, 2));
-        e.size = sqlite3_column_int64(st.s, 3);
-        e.compressedSize = sqlite3_column_int64(st.s, 4);
-        e.mtime = sqlite3_column_int64(st.s, 5);
-        e.mode = sqlite3_column_int(st.s, 6);
-        e.linkTarget = st.text(7);
-        if (sqlite3_column_type(st.s, 8) != SQLITE_NULL)
-            e.span = ByteRange{sqlite3_column_int64(st.s, 8), sqlite3_column_int64(st.s, 9)};
-        e.complete = sqlite3_column_int(st.s, 10) != 0;
-        e.method = sqlite3_column_int(st.s, 11);
-        e.crc32 = quint32(sqlite3_column_int64(st.s, 12));
-        listing.entries.append(std::move(e));
-    }
+    while (sqlite3_step(st.s) == SQLITE_ROW)
+        listing.entries.append(entryFrom(st));
     if (listing.entries.size() != count)
         return std::nullopt; // damaged: list again
     return listing;
@@ -111,7 +144,7 @@ Status save(const QString &path, qint64 objectSize, const QString &validator, co
                     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
                     "CREATE TABLE entries(idx INTEGER PRIMARY KEY, path TEXT, type INTEGER, size INTEGER, csize INTEGER,"
                     " mtime INTEGER, mode INTEGER, link TEXT, span_begin INTEGER, span_end INTEGER, complete INTEGER,"
-                    " method INTEGER, crc INTEGER);"))
+                    " method INTEGER, crc INTEGER, norm TEXT);"))
             return fail(d.error());
         {
             Statement meta(d.db, "INSERT INTO meta VALUES(?1, ?2)");
@@ -126,7 +159,7 @@ Status save(const QString &path, qint64 objectSize, const QString &validator, co
                     return fail(d.error());
                 sqlite3_reset(meta.s);
             }
-            Statement row(d.db, "INSERT INTO entries VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+            Statement row(d.db, "INSERT INTO entries VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
             if (!row)
                 return fail(d.error());
             for (const ArchiveEntry &e : listing.entries) {
@@ -148,12 +181,13 @@ Status save(const QString &path, qint64 objectSize, const QString &validator, co
                 sqlite3_bind_int(row.s, 11, e.complete ? 1 : 0);
                 sqlite3_bind_int(row.s, 12, e.method);
                 sqlite3_bind_int64(row.s, 13, qint64(e.crc32));
+                row.bind(14, ArchiveEntry::normalizedPath(e.path));
                 if (sqlite3_step(row.s) != SQLITE_DONE)
                     return fail(d.error());
                 sqlite3_reset(row.s);
             }
         }
-        if (!d.exec("COMMIT;"))
+        if (!d.exec("CREATE INDEX entries_norm ON entries(norm); COMMIT;"))
             return fail(d.error());
     }
     return file.value().commit(AtomicFile::Durability::File);

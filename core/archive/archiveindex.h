@@ -22,7 +22,12 @@ QString pathIn(const QString &entryDirectory);
 
 // The listing stored at `path` if it was made for this version of the object (same size and
 // validator); nullopt when there is none, it is stale (then it is deleted) or it cannot be read.
-std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const QString &validator);
+// With `names` (as `extract` takes them), only the entries they can select are loaded (each name
+// itself and everything below it, compared without "./" and a trailing "/"), through an index on
+// the normalized path: a named extract from an archive of 100,000 entries reads a few rows, not all
+// (the listing is then `partial`).
+std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const QString &validator,
+                                   const QStringList &names = {});
 
 // Stores `listing` at `path` for this version of the object, replacing any older index.
 // Errors: LocalIo (cannot write the cache entry).

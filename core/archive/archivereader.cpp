@@ -37,10 +37,11 @@ Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool 
 }
 } // namespace
 
-Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device, bool sequential, bool forVisitAll)
+Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device, bool sequential, bool forVisitAll,
+                                                           const QStringList &names)
 {
     const QString indexPath = archiveindex::pathIn(device.entryDirectory());
-    if (auto listing = archiveindex::load(indexPath, device.size(), device.validator())) {
+    if (auto listing = archiveindex::load(indexPath, device.size(), device.validator(), names)) {
         if (listing->format == u"zip")
             return std::unique_ptr<ArchiveReader>(ZipReader::fromIndex(device, std::move(*listing)));
         return std::unique_ptr<ArchiveReader>(TarReader::fromIndex(device, std::move(*listing)));
@@ -59,10 +60,10 @@ QList<int> ArchiveReader::inArchiveOrder(const QList<int> &indices) const
 {
     QList<int> order = indices;
     if (order.isEmpty()) {
-        const qsizetype n = entries().size();
-        order.reserve(n);
-        for (int i = 0; i < n; ++i)
-            order.append(i);
+        const QList<ArchiveEntry> all = entries();
+        order.reserve(all.size());
+        for (const ArchiveEntry &e : all)
+            order.append(e.index);
         return order;
     }
     std::sort(order.begin(), order.end());

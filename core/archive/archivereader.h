@@ -45,7 +45,11 @@ public:
     // With `forVisitAll` (extract-all), a tar that is not indexed yet is not listed first: the
     // visit of every entry lists it as it streams through, and stores the index; entries() is
     // empty until then, and a truncated archive ends that visit with its problem() as the error.
-    static Result<std::unique_ptr<ArchiveReader>> open(SparseDevice &device, bool sequential, bool forVisitAll = false);
+    //
+    // With `names` (a named extract), an indexed archive loads only the entries those names can
+    // select (archiveindex::load); entries() is then that subset, still sorted by index.
+    static Result<std::unique_ptr<ArchiveReader>> open(SparseDevice &device, bool sequential, bool forVisitAll = false,
+                                                       const QStringList &names = {});
 
     virtual QString formatName() const = 0; // "zip", "tar", "tar.gzip", ...
     virtual QList<ArchiveEntry> entries() const = 0; // archive order; duplicates kept

@@ -254,13 +254,14 @@ Status TarReader::visit(const QList<int> &indices, const Visitor &visitor)
         plan.append({0, m_device.size()});
     else
         for (int index : order)
-            if (index >= 0 && index < m_entries.size() && m_entries[index].span)
-                plan.append(*m_entries[index].span);
+            if (const ArchiveEntry *e = findEntry(m_entries, index); e && e->span)
+                plan.append(*e->span);
     m_device.setReadAheadPlan(plan);
     for (int index : order) {
-        if (index < 0 || index >= m_entries.size())
+        const ArchiveEntry *found = findEntry(m_entries, index);
+        if (!found)
             return makeError(ErrorKind::Usage, QStringLiteral("%1 has no entry %2").arg(m_device.name()).arg(index));
-        const ArchiveEntry &want = m_entries[index];
+        const ArchiveEntry &want = *found;
         // Keep walking when the wanted entry is ahead on this stream and either follows at once or
         // cannot be reached otherwise (a compressed stream); else start at its header.
         const bool walk = m_archive && m_next >= 0 && m_next <= index && (m_next == index || !want.span);
@@ -300,7 +301,8 @@ Status TarReader::visit(const QList<int> &indices, const Visitor &visitor)
 
 Status TarReader::read(int index, const Sink &sink)
 {
-    if (index < 0 || index >= m_entries.size() || m_entries[index].type != ArchiveEntry::Type::File)
+    const ArchiveEntry *e = findEntry(m_entries, index);
+    if (!e || e->type != ArchiveEntry::Type::File)
         return makeError(ErrorKind::Usage, QStringLiteral("%1: entry %2 is not a regular file").arg(m_device.name()).arg(index));
     Status result = okStatus();
     const Status walked = visit({index}, [&](const ArchiveEntry &, const BodyReader &body) {

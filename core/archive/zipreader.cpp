@@ -259,9 +259,10 @@ Status ZipReader::computeSpans()
 
 Status ZipReader::read(int index, const Sink &sink)
 {
-    if (index < 0 || index >= m_entries.size() || m_entries[index].type != ArchiveEntry::Type::File)
+    const ArchiveEntry *found = findEntry(m_entries, index);
+    if (!found || found->type != ArchiveEntry::Type::File)
         return makeError(ErrorKind::Usage, QStringLiteral("%1: entry %2 is not a regular file").arg(m_device.name()).arg(index));
-    const ArchiveEntry &e = m_entries[index];
+    const ArchiveEntry &e = *found;
     if (e.span && e.compressedSize >= 0 && (e.method == ZIP_CM_STORE || e.method == ZIP_CM_DEFLATE))
         return readDirect(e, sink);
     return readWithLibzip(e, sink);
@@ -377,23 +378,25 @@ Status ZipReader::readWithLibzip(const ArchiveEntry &e, const Sink &sink)
 
 Status ZipReader::visit(const QList<int> &indices, const Visitor &visitor)
 {
-    QList<int> order = inArchiveOrder(indices);
-    for (int index : std::as_const(order))
-        if (index < 0 || index >= m_entries.size())
+    QList<const ArchiveEntry *> order;
+    for (int index : inArchiveOrder(indices)) {
+        const ArchiveEntry *e = findEntry(m_entries, index);
+        if (!e)
             return makeError(ErrorKind::Usage, QStringLiteral("%1 has no entry %2").arg(m_device.name()).arg(index));
+        order.append(e);
+    }
     // Archive order is the order of the local headers, which the central directory need not keep.
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-        const qint64 x = m_entries[a].span ? m_entries[a].span->begin : m_device.size();
-        const qint64 y = m_entries[b].span ? m_entries[b].span->begin : m_device.size();
-        return x < y;
+    std::stable_sort(order.begin(), order.end(), [&](const ArchiveEntry *a, const ArchiveEntry *b) {
+        return (a->span ? a->span->begin : m_device.size()) < (b->span ? b->span->begin : m_device.size());
     });
     QList<ByteRange> plan;
-    for (int index : std::as_const(order))
-        if (m_entries[index].span && m_entries[index].type != ArchiveEntry::Type::Directory)
-            plan.append(*m_entries[index].span);
+    for (const ArchiveEntry *e : std::as_const(order))
+        if (e->span && e->type != ArchiveEntry::Type::Directory)
+            plan.append(*e->span);
     m_device.setReadAheadPlan(plan);
-    for (int index : std::as_const(order)) {
-        ArchiveEntry entry = m_entries[index];
+    for (const ArchiveEntry *e : std::as_const(order)) {
+        const int index = e->index;
+        ArchiveEntry entry = *e;
         if (entry.type == ArchiveEntry::Type::Symlink && entry.linkTarget.isEmpty()) {
             // A symlink's target is its body.
             QByteArray target;
