@@ -1,14 +1,19 @@
 #pragma once
 // ArchivePane: the entries of the selected object when it is an archive (ZIP or tar), as a tree
-// with sizes and how much of each entry is present. Selecting an entry highlights its byte span
-// on the coverage map and previews its first 64 KiB, decompressed; Extract… writes the selected entries (or all)
-// into a directory, traversal-safe, with progress and cancellation.
+// (folders first, then by name) with sizes and how much of each entry is present. Selecting an
+// entry highlights its byte span on the coverage map and previews its first 64 KiB, decompressed;
+// Extract… writes the selected entries and folders (a folder with its whole subtree), or all, into
+// a directory, traversal-safe, showing the percentage, bytes and time left, and can be cancelled.
+// A large tar that is not indexed yet is listed only when asked: its listing reads a header per
+// entry, which for small entries is most of the archive.
 //
 // Listing and extraction run on a worker thread of the pane's own (the archive libraries block on
-// reads the engine serves on the GUI thread); the GUI thread never waits for them.
+// reads the engine serves on the GUI thread); the GUI thread never waits for them. A worker keeps
+// its object alive until it is done and hands it back to the GUI thread to be released.
 
 #include "archiveentry.h"
 
+#include <QElapsedTimer>
 #include <QThreadPool>
 #include <QWidget>
 
@@ -43,7 +48,12 @@ public:
     // Extracts the selected entries (all if none) into `directory`; the result comes as activity.
     void extractTo(const QString &directory);
     void selectEntry(int index);
+    // Selects the entry or folder `path` (as listed, without a trailing "/"); false if none.
+    bool selectPath(const QString &path);
+    QString statusText() const;
     void cancel();
+    // Tars larger than this that are not indexed yet wait for "List Entries" (bytes).
+    static constexpr qint64 kAskBeforeListingAbove = 256LL << 20;
 
 Q_SIGNALS:
     void spanSelected(sparsescope::ByteRange span);
@@ -51,12 +61,14 @@ Q_SIGNALS:
     void activity(const QString &object, const QString &message, bool error);
 
 private:
-    void list(bool sequential);
+    void list(bool sequential, bool confirmed = false);
+    void showProgress(const struct ExtractProgress &progress);
     void showEntries(const QList<ArchiveEntry> &entries);
     void refreshPresence();
     void onSelection();
     void setBusy(bool busy, const QString &text);
-    QList<int> selectedIndices() const;
+    QList<int> selectedIndices() const;   // entries selected as such
+    QStringList selectedPaths() const;    // entries and folders selected, as `extract` names them
 
     struct Worker; // device and reader, used on m_pool's thread only
     std::shared_ptr<Worker> m_worker;
@@ -64,6 +76,8 @@ private:
     QThreadPool m_pool;
     QList<ArchiveEntry> m_entries;
     QHash<int, QTreeWidgetItem *> m_items;
+    QHash<QString, QTreeWidgetItem *> m_folders;
+    QElapsedTimer m_extractClock;
     QTreeWidget *m_tree;
     QLabel *m_status;
     QPushButton *m_extract;

@@ -4,6 +4,9 @@
 
 #include <QThread>
 
+#include <condition_variable>
+#include <mutex>
+
 namespace sparsescope {
 
 SparseDevice::SparseDevice(SparseObject *object)
@@ -77,12 +80,33 @@ Result<QByteArray> SparseDevice::fetch(ByteRange range)
     Q_ASSERT(QThread::currentThread() != m_object->thread());
     if (auto warm = m_object->readPresent(range))
         return *warm; // every chunk present: no trip through the engine's thread
-    QFuture<Result<QByteArray>> future;
-    runBlockingOn(m_object, [&] { future = m_object->read(range, Priority::Interactive); });
-    future.waitForFinished();
-    if (future.isCanceled() || future.resultCount() == 0)
+    // The read is made on the object's thread; this thread waits for its result, but gives up
+    // within 20 ms of cancel(), so that a thread waiting for this one (say, the GUI thread that
+    // owns the object, closing a pane) can never wait for itself.
+    struct Wait {
+        std::mutex mutex;
+        std::condition_variable done;
+        bool finished = false;
+        Result<QByteArray> result;
+    };
+    auto wait = std::make_shared<Wait>();
+    SparseObject *object = m_object;
+    postTo(object, [object, range, wait] {
+        object->read(range, Priority::Interactive).then(QtFuture::Launch::Sync, [wait](QFuture<Result<QByteArray>> f) {
+            std::lock_guard lock(wait->mutex);
+            if (!f.isCanceled() && f.resultCount() > 0)
+                wait->result = f.result();
+            wait->finished = true;
+            wait->done.notify_all();
+        });
+    });
+    std::unique_lock lock(wait->mutex);
+    while (!wait->done.wait_for(lock, std::chrono::milliseconds(20), [&] { return wait->finished; }))
+        if (m_cancelled)
+            return makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(m_name));
+    if (!wait->result && wait->result.error().kind == ErrorKind::Cancelled)
         return makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(m_name));
-    return future.result();
+    return std::move(wait->result);
 }
 
 Result<QByteArray> SparseDevice::read(ByteRange range)

@@ -42,7 +42,8 @@ public:
     // Up to `maxBytes` from `offset`, never crossing the end of the chunk that holds `offset`
     // (so that a streaming reader fetches no chunk it does not step into). Empty at the end.
     Result<QByteArray> readSome(qint64 offset, qint64 maxBytes);
-    void cancel() { m_cancelled = true; } // any thread: later reads fail with Cancelled
+    // Any thread: later reads, and a read waiting now (within 20 ms), fail with Cancelled.
+    void cancel() { m_cancelled = true; }
     void resume() { m_cancelled = false; } // the worker thread, before its next task
 
 private:
