@@ -32,11 +32,17 @@ const char *kDescription =
     "  status [--json]                  every object in the cache directory\n"
     "  remove SOURCE                    delete the object's cache entirely\n"
     "  list SOURCE [--json]             the entries of a ZIP or tar archive (path, size,\n"
-    "                                   compressed size, type), fetching only what listing needs\n"
-    "  extract SOURCE [ENTRY...] -o DIR the named entries (default: all) into DIR; '-o -' writes\n"
-    "                                   one entry to stdout. Unsafe names are refused.\n"
+    "                                   compressed size, type), fetching only what listing needs;\n"
+    "                                   kept in an index, so it happens once per archive version.\n"
+    "                                   A truncated archive: what was found, a warning, exit 1\n"
+    "  extract SOURCE [ENTRY...] -o DIR the named entries (default: all) into DIR, with their\n"
+    "                                   modes and mtimes; a directory brings its subtree, a name\n"
+    "                                   twice in the archive gives its last member (as tar and\n"
+    "                                   unzip do); '-o -' writes one file to stdout. Unsafe names\n"
+    "                                   and links pointing outside DIR are refused (exit 1)\n"
     "\n"
-    "Exit status: 0 success, 1 failure at run time, 2 usage error.";
+    "Exit status: 0 success, 1 failure at run time, 2 usage error. SIGINT or SIGTERM removes\n"
+    "the command's temporary files before it dies; the cache needs nothing.";
 
 void printUsageError(const QString &message)
 {

@@ -66,10 +66,19 @@ SparseObject::SparseObject(std::unique_ptr<Source> source, std::shared_ptr<Spars
     : m_source(std::move(source)), m_store(std::move(store)), m_stats(std::move(stats)),
       m_link(std::make_shared<EngineLink>(this)), m_writeSlots(std::make_shared<QSemaphore>(config.maxQueuedWrites)),
       m_info(std::move(info)), m_config(std::move(config)), m_geometry(m_store->geometry()),
-      m_warnings(std::move(warnings)), m_signalTimer(this), m_pruneTimer(this)
+      m_warnings(std::move(warnings)), m_signalTimer(this), m_pruneTimer(this), m_foreignTimer(this), m_watchTimer(this)
 {
     m_inFlight.resize(m_geometry.chunkCount());
     m_errors.resize(m_geometry.chunkCount());
+    m_foreign.resize(m_geometry.chunkCount());
+    // Chunks fetched for us by another process: looked for often while we wait for them.
+    m_foreignTimer.setSingleShot(true);
+    m_foreignTimer.setInterval(25);
+    connect(&m_foreignTimer, &QTimer::timeout, this, &SparseObject::pollForeign);
+    // What other processes store and evict, for the live view: looked at now and then.
+    m_watchTimer.setInterval(500);
+    connect(&m_watchTimer, &QTimer::timeout, this, &SparseObject::pollForeign);
+    m_watchTimer.start();
     m_config.planner.connections = m_config.source.connections;
     m_signalTimer.setSingleShot(true);
     m_signalTimer.setInterval(100);
@@ -236,7 +245,11 @@ void SparseObject::plan(quint64 waiterId)
     }
     w.outstanding = outstanding;
     const Priority priority = w.priority;
-    for (const auto &[a, b] : planRequests(toFetch, m_geometry, m_config.planner))
+    // What no other process is fetching is ours to fetch; the rest arrives through the journal.
+    const QList<std::pair<qint64, qint64>> ours = claimForFetch(waiterId, toFetch);
+    if (m_waiters.find(waiterId) == m_waiters.end())
+        return; // completed by chunks another process had just stored
+    for (const auto &[a, b] : planRequests(ours, m_geometry, m_config.planner))
         enqueue(a, b, priority, 0);
     if (outstanding == 0)
         tryComplete(waiterId);
@@ -274,6 +287,7 @@ void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &
     markDirty(chunk, chunk);
     if (!result) {
         m_errors.set(chunk);
+        releaseClaims({{chunk, chunk}});
         failWaiters(chunk, chunk, result.error());
         return;
     }
@@ -317,6 +331,7 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
         if (error.kind == ErrorKind::Changed && !m_fatal) {
             for (const auto &[a, b] : leftover)
                 m_inFlight.resetSpan(a, b);
+            releaseClaims(leftover);
             handleChanged(error);
         } else if (error.retryable && error.retryAfterMs <= kMaxRetryAfterMs && r.attempt + 1 < m_config.maxAttempts && !m_fatal &&
                    isWanted(r.firstChunk, r.lastChunk)) {
@@ -336,6 +351,7 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
         } else {
             if (error.retryable && error.retryAfterMs > kMaxRetryAfterMs)
                 error.message += QStringLiteral(" (the server asks to retry after %1 s; try again later)").arg(error.retryAfterMs / 1000);
+            releaseClaims(leftover); // another process may try them
             for (const auto &[a, b] : leftover) {
                 m_inFlight.resetSpan(a, b);
                 markDirty(a, b);
@@ -446,8 +462,16 @@ void SparseObject::pruneCancelled()
     // Drop queued requests nobody waits for; stop running ones.
     for (const auto &[a, b] : m_requests.dropQueued([this](qint64 first, qint64 last) { return !isWanted(first, last); })) {
         m_inFlight.resetSpan(a, b);
+        releaseClaims({{a, b}});
         markDirty(a, b);
     }
+    // Chunks another process fetches that nobody here waits for any more.
+    for (const auto &[a, b] : m_foreign.setRuns(0, m_foreign.size() - 1))
+        if (!isWanted(a, b)) {
+            m_foreign.resetSpan(a, b);
+            m_inFlight.resetSpan(a, b);
+            markDirty(a, b);
+        }
     for (UpstreamRequest *r : m_requests.running())
         if (!isWanted(r->firstChunk, r->lastChunk)) {
             r->assembler->stop();

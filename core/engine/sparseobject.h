@@ -147,6 +147,13 @@ private:
     void markDirty(qint64 first, qint64 last);
     void emitDirty();
     Result<ByteRange> checkRange(ByteRange range) const;
+    // Sharing the cache entry with other processes (sparseobject_sharing.cpp).
+    QList<std::pair<qint64, qint64>> claimForFetch(quint64 waiterId, const QList<std::pair<qint64, qint64>> &runs);
+    void releaseClaims(const QList<std::pair<qint64, qint64>> &runs);
+    void pollForeign();
+    void applyForeign(const ForeignChanges &changes);
+    void retryForeignClaims();
+    void completeArrived(qint64 first, qint64 last);
 
     std::unique_ptr<Source> m_source;
     std::shared_ptr<SparseFileStore> m_store;
@@ -160,6 +167,7 @@ private:
 
     ChunkBitmap m_inFlight;                         // chunks planned into an upstream request
     ChunkBitmap m_errors;                           // chunks whose last fetch failed (for the map)
+    ChunkBitmap m_foreign;                          // wanted chunks another process is fetching (also in m_inFlight)
     std::map<quint64, Waiter> m_waiters;
     SpanIndex m_waiterSpans; // the chunk spans of m_waiters, for lookups by chunk
     RequestQueue m_requests;                        // upstream requests, queued and running
@@ -172,6 +180,9 @@ private:
 
     QTimer m_signalTimer;                           // batches coverageChanged
     QTimer m_pruneTimer;                            // notices cancelled futures
+    QTimer m_foreignTimer;                          // looks for chunks other processes fetch for us
+    QTimer m_watchTimer;                            // looks at what other processes did (live view)
+    bool m_refreshing = false;                      // a ChunkStore::refresh() is under way
     qint64 m_dirtyFirst = -1;
     qint64 m_dirtyLast = -1;
 };

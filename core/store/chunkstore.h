@@ -21,6 +21,21 @@
 
 namespace sparsescope {
 
+// What other processes did to the entry since the last look (ChunkStore::refresh).
+struct ForeignChanges {
+    QList<std::pair<qint64, qint64>> present; // chunk runs another process stored
+    QList<std::pair<qint64, qint64>> evicted; // chunk runs another process dropped
+    bool reset = false;                       // another process reset the entry (changed upstream)
+    bool isEmpty() const { return present.isEmpty() && evicted.isEmpty() && !reset; }
+};
+
+// The answer to a claim (ChunkStore::claim) on a span of missing chunks.
+struct ClaimResult {
+    QList<std::pair<qint64, qint64>> claimed; // this store's to fetch
+    QList<std::pair<qint64, qint64>> present; // stored meanwhile by another process: nothing to fetch
+    // Everything else of the span is being fetched by another process.
+};
+
 struct VerifyReport {
     qint64 checkedChunks = 0;
     QList<qint64> badChunks; // dropped from coverage (and their blocks freed)
@@ -66,6 +81,18 @@ public:
     virtual Result<VerifyReport> verify() = 0;
     // (I/O) Drops everything and adopts a new size and validator (the object changed upstream).
     virtual Status reset(qint64 newSize, const QString &newValidator) = 0;
+
+    // Sharing an entry with other processes (claimtable.h). A store that is not shared claims
+    // everything and never sees foreign changes: these defaults.
+    // Claims missing chunks [first, last] for fetching, without waiting. Cheap (fcntl(2) locks and,
+    // when the journal grew, a read of its new records from the page cache). Errors: LocalIo.
+    virtual Result<ClaimResult> claim(qint64 first, qint64 last) { return ClaimResult{{{first, last}}, {}}; }
+    // Gives up claims that will not be committed (the fetch failed or nobody wants it any more).
+    // Commits release the claims of the chunks they make durable.
+    virtual void releaseClaims(qint64 first, qint64 last) { (void)first; (void)last; }
+    // (I/O) Reads the journal records other processes appended since the last look and applies
+    // them: their stored chunks become present, their evictions drop chunks. Errors: LocalIo.
+    virtual Result<ForeignChanges> refresh() { return ForeignChanges{}; }
 };
 
 } // namespace sparsescope

@@ -12,7 +12,7 @@ namespace sparsescope::journal {
 
 namespace {
 constexpr quint32 kMagic = 0x314a5353; // "SSJ1" little-endian
-constexpr int kFormat = 1;
+constexpr int kFormat = 2;    // written; format 1 (writer always 0, no Reset) is read too
 
 template <typename T>
 void put(char *p, T v) { std::memcpy(p, &v, sizeof v); }
@@ -26,7 +26,7 @@ QByteArray encode(const JournalRecord &record)
     char *p = out.data();
     put<quint32>(p, kMagic);
     put<quint16>(p + 4, record.type);
-    put<quint16>(p + 6, 0);
+    put<quint16>(p + 6, record.writer);
     put<quint64>(p + 8, record.chunk);
     put<quint64>(p + 16, record.arg);
     put<quint64>(p + 24, XXH3_64bits(p, 24));
@@ -35,12 +35,13 @@ QByteArray encode(const JournalRecord &record)
 
 bool decode(const char *p, JournalRecord *out)
 {
-    if (get<quint32>(p) != kMagic || get<quint16>(p + 6) != 0 || get<quint64>(p + 24) != XXH3_64bits(p, 24))
+    if (get<quint32>(p) != kMagic || get<quint64>(p + 24) != XXH3_64bits(p, 24))
         return false;
     out->type = get<quint16>(p + 4);
+    out->writer = get<quint16>(p + 6);
     out->chunk = get<quint64>(p + 8);
     out->arg = get<quint64>(p + 16);
-    return out->type <= JournalRecord::Evict;
+    return out->type <= JournalRecord::Reset;
 }
 
 JournalState replay(const QByteArray &bytes, qint64 chunkCount, qint64 chunkSize)
@@ -49,14 +50,26 @@ JournalState replay(const QByteArray &bytes, qint64 chunkCount, qint64 chunkSize
     s.present.resize(chunkCount);
     s.checksums.resize(chunkCount);
     const qint64 n = bytes.size() / kRecordSize;
+    // First pass: the decodable prefix after a valid header, and its last Reset.
+    qint64 end = 0, lastReset = 0;
     for (qint64 i = 0; i < n; ++i) {
         JournalRecord r;
         if (!decode(bytes.constData() + i * kRecordSize, &r))
             break;
-        if (i == 0) {
-            if (r.type != JournalRecord::Header || r.chunk != quint64(kFormat) || r.arg != quint64(chunkSize))
-                break;
-        } else if (r.type == JournalRecord::Present) {
+        if (i == 0 && (r.type != JournalRecord::Header || (r.chunk != 1 && r.chunk != quint64(kFormat)) || r.arg != quint64(chunkSize)))
+            break;
+        if (i > 0 && r.type == JournalRecord::Header)
+            break; // a second header
+        if (r.type == JournalRecord::Reset)
+            lastReset = i;
+        end = i + 1;
+    }
+    // Second pass: what came after the last Reset, against this object's chunks.
+    s.validRecords = std::min<qint64>(end, lastReset + 1);
+    for (qint64 i = std::max<qint64>(1, lastReset + 1); i < end; ++i) {
+        JournalRecord r;
+        decode(bytes.constData() + i * kRecordSize, &r);
+        if (r.type == JournalRecord::Present) {
             if (r.chunk >= quint64(chunkCount))
                 break;
             s.present.set(qint64(r.chunk));
@@ -65,8 +78,6 @@ JournalState replay(const QByteArray &bytes, qint64 chunkCount, qint64 chunkSize
             if (r.arg == 0 || r.chunk >= quint64(chunkCount) || r.arg > quint64(chunkCount) - r.chunk)
                 break;
             s.present.resetSpan(qint64(r.chunk), qint64(r.chunk + r.arg) - 1);
-        } else {
-            break; // a second header
         }
         s.validRecords = i + 1;
     }

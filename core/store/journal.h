@@ -2,11 +2,18 @@
 // The coverage journal: an append-only file of fixed 32-byte records, each protected by its own
 // XXH3-64 checksum, that says which chunks of an object are present (and their checksums).
 //
-// Record layout (little-endian):   u32 magic "SSJ1" | u16 type | u16 reserved (0)
+// Record layout (little-endian):   u32 magic "SSJ1" | u16 type | u16 writer
 //                                  | u64 chunk | u64 arg | u64 check = XXH3-64(first 24 bytes)
-//   Header  (type 0): chunk = format version, arg = chunk size in bytes. Always the first record.
+//   Header  (type 0): chunk = format version (2; 1 is read too), arg = chunk size in bytes.
+//                     Always the first record.
 //   Present (type 1): chunk = index, arg = XXH3-64 of the chunk's bytes.
 //   Evict   (type 2): chunk = first index, arg = number of chunks.
+//   Reset   (type 3): chunk = the object's new size: everything before it is void (the object
+//                     changed upstream and was reset while other processes had it open).
+// `writer` tags the store instance that appended the record (format 1 wrote 0), so that a
+// process tailing the journal can skip its own records. Many processes append to one journal
+// (O_APPEND; each batch is one write(2) of whole records, and pages hold whole records, so even a
+// killed writer leaves only whole records).
 //
 // Crash consistency (the disk-objectstore rule): a Present record is appended only after the
 // chunk's bytes were fdatasync'ed; an Evict record is made durable before the hole is punched.
@@ -23,10 +30,11 @@
 namespace sparsescope {
 
 struct JournalRecord {
-    enum Type : quint16 { Header = 0, Present = 1, Evict = 2 };
+    enum Type : quint16 { Header = 0, Present = 1, Evict = 2, Reset = 3 };
     quint16 type = Present;
     quint64 chunk = 0;
     quint64 arg = 0;
+    quint16 writer = 0;
 };
 
 struct JournalState {
@@ -45,8 +53,9 @@ QByteArray encode(const JournalRecord &record);
 bool decode(const char *bytes, JournalRecord *out);
 
 // Replays the journal bytes for an object of `chunkCount` chunks of `chunkSize` bytes.
-// Records naming chunks outside the object, or a header with another chunk size or format,
-// end the valid prefix like a torn record. Never fails: an unusable journal yields empty coverage.
+// Records before the last Reset are void. Records naming chunks outside the object, or a header
+// with another chunk size or format, end the valid prefix like a torn record. Never fails: an
+// unusable journal yields empty coverage.
 JournalState replay(const QByteArray &bytes, qint64 chunkCount, qint64 chunkSize);
 
 // Reads and replays `path`. With `repair`, a dropped tail is truncated away (ftruncate + fsync).

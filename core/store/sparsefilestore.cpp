@@ -6,12 +6,14 @@
 #include "uringwriter.h"
 
 #include <QCoreApplication>
+#include <QRandomGenerator>
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 
 #include <cerrno>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 #include <fcntl.h>
@@ -74,17 +76,63 @@ Result<std::unique_ptr<SparseFileStore>> SparseFileStore::open(const QString &di
     s->m_dir = directory;
     if (Status st = makePrivateDirectory(directory); !st)
         return st.error();
-    auto lock = ObjectLock::acquire(directory, lockWaitMs);
-    if (!lock)
-        return lock.error();
+    s->m_shared = !ObjectLock::onNetworkFilesystem(directory);
+    // The entry to ourselves if no one else has it open (to create, repair or compact it), else
+    // shared; on a network filesystem always to ourselves.
+    auto lock = ObjectLock::acquire(directory, s->m_shared ? 0 : lockWaitMs, ObjectLock::Mode::Exclusive);
+    const bool exclusive = lock.ok();
+    if (!exclusive) {
+        if (!s->m_shared)
+            return lock.error();
+        lock = ObjectLock::acquire(directory, lockWaitMs, ObjectLock::Mode::Shared);
+        if (!lock)
+            return lock.error();
+    }
     s->m_lock = std::move(lock).value();
-    if (Status st = s->initialize(want); !st)
+    s->m_writer = quint16(1 + QRandomGenerator::global()->bounded(65535));
+    if (Status st = s->m_claims.open(directory); !st)
         return st.error();
+    if (Status st = s->initialize(want, exclusive); !st)
+        return st.error();
+    if (exclusive && s->m_shared)
+        s->m_lock.downgrade(); // set up: others may open it now
     return s;
 }
 
-Status SparseFileStore::initialize(const ObjectMeta &want)
+Status SparseFileStore::initialize(const ObjectMeta &want, bool exclusive)
 {
+    if (!exclusive) {
+        // Other processes have the entry open: adopt it as it is, reset it in place if the object
+        // changed, repair and compact nothing (a record being appended is not a torn tail).
+        auto meta = ObjectMeta::load(metaPath());
+        if (!meta)
+            return makeError(ErrorKind::LocalIo, QStringLiteral("%1: the cache entry %2 is open in another process but unreadable: %3; "
+                                                                "close the other processes and try again")
+                                                     .arg(want.source, m_dir, meta.error().message));
+        m_dataFd = openFile(dataPath(), O_RDWR);
+        m_journalFd = openFile(journalPath(), O_WRONLY | O_APPEND);
+        m_journalReadFd = openFile(journalPath(), O_RDONLY);
+        if (m_dataFd < 0 || m_journalFd < 0 || m_journalReadFd < 0)
+            return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open the cache entry %1: %2").arg(m_dir, errnoText(errno)));
+        if (meta->size != want.size || meta->validator != want.validator) {
+            m_warnings << QStringLiteral("%1 changed upstream since it was cached (size %2 -> %3); its cached data was dropped")
+                              .arg(want.source).arg(meta->size).arg(want.size);
+            if (Status st = resetShared(want); !st)
+                return st;
+        } else {
+            m_meta = *meta;
+            m_meta.source = want.source;
+            m_geometry = {m_meta.size, m_meta.chunkSize};
+        }
+        auto state = journal::load(journalPath(), m_geometry.chunkCount(), m_meta.chunkSize, /*repair=*/false);
+        if (!state)
+            return state.error();
+        m_present = std::move(state->present);
+        m_checksums = std::move(state->checksums);
+        m_tailOffset = state->validBytes;
+        m_claimed.resize(m_geometry.chunkCount());
+        return dropChunksInHoles();
+    }
     // 1. Metadata: adopt the entry's if it describes the same object, else start over.
     bool fresh = true;
     if (QFileInfo::exists(metaPath())) {
@@ -170,9 +218,171 @@ Status SparseFileStore::initialize(const ObjectMeta &want)
             return s2;
     }
     m_journalFd = openFile(journalPath(), O_WRONLY | O_APPEND);
-    if (m_journalFd < 0)
+    m_journalReadFd = openFile(journalPath(), O_RDONLY);
+    if (m_journalFd < 0 || m_journalReadFd < 0)
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open %1: %2").arg(journalPath(), errnoText(errno)));
+    struct stat js {};
+    m_tailOffset = ::fstat(m_journalReadFd, &js) == 0 ? qint64(js.st_size) / journal::kRecordSize * journal::kRecordSize : 0;
+    m_claimed.resize(m_geometry.chunkCount());
     return okStatus();
+}
+
+Status SparseFileStore::resetShared(const ObjectMeta &want)
+{
+    // Every chunk claimed (waiting for fetches under way in other processes), then: the Reset
+    // record durable, the data dropped, the new meta.json. Others see the Reset when they look.
+    constexpr qint64 kEveryChunk = qint64(1) << 60;
+    if (Status st = m_claims.claimWaiting(0, kEveryChunk); !st)
+        return st;
+    auto current = ObjectMeta::load(metaPath());
+    Status st = okStatus();
+    if (!current || current->size != want.size || current->validator != want.validator) {
+        st = appendRecords(journal::encode({JournalRecord::Reset, quint64(want.size), 0, m_writer}));
+        if (st && (::ftruncate(m_dataFd, 0) != 0 || ::ftruncate(m_dataFd, want.size) != 0))
+            st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot reset the cache of %1: %2").arg(want.source, errnoText(errno)));
+        ObjectMeta meta = want;
+        meta.formatVersion = ObjectMeta::kFormatVersion;
+        meta.chunkSize = current ? current->chunkSize : want.chunkSize; // the journal's header says it
+        if (st)
+            st = meta.save(metaPath());
+        if (st)
+            m_meta = meta;
+    } else {
+        m_meta = *current;
+        m_meta.source = want.source;
+    }
+    m_geometry = {m_meta.size, m_meta.chunkSize};
+    m_claims.release(0, kEveryChunk);
+    return st;
+}
+
+bool SparseFileStore::journalGrew() const
+{
+    struct stat st {};
+    return m_shared && m_journalReadFd >= 0 && ::fstat(m_journalReadFd, &st) == 0 && qint64(st.st_size) >= m_tailOffset + journal::kRecordSize;
+}
+
+Result<ForeignChanges> SparseFileStore::refresh()
+{
+    ForeignChanges changes;
+    if (!m_shared)
+        return changes;
+    QMutexLocker t(&m_tailMutex);
+    struct stat st {};
+    if (::fstat(m_journalReadFd, &st) != 0)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot stat %1: %2").arg(journalPath(), errnoText(errno)));
+    const qint64 whole = (qint64(st.st_size) - m_tailOffset) / journal::kRecordSize * journal::kRecordSize;
+    if (whole <= 0)
+        return changes;
+    QByteArray bytes(whole, Qt::Uninitialized);
+    if (Status rs = preadAll(m_journalReadFd, bytes.data(), whole, m_tailOffset, journalPath()); !rs)
+        return rs.error();
+    std::unique_lock l(m_stateLock);
+    const qint64 count = m_geometry.chunkCount();
+    auto addRun = [](QList<std::pair<qint64, qint64>> &runs, qint64 a, qint64 b) {
+        if (!runs.isEmpty() && runs.last().second + 1 == a)
+            runs.last().second = b;
+        else
+            runs.append({a, b});
+    };
+    qint64 applied = 0;
+    for (qint64 at = 0; at < whole; at += journal::kRecordSize) {
+        JournalRecord r;
+        if (!journal::decode(bytes.constData() + at, &r))
+            break; // a record not completely written yet: look again later
+        applied = at + journal::kRecordSize;
+        if (r.writer == m_writer)
+            continue;
+        if (r.type == JournalRecord::Present && r.chunk < quint64(count)) {
+            const qint64 c = qint64(r.chunk);
+            m_checksums.set(c, r.arg);
+            if (!m_present.test(c)) {
+                m_present.set(c);
+                addRun(changes.present, c, c);
+            }
+        } else if (r.type == JournalRecord::Evict && r.arg > 0 && r.chunk < quint64(count)) {
+            const qint64 a = qint64(r.chunk), b = std::min(count - 1, qint64(r.chunk + r.arg) - 1);
+            changes.evicted += m_present.setRuns(a, b);
+            m_present.resetSpan(a, b);
+            m_recentDrops.push_back({++m_foreignDrops, a, b});
+        } else if (r.type == JournalRecord::Reset) {
+            changes.reset = true;
+            if (count > 0)
+                changes.evicted += m_present.setRuns(0, count - 1);
+            m_present.resetSpan(0, std::max<qint64>(0, count - 1));
+            m_recentDrops.push_back({++m_foreignDrops, 0, std::numeric_limits<qint64>::max()});
+        }
+    }
+    while (m_recentDrops.size() > 256)
+        m_recentDrops.pop_front();
+    m_tailOffset += applied;
+    return changes;
+}
+
+bool SparseFileStore::droppedSince(quint64 seq, qint64 first, qint64 last)
+{
+    if (m_foreignDrops.load() == seq)
+        return false;
+    QMutexLocker t(&m_tailMutex);
+    if (m_recentDrops.empty() || m_recentDrops.front().seq > seq + 1)
+        return true; // forgotten: assume the worst
+    for (const Drop &d : m_recentDrops)
+        if (d.seq > seq && d.first <= last && first <= d.last)
+            return true;
+    return false;
+}
+
+Result<ClaimResult> SparseFileStore::claim(qint64 first, qint64 last)
+{
+    ClaimResult out;
+    if (!m_shared) {
+        out.claimed.append({first, last});
+        return out;
+    }
+    QList<std::pair<qint64, qint64>> runs;
+    {
+        QMutexLocker c(&m_claimMutex);
+        auto claimed = m_claims.tryClaim(first, last);
+        if (!claimed)
+            return claimed.error();
+        runs = *claimed;
+        for (const auto &[a, b] : std::as_const(runs))
+            m_claimed.setSpan(a, b);
+    }
+    // Another process may have stored some of them, releasing its claim just before ours.
+    if (journalGrew())
+        if (auto r = refresh(); !r)
+            return r.error();
+    for (const auto &[a, b] : std::as_const(runs)) {
+        const QList<std::pair<qint64, qint64>> present = presentRuns(a, b);
+        qint64 cursor = a;
+        for (const auto &[x, y] : present) {
+            if (x > cursor)
+                out.claimed.append({cursor, x - 1});
+            out.present.append({x, y});
+            releaseClaims(x, y);
+            cursor = y + 1;
+        }
+        if (cursor <= b)
+            out.claimed.append({cursor, b});
+    }
+    return out;
+}
+
+void SparseFileStore::releaseClaims(qint64 first, qint64 last)
+{
+    QMutexLocker c(&m_claimMutex);
+    releaseClaimsLocked(first, last);
+}
+
+void SparseFileStore::releaseClaimsLocked(qint64 first, qint64 last)
+{
+    if (!m_shared || first > last || first >= m_claimed.size())
+        return;
+    last = std::min(last, m_claimed.size() - 1);
+    for (const auto &[a, b] : m_claimed.setRuns(first, last))
+        m_claims.release(a, b);
+    m_claimed.resetSpan(first, last);
 }
 
 Status SparseFileStore::dropChunksInHoles()
@@ -210,6 +420,8 @@ SparseFileStore::~SparseFileStore()
         ::close(m_dataFd);
     if (m_journalFd >= 0)
         ::close(m_journalFd);
+    if (m_journalReadFd >= 0)
+        ::close(m_journalReadFd);
 }
 
 ChunkGeometry SparseFileStore::geometry() const
@@ -292,15 +504,27 @@ Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
 Result<QByteArray> SparseFileStore::read(ByteRange range) const
 {
     QByteArray out(range.length(), Qt::Uninitialized);
-    std::shared_lock l(m_stateLock);
-    const auto [first, last] = m_geometry.chunksTouching(range);
-    if (range.isEmpty())
-        return QByteArray();
-    if (range.end > m_geometry.objectSize || m_present.countInSpan(first, last) != last - first + 1)
-        return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 are not all present in the cache")
+    const quint64 drops = m_foreignDrops.load();
+    qint64 first = 0, last = -1;
+    {
+        std::shared_lock l(m_stateLock);
+        std::tie(first, last) = m_geometry.chunksTouching(range);
+        if (range.isEmpty())
+            return QByteArray();
+        if (range.end > m_geometry.objectSize || m_present.countInSpan(first, last) != last - first + 1)
+            return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 are not all present in the cache")
+                                                       .arg(range.toInclusiveString(), m_meta.source));
+        if (Status st = preadAll(m_dataFd, out.data(), range.length(), range.begin, QStringLiteral("the cache of %1").arg(m_meta.source)); !st)
+            return st.error();
+    }
+    // Another process records an eviction durably before it punches: if none appeared in the
+    // journal by now, none of the bytes just read was a hole.
+    auto *self = const_cast<SparseFileStore *>(this); // refresh() only catches up with the journal
+    if (journalGrew())
+        (void)self->refresh();
+    if (self->droppedSince(drops, first, last))
+        return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted by another process while being read")
                                                    .arg(range.toInclusiveString(), m_meta.source));
-    if (Status st = preadAll(m_dataFd, out.data(), range.length(), range.begin, QStringLiteral("the cache of %1").arg(m_meta.source)); !st)
-        return st.error();
     return out;
 }
 
@@ -310,15 +534,30 @@ Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) 
     const ChunkGeometry g = geometry();
     const qint64 blockChunks = std::max<qint64>(1, kBlock / g.chunkSize);
     const auto [first, last] = g.chunksTouching(range);
+    auto *self = const_cast<SparseFileStore *>(this); // refresh() only catches up with the journal
     for (qint64 b = first; b <= last; b += blockChunks) {
         const qint64 e = std::min(last, b + blockChunks - 1);
-        std::shared_lock l(m_stateLock);
-        if (requireAll && m_present.countInSpan(b, e) != e - b + 1)
-            return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted before they could be exported")
-                                                       .arg(g.chunkSpan(b, e).toInclusiveString(), m_meta.source));
-        for (const auto &[x, y] : m_present.setRuns(b, e))
-            if (Status st = copyRun(fd, g.chunkSpan(x, y).intersected(range)); !st)
-                return st;
+        for (int attempt = 0;; ++attempt) {
+            const quint64 drops = m_foreignDrops.load();
+            {
+                std::shared_lock l(m_stateLock);
+                if (requireAll && m_present.countInSpan(b, e) != e - b + 1)
+                    return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted before they could be exported")
+                                                               .arg(g.chunkSpan(b, e).toInclusiveString(), m_meta.source));
+                for (const auto &[x, y] : m_present.setRuns(b, e))
+                    if (Status st = copyRun(fd, g.chunkSpan(x, y).intersected(range)); !st)
+                        return st;
+            }
+            if (journalGrew())
+                (void)self->refresh();
+            if (!self->droppedSince(drops, b, e))
+                break;
+            // Another process evicted some of it meanwhile: what was copied may hold holes.
+            if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, g.chunkSpan(b, e).intersected(range).begin,
+                            g.chunkSpan(b, e).intersected(range).length()) != 0 && attempt >= 3)
+                return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 kept being evicted by another process during the export")
+                                                           .arg(g.chunkSpan(b, e).toInclusiveString(), m_meta.source));
+        }
     }
     return okStatus();
 }
@@ -395,8 +634,14 @@ Status SparseFileStore::commit()
         QByteArray records;
         records.reserve(qsizetype(batch.size()) * journal::kRecordSize);
         for (const Pending &p : batch)
-            records += journal::encode({JournalRecord::Present, quint64(p.chunk), p.checksum});
+            records += journal::encode({JournalRecord::Present, quint64(p.chunk), p.checksum, m_writer});
         st = appendRecords(records);
+    }
+    if (st) {
+        // Durable: other processes waiting for these chunks may read them now.
+        QMutexLocker c(&m_claimMutex);
+        for (const Pending &p : batch)
+            releaseClaimsLocked(p.chunk, p.chunk);
     }
     if (!st) {
         // The kernel may have dropped the dirty pages (fsync(2), "errors"): nothing written since
@@ -422,30 +667,68 @@ Status SparseFileStore::punchHoles(qint64 first, qint64 last)
 
 Result<qint64> SparseFileStore::evict(qint64 first, qint64 last)
 {
-    QMutexLocker j(&m_journalMutex);
-    std::unique_lock d(m_dataLock);
-    QList<std::pair<qint64, qint64>> runs;
-    qint64 dropped = 0;
-    {
-        std::unique_lock l(m_stateLock);
-        last = std::min(last, m_geometry.chunkCount() - 1);
-        if (first > last)
-            return qint64(0);
-        runs = m_present.setRuns(first, last);
-        for (const auto &[a, b] : runs)
-            dropped += m_geometry.chunkSpan(a, b).length();
-        m_present.resetSpan(first, last);
-        std::erase_if(m_pending, [&](const Pending &p) { return p.chunk >= first && p.chunk <= last; });
-    }
-    if (runs.isEmpty())
+    last = std::min(last, geometry().chunkCount() - 1);
+    if (first > last)
         return qint64(0);
-    // Record first: once the Evict record is durable, a crash can no longer resurrect the chunks.
-    if (Status st = appendRecords(journal::encode({JournalRecord::Evict, quint64(first), quint64(last - first + 1)})); !st)
-        return st.error();
-    for (const auto &[a, b] : runs)
-        if (Status st = punchHoles(a, b); !st)
+    // Other processes' fetches of these chunks finish first (their claims), and what they stored
+    // is learnt, so that it is dropped too and no fetch writes into a punched range.
+    QList<std::pair<qint64, qint64>> ownClaims;
+    if (m_shared) {
+        {
+            QMutexLocker c(&m_claimMutex);
+            ownClaims = m_claimed.setRuns(first, last);
+        }
+        if (Status st = m_claims.claimWaiting(first, last); !st)
             return st.error();
-    return dropped;
+        if (auto r = refresh(); !r) {
+            m_claims.release(first, last);
+            return r.error();
+        }
+    }
+    Result<qint64> result = qint64(0);
+    QList<qint64> unpending;
+    {
+        QMutexLocker j(&m_journalMutex);
+        std::unique_lock d(m_dataLock);
+        QList<std::pair<qint64, qint64>> runs;
+        qint64 dropped = 0;
+        {
+            std::unique_lock l(m_stateLock);
+            runs = m_present.setRuns(first, last);
+            for (const auto &[a, b] : runs)
+                dropped += m_geometry.chunkSpan(a, b).length();
+            m_present.resetSpan(first, last);
+            for (const Pending &p : m_pending)
+                if (p.chunk >= first && p.chunk <= last)
+                    unpending.append(p.chunk);
+            std::erase_if(m_pending, [&](const Pending &p) { return p.chunk >= first && p.chunk <= last; });
+        }
+        if (!runs.isEmpty()) {
+            // Record first: once the Evict record is durable, a crash can no longer resurrect the chunks.
+            if (Status st = appendRecords(journal::encode({JournalRecord::Evict, quint64(first), quint64(last - first + 1), m_writer})); !st)
+                result = st.error();
+            for (const auto &[a, b] : runs)
+                if (Status st = punchHoles(a, b); !st && result)
+                    result = st.error();
+        }
+        if (result)
+            result = dropped;
+    }
+    if (m_shared) {
+        // Give back the span, except the claims of this store's own fetches still under way.
+        QMutexLocker c(&m_claimMutex);
+        qint64 cursor = first;
+        for (const auto &[a, b] : std::as_const(ownClaims)) {
+            if (a > cursor)
+                m_claims.release(cursor, a - 1);
+            cursor = b + 1;
+        }
+        if (cursor <= last)
+            m_claims.release(cursor, last);
+        for (qint64 chunk : std::as_const(unpending)) // written, now dropped: never committed
+            releaseClaimsLocked(chunk, chunk);
+    }
+    return result;
 }
 
 Result<VerifyReport> SparseFileStore::verify()
@@ -468,6 +751,11 @@ Result<VerifyReport> SparseFileStore::verify()
                 return st.error();
             good = st && XXH3_64bits(buf.constData(), size_t(buf.size())) == expected;
         }
+        if (!good && journalGrew()) {
+            (void)refresh();
+            if (!isPresent(i))
+                continue; // evicted by another process while being checked
+        }
         ++report.checkedChunks;
         if (!good) {
             report.badChunks.append(i);
@@ -483,31 +771,18 @@ Status SparseFileStore::reset(qint64 newSize, const QString &newValidator)
 {
     QMutexLocker j(&m_journalMutex);
     std::unique_lock d(m_dataLock);
+    ObjectMeta want = m_meta;
+    want.size = newSize;
+    want.validator = newValidator;
+    Status st = resetShared(want); // a Reset record, so that other processes see it too
     std::unique_lock l(m_stateLock);
-    ObjectMeta meta = m_meta;
-    meta.size = newSize;
-    meta.validator = newValidator;
-    // Journal first (empty coverage), then the data, then the meta that describes them.
-    ChunkGeometry g{newSize, meta.chunkSize};
-    ChunkBitmap none(g.chunkCount());
-    ChecksumTable sums;
-    sums.resize(none.size());
-    if (Status st = journal::rewrite(journalPath(), meta.chunkSize, none, sums); !st)
-        return st;
-    if (::ftruncate(m_dataFd, 0) != 0 || ::ftruncate(m_dataFd, newSize) != 0)
-        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot reset the cache of %1: %2").arg(meta.source, errnoText(errno)));
-    if (Status st = meta.save(metaPath()); !st)
-        return st;
-    ::close(m_journalFd);
-    m_journalFd = openFile(journalPath(), O_WRONLY | O_APPEND);
-    if (m_journalFd < 0)
-        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open %1: %2").arg(journalPath(), errnoText(errno)));
-    m_meta = meta;
-    m_geometry = g;
-    m_present = std::move(none);
-    m_checksums = std::move(sums);
+    m_present = ChunkBitmap(m_geometry.chunkCount());
+    m_checksums = ChecksumTable();
+    m_checksums.resize(m_present.size());
     m_pending.clear();
-    return okStatus();
+    QMutexLocker c(&m_claimMutex);
+    m_claimed = ChunkBitmap(m_geometry.chunkCount());
+    return st;
 }
 
 Result<SparseFileStore::Inspection> SparseFileStore::inspect(const QString &directory)
@@ -548,9 +823,9 @@ QList<SparseFileStore::Listed> SparseFileStore::listEntries(const QString &cache
     return out;
 }
 
-Status SparseFileStore::removeEntry(const QString &directory, int lockWaitMs)
+Status SparseFileStore::removeEntry(const QString &directory, int lockWaitMs, const std::function<void(const QString &)> &waiting)
 {
-    auto lock = ObjectLock::acquire(directory, lockWaitMs);
+    auto lock = ObjectLock::acquire(directory, lockWaitMs, ObjectLock::Mode::Exclusive, waiting);
     if (!lock)
         return lock.error();
     const QFileInfo info(directory);

@@ -1,10 +1,26 @@
 #pragma once
 // SparseFileStore: the ChunkStore of one cache entry (layout in cachepaths.h): a sparse `data`
-// file of the object's logical size, `meta.json`, and the coverage `journal` (journal.h).
-// The entry is locked for the store's lifetime (objectlock.h).
+// file of the object's logical size, `meta.json`, the coverage `journal` (journal.h) and the
+// `claims` file (claimtable.h).
+//
+// Many processes (and many stores in one process) may have one entry open at once; each holds
+// the entry's lock shared (objectlock.h). Among them:
+// - A missing chunk is fetched by the holder of its claim only; the others wait and learn that
+//   it is present from the journal (refresh()), whose Present record is durable before the claim
+//   is released.
+// - An eviction claims its chunks (waiting for fetches under way), learns what they stored,
+//   makes its Evict record durable and only then punches holes; a read checks the journal after
+//   its pread(2), so a read that overlapped another process's eviction is failed as "evicted
+//   meanwhile" (Integrity) instead of returning a hole: no process returns a punched hole as data.
+// - A change upstream seen at open resets the entry in place (claims on every chunk, a Reset
+//   record, a new meta.json); the others see the Reset and report the object changed.
+// - Repairing a torn journal tail, compacting the journal and creating the entry happen only
+//   when the opener has the entry to itself (the lock taken exclusively, then downgraded).
+// On a network filesystem the lock is kept exclusive (one process per entry).
 
 #include "chunkstore.h"
 #include "checksumtable.h"
+#include "claimtable.h"
 #include "objectlock.h"
 #include "objectmeta.h"
 #include "writerpreferringmutex.h"
@@ -12,6 +28,9 @@
 #include <QMutex>
 #include <QStringList>
 
+#include <atomic>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -24,8 +43,8 @@ public:
     // If the entry describes another size or validator, the object changed upstream: its data is
     // dropped and a warning says so. A torn journal tail, a missing or resized data file and
     // chunks that lie in holes of the data file (SEEK_HOLE, lseek(2)) are dropped with a warning.
-    // Waits up to lockWaitMs for another process holding the entry.
-    // Errors: LocalIo (permissions, disk, lock held by another process).
+    // Waits up to lockWaitMs for a process that has the entry to itself (creating, repairing or
+    // removing it). Errors: LocalIo (permissions, disk, lock held by another process).
     static Result<std::unique_ptr<SparseFileStore>> open(const QString &directory, const ObjectMeta &want, int lockWaitMs);
 
     // (I/O) Reads an entry without locking or changing it (for `status`): meta, coverage and
@@ -46,9 +65,10 @@ public:
     };
     static QList<Listed> listEntries(const QString &cacheDir, QStringList *warnings);
 
-    // (I/O) Deletes the entry in `directory`: waits for its lock (up to lockWaitMs), renames it
-    // out of the way so no one opens it half-deleted, then removes it. Errors: LocalIo.
-    static Status removeEntry(const QString &directory, int lockWaitMs);
+    // (I/O) Deletes the entry in `directory`: waits for every process that has it open to close
+    // it (up to lockWaitMs; `waiting`, if set, is told at once what it waits for), renames it out
+    // of the way so no one opens it half-deleted, then removes it. Errors: LocalIo.
+    static Status removeEntry(const QString &directory, int lockWaitMs, const std::function<void(const QString &)> &waiting = {});
 
     ~SparseFileStore() override;
 
@@ -72,10 +92,17 @@ public:
     Result<qint64> evict(qint64 first, qint64 last) override;
     Result<VerifyReport> verify() override;
     Status reset(qint64 newSize, const QString &newValidator) override;
+    Result<ClaimResult> claim(qint64 first, qint64 last) override;
+    void releaseClaims(qint64 first, qint64 last) override;
+    Result<ForeignChanges> refresh() override;
+    bool isShared() const { return m_shared; }
 
 private:
     SparseFileStore() = default;
-    Status initialize(const ObjectMeta &want);
+    Status initialize(const ObjectMeta &want, bool exclusive);
+    Status resetShared(const ObjectMeta &want);
+    bool journalGrew() const; // fstat(2): records were appended since the last refresh
+    void releaseClaimsLocked(qint64 first, qint64 last);
     Status dropChunksInHoles();
     Status appendRecords(const QByteArray &records);
     Status punchHoles(qint64 first, qint64 last);
@@ -89,7 +116,20 @@ private:
     ObjectMeta m_meta;
     QStringList m_warnings;
     int m_dataFd = -1;
-    int m_journalFd = -1;
+    int m_journalFd = -1;      // appends (O_APPEND)
+    int m_journalReadFd = -1;  // tailing
+    bool m_shared = true;      // false on a network filesystem: the entry is ours alone
+    quint16 m_writer = 0;      // tag of this store's journal records
+    ClaimTable m_claims;
+    QMutex m_claimMutex;       // m_claimed
+    ChunkBitmap m_claimed;     // chunks this store has claimed and not yet released
+    QMutex m_tailMutex;        // m_tailOffset; taken after m_dataLock, before m_stateLock
+    qint64 m_tailOffset = 0;   // journal bytes already applied
+    std::atomic<quint64> m_foreignDrops{0}; // evictions and resets by others applied so far
+    struct Drop { quint64 seq; qint64 first; qint64 last; };
+    std::deque<Drop> m_recentDrops;         // the last ones, under m_tailMutex
+    // True if a foreign eviction or reset applied after `seq` dropped some chunk of [first, last].
+    bool droppedSince(quint64 seq, qint64 first, qint64 last);
 
     // Lock order: m_journalMutex, then m_dataLock, then m_stateLock.
     QMutex m_journalMutex;              // journal appends, commits, evictions, resets

@@ -4,7 +4,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <csignal>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <linux/falloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -170,22 +172,140 @@ private Q_SLOTS:
         QCOMPARE(report->badChunks, QList<qint64>{3});
         QVERIFY(!store.isPresent(3) && store.isPresent(0) && store.isPresent(2));
     }
-    void secondHolderWaitsThenNamesHolder()
+    // Two stores of one entry in one process have their own open file descriptions (flock and
+    // OFD claims), so they behave towards each other as two processes do.
+    void twoStoresShareOneEntry()
     {
         QTemporaryDir dir;
         const QString entry = dir.filePath(QStringLiteral("e"));
         auto first = SparseFileStore::open(entry, meta(), 1000);
         QVERIFY(first.ok());
-        // flock locks belong to open file descriptions, so a second open in this process conflicts too.
+        auto second = SparseFileStore::open(entry, meta(), 300);
+        QVERIFY2(second.ok(), qPrintable(second.ok() ? QString() : second.error().message));
+        auto &a = *first.value();
+        auto &b = *second.value();
+        QVERIFY(a.writeChunk(0, chunkBytes(0, kChunk)).ok());
+        QVERIFY(a.commit().ok());
+        auto changes = b.refresh();
+        QVERIFY(changes.ok());
+        QCOMPARE(changes->present, (QList<std::pair<qint64, qint64>>{{0, 0}}));
+        QVERIFY(b.read({0, kChunk}).value() == chunkBytes(0, kChunk));
+        QVERIFY(a.refresh()->isEmpty()); // its own records are not news to it
+    }
+    void claimsExcludeOtherStores()
+    {
+        QTemporaryDir dir;
+        const QString entry = dir.filePath(QStringLiteral("e"));
+        auto first = SparseFileStore::open(entry, meta(), 1000);
+        auto second = SparseFileStore::open(entry, meta(), 1000);
+        auto &a = *first.value();
+        auto &b = *second.value();
+        using Runs = QList<std::pair<qint64, qint64>>;
+        QCOMPARE(a.claim(0, 3)->claimed, (Runs{{0, 3}}));
+        QCOMPARE(b.claim(0, 5)->claimed, (Runs{{4, 5}})); // 0-3 are being fetched by the first
+        // The first stores chunk 1: its claim goes with the commit, and the second learns it is present.
+        QVERIFY(a.writeChunk(1, chunkBytes(1, kChunk)).ok());
+        QVERIFY(a.commit().ok());
+        auto c1 = b.claim(1, 1);
+        QVERIFY(c1->claimed.isEmpty());
+        QCOMPARE(c1->present, (Runs{{1, 1}}));
+        // Given up (the fetch failed): the second may take them.
+        a.releaseClaims(2, 3);
+        QCOMPARE(b.claim(2, 3)->claimed, (Runs{{2, 3}}));
+        QVERIFY(b.claim(0, 0)->claimed.isEmpty());
+    }
+    void aDeadFetchersClaimsAreReleased()
+    {
+        QTemporaryDir dir;
+        const QString entry = dir.filePath(QStringLiteral("e"));
+        auto mine = SparseFileStore::open(entry, meta(), 1000);
+        QVERIFY(mine.ok());
+        int ready[2];
+        QCOMPARE(::pipe(ready), 0);
+        const pid_t child = ::fork();
+        if (child == 0) { // another process claims chunks 0-3, says so, and waits to be killed
+            auto other = SparseFileStore::open(entry, meta(), 1000);
+            const bool ok = other.ok() && other.value()->claim(0, 3).ok();
+            (void)!::write(ready[1], ok ? "y" : "n", 1);
+            ::pause();
+            ::_exit(0);
+        }
+        char said = 0;
+        QCOMPARE(::read(ready[0], &said, 1), ssize_t(1));
+        QCOMPARE(said, 'y');
+        QVERIFY(mine.value()->claim(0, 3)->claimed.isEmpty());
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+        QCOMPARE(mine.value()->claim(0, 3)->claimed, (QList<std::pair<qint64, qint64>>{{0, 3}}));
+        ::close(ready[0]);
+        ::close(ready[1]);
+    }
+    void anotherStoresEvictionIsNeverReadAsData()
+    {
+        QTemporaryDir dir;
+        const QString entry = dir.filePath(QStringLiteral("e"));
+        auto first = SparseFileStore::open(entry, meta(), 1000);
+        auto second = SparseFileStore::open(entry, meta(), 1000);
+        auto &a = *first.value();
+        auto &b = *second.value();
+        for (qint64 i = 0; i < 4; ++i)
+            QVERIFY(a.writeChunk(i, chunkBytes(i, kChunk)).ok());
+        QVERIFY(a.commit().ok());
+        QVERIFY(b.refresh().ok());
+        QVERIFY(b.isPresent(1));
+        // The first evicts chunk 1 while the second still believes it present: the second's read
+        // sees the Evict record after its pread and refuses the bytes (they may be a hole).
+        QCOMPARE(a.evict(1, 1).value(), kChunk);
+        QVERIFY(b.isPresent(1));
+        auto r = b.read({kChunk, 2 * kChunk});
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().kind, ErrorKind::Integrity);
+        QVERIFY(!b.isPresent(1));
+        QVERIFY(b.read({0, kChunk}).value() == chunkBytes(0, kChunk)); // the others are fine
+        QVERIFY(b.read({2 * kChunk, 3 * kChunk}).value() == chunkBytes(2, kChunk));
+    }
+    void aResetIsSeenByTheOthers()
+    {
+        QTemporaryDir dir;
+        const QString entry = dir.filePath(QStringLiteral("e"));
+        auto first = SparseFileStore::open(entry, meta(), 1000);
+        QVERIFY(first.value()->writeChunk(0, chunkBytes(0, kChunk)).ok());
+        QVERIFY(first.value()->commit().ok());
+        // A new version is found by another process while the first has the entry open.
+        auto second = SparseFileStore::open(entry, meta(QStringLiteral("\"v2\"")), 1000);
+        QVERIFY(second.ok());
+        QCOMPARE(second.value()->presentBytes(), 0);
+        auto changes = first.value()->refresh();
+        QVERIFY(changes.ok());
+        QVERIFY(changes->reset);
+        QCOMPARE(first.value()->presentBytes(), 0);
+        QVERIFY(!first.value()->read({0, 100}).ok());
+        // And a later open in the new version keeps what the second stores.
+        QVERIFY(second.value()->writeChunk(2, chunkBytes(2, kChunk)).ok());
+        QVERIFY(second.value()->commit().ok());
+        first.value().reset();
+        second.value().reset();
+        auto third = SparseFileStore::open(entry, meta(QStringLiteral("\"v2\"")), 1000);
+        QVERIFY(third.ok());
+        QVERIFY(third.value()->isPresent(2) && !third.value()->isPresent(0));
+    }
+    void removeWaitsForEveryUser()
+    {
+        QTemporaryDir dir;
+        const QString entry = dir.filePath(QStringLiteral("e"));
+        auto open = SparseFileStore::open(entry, meta(), 1000);
+        QVERIFY(open.ok());
+        QString told;
         QElapsedTimer t;
         t.start();
-        auto second = SparseFileStore::open(entry, meta(), 300);
-        QVERIFY(!second.ok());
+        const Status removed = SparseFileStore::removeEntry(entry, 300, [&](const QString &why) { told = why; });
+        QVERIFY(!removed.ok());
         QVERIFY(t.elapsed() >= 290);
-        QVERIFY2(second.error().message.contains(QStringLiteral("pid %1").arg(QCoreApplication::applicationPid())),
-                 qPrintable(second.error().message));
-        first.value().reset();
-        QVERIFY(SparseFileStore::open(entry, meta(), 300).ok());
+        QVERIFY2(told.contains(QStringLiteral("waiting")), qPrintable(told));
+        QVERIFY2(removed.error().message.contains(QStringLiteral("still open")), qPrintable(removed.error().message));
+        open.value().reset();
+        QVERIFY(SparseFileStore::removeEntry(entry, 300).ok());
+        QVERIFY(!QFileInfo::exists(entry));
     }
 };
 

@@ -1,0 +1,136 @@
+// SparseObject, the part that shares a cache entry with other processes (see sparsefilestore.h
+// for the protocol): claiming chunks before fetching them, waiting for chunks other processes
+// fetch, and following what they store, evict or reset.
+#include "handoff.h"
+#include "iopool.h"
+#include "requestplanner.h"
+#include "sparsefilestore.h"
+#include "sparseobject.h"
+
+namespace sparsescope {
+
+QList<std::pair<qint64, qint64>> SparseObject::claimForFetch(quint64 waiterId, const QList<std::pair<qint64, qint64>> &runs)
+{
+    QList<std::pair<qint64, qint64>> ours;
+    QList<std::pair<qint64, qint64>> arrived;
+    for (const auto &[a, b] : runs) {
+        // Non-blocking (fcntl locks; a look at new journal records, from the page cache).
+        auto claimed = m_store->claim(a, b);
+        if (!claimed) {
+            ours.append({a, b}); // cannot tell: fetch them (the same bytes twice at worst)
+            continue;
+        }
+        ours += claimed->claimed;
+        arrived += claimed->present;
+        // The rest of [a, b] is being fetched by another process: wait for it, as for our own.
+        qint64 cursor = a;
+        QList<std::pair<qint64, qint64>> taken = claimed->claimed + claimed->present;
+        std::sort(taken.begin(), taken.end());
+        for (const auto &[x, y] : std::as_const(taken)) {
+            if (x > cursor) {
+                m_foreign.setSpan(cursor, x - 1);
+                m_inFlight.setSpan(cursor, x - 1);
+                markDirty(cursor, x - 1);
+            }
+            cursor = y + 1;
+        }
+        if (cursor <= b) {
+            m_foreign.setSpan(cursor, b);
+            m_inFlight.setSpan(cursor, b);
+            markDirty(cursor, b);
+        }
+    }
+    if (m_foreign.count() > 0 && !m_foreignTimer.isActive())
+        m_foreignTimer.start();
+    if (!arrived.isEmpty()) {
+        // Stored by another process just before: this waiter no longer waits for them.
+        auto it = m_waiters.find(waiterId);
+        for (const auto &[x, y] : std::as_const(arrived)) {
+            markDirty(x, y);
+            if (it != m_waiters.end())
+                it->second.outstanding -= y - x + 1;
+        }
+        if (it != m_waiters.end() && it->second.outstanding <= 0)
+            tryComplete(waiterId);
+    }
+    return ours;
+}
+
+void SparseObject::releaseClaims(const QList<std::pair<qint64, qint64>> &runs)
+{
+    for (const auto &[a, b] : runs)
+        m_store->releaseClaims(a, b);
+}
+
+void SparseObject::pollForeign()
+{
+    if (m_refreshing)
+        return;
+    m_refreshing = true;
+    runOnPool(ioPool(), [store = m_store] { return store->refresh(); }).then(this, [this](Result<ForeignChanges> changes) {
+        m_refreshing = false;
+        if (changes)
+            applyForeign(*changes);
+        retryForeignClaims();
+        if (m_foreign.count() > 0)
+            m_foreignTimer.start();
+    });
+}
+
+void SparseObject::completeArrived(qint64 first, qint64 last)
+{
+    QList<quint64> ready;
+    for (quint64 id : m_waiterSpans.overlapping(first, last))
+        if (auto it = m_waiters.find(id); it != m_waiters.end() && !it->second.reading)
+            ready.append(id);
+    for (quint64 id : ready)
+        tryComplete(id); // plans again if something is still missing
+}
+
+void SparseObject::applyForeign(const ForeignChanges &changes)
+{
+    if (changes.reset && !m_fatal) {
+        handleChanged(makeError(ErrorKind::Changed, QStringLiteral("%1 changed upstream (another process found a new version "
+                                                                   "and reset the cache)").arg(m_info.displayName)));
+        return;
+    }
+    for (const auto &[a, b] : changes.evicted)
+        markDirty(a, b);
+    for (const auto &[a, b] : changes.present) {
+        markDirty(a, b);
+        for (const auto &[x, y] : m_foreign.setRuns(a, b)) {
+            m_foreign.resetSpan(x, y);
+            m_inFlight.resetSpan(x, y);
+        }
+        completeArrived(a, b);
+    }
+}
+
+void SparseObject::retryForeignClaims()
+{
+    if (m_foreign.count() == 0 || m_fatal)
+        return;
+    // A process that was fetching them may have died or failed: its claims are gone.
+    for (const auto &[a, b] : m_foreign.setRuns(0, m_foreign.size() - 1)) {
+        auto claimed = m_store->claim(a, b);
+        if (!claimed)
+            continue;
+        for (const auto &[x, y] : claimed->present) {
+            m_foreign.resetSpan(x, y);
+            m_inFlight.resetSpan(x, y);
+            markDirty(x, y);
+            completeArrived(x, y);
+        }
+        for (const auto &[x, y] : claimed->claimed) {
+            m_foreign.resetSpan(x, y);
+            bool interactive = false;
+            for (quint64 id : m_waiterSpans.overlapping(x, y))
+                interactive = interactive || m_waiters.at(id).priority == Priority::Interactive;
+            for (const auto &[p, q] : planRequests(QList<std::pair<qint64, qint64>>{{x, y}}, m_geometry, m_config.planner))
+                enqueue(p, q, interactive ? Priority::Interactive : Priority::Prefetch, 0);
+        }
+    }
+    dispatch();
+}
+
+} // namespace sparsescope

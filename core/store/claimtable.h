@@ -1,0 +1,52 @@
+#pragma once
+// ClaimTable: which process fetches which chunk of a cache entry, when many processes have it
+// open. A claim on chunks [first, last] is an open-file-description write lock (F_OFD_SETLK,
+// fcntl(2), "Open file description locks") on bytes [first, last + 1) of the entry's `claims`
+// file, which holds no data. The kernel releases a claim when its holder closes the file or dies,
+// so a process killed mid-fetch never leaves a chunk claimed forever, and another process takes
+// the chunk over. Locks of one open file description never conflict with each other: each
+// ChunkStore has its own, so two stores of one entry in one process exclude each other too.
+//
+// Rules (see SparseFileStore): a chunk is fetched only by the holder of its claim; the claim is
+// released after the chunk's Present record is durable (or when the fetch failed); evictions
+// and resets claim the chunks they drop, waiting for fetches under way to finish.
+//
+// Thread affinity: any thread; the kernel serializes. Non-blocking calls never wait for I/O.
+
+#include "result.h"
+
+#include <QList>
+#include <QString>
+
+#include <utility>
+
+namespace sparsescope {
+
+class ClaimTable {
+public:
+    ClaimTable() = default;
+    ClaimTable(const ClaimTable &) = delete;
+    ClaimTable &operator=(const ClaimTable &) = delete;
+    ~ClaimTable(); // releases every claim (closing the file)
+
+    // Opens (creating) `<directory>/claims`. Errors: LocalIo.
+    Status open(const QString &directory);
+    bool isOpen() const { return m_fd >= 0; }
+
+    // Claims what it can of [first, last] without waiting; returns the runs now claimed by this
+    // table (possibly none: every chunk is claimed by another process). Errors: LocalIo.
+    Result<QList<std::pair<qint64, qint64>>> tryClaim(qint64 first, qint64 last);
+    // Claims all of [first, last], waiting for other holders (for evictions and resets).
+    Status claimWaiting(qint64 first, qint64 last);
+    // Releases [first, last] (what this table does not hold is ignored).
+    void release(qint64 first, qint64 last);
+    // True if another process holds a claim on some chunk of [first, last] (F_OFD_GETLK).
+    bool claimedElsewhere(qint64 first, qint64 last) const;
+
+private:
+    bool lock(qint64 first, qint64 last, short type, bool wait);
+    int m_fd = -1;
+    QString m_path;
+};
+
+} // namespace sparsescope
