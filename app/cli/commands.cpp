@@ -5,6 +5,7 @@
 #include "cachepaths.h"
 #include "iopool.h"
 #include "objectlock.h"
+#include "outputwriter.h"
 #include "progressbar.h"
 #include "rangeparse.h"
 #include "sparsefilestore.h"
@@ -129,20 +130,16 @@ int cmdRead(const CliConfig &c, SparseObject &o)
     auto ranges = parseRanges(c, o, false);
     if (!ranges)
         return fail(ranges.error());
-    QFile out;
     const bool toStdout = c.output.isEmpty() || c.output == u"-";
     std::optional<AtomicFile> file; // -o FILE: renamed into place only when complete
-    if (toStdout) {
-        if (!out.open(stdout, QIODevice::WriteOnly))
-            return fail(QStringLiteral("cannot write to stdout"));
-    } else {
+    if (!toStdout) {
         auto created = AtomicFile::create(c.output, 0644);
         if (!created)
             return fail(created.error());
         file.emplace(std::move(created).value());
-        if (!out.open(file->fd(), QIODevice::WriteOnly, QFileDevice::DontCloseHandle))
-            return fail(QStringLiteral("cannot write %1: %2").arg(c.output, out.errorString()));
     }
+    std::optional<OutputWriter> out;
+    out.emplace(toStdout ? STDOUT_FILENO : file->fd(), toStdout ? QStringLiteral("stdout") : c.output);
     struct Stream {
         ByteRange range;
         qint64 next = 0;
@@ -170,8 +167,8 @@ int cmdRead(const CliConfig &c, SparseObject &o)
                 rc = fail(bytes.error());
                 break;
             }
-            if (out.write(*bytes) != bytes->size()) {
-                rc = fail(QStringLiteral("cannot write %1: %2").arg(toStdout ? QStringLiteral("stdout") : c.output, out.errorString()));
+            if (!out->push(std::move(bytes).value())) {
+                rc = fail(out->error());
                 break;
             }
             refill(s);
@@ -179,8 +176,9 @@ int cmdRead(const CliConfig &c, SparseObject &o)
     }
     if (rc != ExitOk)
         o.cancelAll();
-    out.flush();
-    out.close();
+    if (!out->finish() && rc == ExitOk)
+        rc = fail(out->error());
+    out.reset();
     if (file && rc == ExitOk)
         if (Status st = file->commit(AtomicFile::Durability::File); !st)
             rc = fail(st.error());

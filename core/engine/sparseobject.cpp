@@ -245,11 +245,8 @@ void SparseObject::plan(quint64 waiterId)
     }
     w.outstanding = outstanding;
     const Priority priority = w.priority;
-    // What no other process is fetching is ours to fetch; the rest arrives through the journal.
-    const QList<std::pair<qint64, qint64>> ours = claimForFetch(waiterId, toFetch);
-    if (m_waiters.find(waiterId) == m_waiters.end())
-        return; // completed by chunks another process had just stored
-    for (const auto &[a, b] : planRequests(ours, m_geometry, m_config.planner))
+    // Claimed when they start (startRequest): queued work holds no claim other processes wait for.
+    for (const auto &[a, b] : planRequests(toFetch, m_geometry, m_config.planner))
         enqueue(a, b, priority, 0);
     if (outstanding == 0)
         tryComplete(waiterId);
@@ -271,6 +268,9 @@ void SparseObject::dispatch()
 
 void SparseObject::startRequest(quint64 requestId)
 {
+    // Only chunks no other process is fetching, and that none stored meanwhile, go upstream.
+    if (!claimForFetch(requestId))
+        return; // the request was cut down to what is ours, re-queued, or dropped
     UpstreamRequest &r = *m_requests.find(requestId); // just marked running by startNext()
     r.assembler = std::make_shared<ChunkAssembler>(
         r.firstChunk, m_geometry, m_store, m_link, m_writeSlots,

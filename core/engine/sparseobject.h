@@ -148,7 +148,9 @@ private:
     void emitDirty();
     Result<ByteRange> checkRange(ByteRange range) const;
     // Sharing the cache entry with other processes (sparseobject_sharing.cpp).
-    QList<std::pair<qint64, qint64>> claimForFetch(quint64 waiterId, const QList<std::pair<qint64, qint64>> &runs);
+    // Claims the chunks of a request that is starting; true if all are ours (start it as it is),
+    // else the request is replaced by requests for the chunks that are ours, re-queued at once.
+    bool claimForFetch(quint64 requestId);
     void releaseClaims(const QList<std::pair<qint64, qint64>> &runs);
     void pollForeign();
     void applyForeign(const ForeignChanges &changes);

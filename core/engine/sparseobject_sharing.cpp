@@ -9,51 +9,41 @@
 
 namespace sparsescope {
 
-QList<std::pair<qint64, qint64>> SparseObject::claimForFetch(quint64 waiterId, const QList<std::pair<qint64, qint64>> &runs)
+bool SparseObject::claimForFetch(quint64 requestId)
 {
-    QList<std::pair<qint64, qint64>> ours;
-    QList<std::pair<qint64, qint64>> arrived;
-    for (const auto &[a, b] : runs) {
-        // Non-blocking (fcntl locks; a look at new journal records, from the page cache).
-        auto claimed = m_store->claim(a, b);
-        if (!claimed) {
-            ours.append({a, b}); // cannot tell: fetch them (the same bytes twice at worst)
-            continue;
-        }
-        ours += claimed->claimed;
-        arrived += claimed->present;
-        // The rest of [a, b] is being fetched by another process: wait for it, as for our own.
-        qint64 cursor = a;
-        QList<std::pair<qint64, qint64>> taken = claimed->claimed + claimed->present;
-        std::sort(taken.begin(), taken.end());
-        for (const auto &[x, y] : std::as_const(taken)) {
-            if (x > cursor) {
-                m_foreign.setSpan(cursor, x - 1);
-                m_inFlight.setSpan(cursor, x - 1);
-                markDirty(cursor, x - 1);
-            }
-            cursor = y + 1;
-        }
-        if (cursor <= b) {
-            m_foreign.setSpan(cursor, b);
-            m_inFlight.setSpan(cursor, b);
-            markDirty(cursor, b);
-        }
+    const UpstreamRequest &r = *m_requests.find(requestId);
+    const qint64 first = r.firstChunk, last = r.lastChunk;
+    // Non-blocking (fcntl locks; a look at new journal records, from the page cache).
+    auto claimed = m_store->claim(first, last);
+    if (!claimed || (claimed->claimed.size() == 1 && claimed->claimed.first() == std::pair{first, last}))
+        return true; // ours (or we cannot tell: then fetch, the same bytes twice at worst)
+    const Priority priority = r.priority;
+    const int attempt = r.attempt;
+    m_requests.take(requestId);
+    // Stored by another process just now: nothing to fetch.
+    for (const auto &[x, y] : std::as_const(claimed->present)) {
+        m_inFlight.resetSpan(x, y);
+        markDirty(x, y);
     }
+    // Being fetched by another process: wait for it as for our own (they stay in flight).
+    qint64 cursor = first;
+    QList<std::pair<qint64, qint64>> taken = claimed->claimed + claimed->present;
+    std::sort(taken.begin(), taken.end());
+    for (const auto &[x, y] : std::as_const(taken)) {
+        if (x > cursor)
+            m_foreign.setSpan(cursor, x - 1);
+        cursor = y + 1;
+    }
+    if (cursor <= last)
+        m_foreign.setSpan(cursor, last);
     if (m_foreign.count() > 0 && !m_foreignTimer.isActive())
         m_foreignTimer.start();
-    if (!arrived.isEmpty()) {
-        // Stored by another process just before: this waiter no longer waits for them.
-        auto it = m_waiters.find(waiterId);
-        for (const auto &[x, y] : std::as_const(arrived)) {
-            markDirty(x, y);
-            if (it != m_waiters.end())
-                it->second.outstanding -= y - x + 1;
-        }
-        if (it != m_waiters.end() && it->second.outstanding <= 0)
-            tryComplete(waiterId);
-    }
-    return ours;
+    // Ours: fetched as requests of their own, next.
+    for (const auto &[x, y] : std::as_const(claimed->claimed))
+        m_requests.enqueue(m_requests.add(x, y, priority, attempt));
+    for (const auto &[x, y] : std::as_const(claimed->present))
+        completeArrived(x, y);
+    return false;
 }
 
 void SparseObject::releaseClaims(const QList<std::pair<qint64, qint64>> &runs)
