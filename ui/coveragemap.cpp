@@ -60,10 +60,12 @@ void CoverageMap::setObject(const std::shared_ptr<SparseObject> &object)
 
 void CoverageMap::setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &present)
 {
+    const bool sameObject = !m_object.lock() && geometry.objectSize == m_geometry.objectSize && geometry.chunkSize == m_geometry.chunkSize;
     if (auto old = m_object.lock())
         disconnect(old.get(), nullptr, this, nullptr);
     m_object.reset();
-    m_selection = {};
+    if (!sameObject)
+        m_selection = {}; // a new snapshot of the same object (another process changed it) keeps it
     m_geometry = geometry;
     m_present = present;
     m_inFlight = ChunkBitmap(geometry.chunkCount());

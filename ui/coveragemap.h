@@ -29,6 +29,7 @@ public:
     void setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &present);
 
     ByteRange selection() const { return m_selection; }
+    qint64 presentChunkCount() const { return m_present.count(); } // of what the map shows
     void setSelection(ByteRange range);
     // Extra highlight (e.g. an archive entry's span): drawn like the selection.
     const CoverageRenderer &renderer() const { return m_renderer; }

@@ -65,8 +65,13 @@ MainWindow::MainWindow(AppSettings settings, QWidget *parent) : QMainWindow(pare
             showDemoActivity(row);
     });
     connect(m_library, &ObjectLibrary::entryChanged, this, [this](int row) {
-        if (row == currentRow())
-            updateActions();
+        if (row != currentRow())
+            return;
+        updateActions();
+        // Not open here: its snapshot changed (another process filled or evicted it).
+        const LibraryEntry &e = m_library->entry(row);
+        if (!e.object && e.size >= 0)
+            m_map->setSnapshot(ChunkGeometry{e.size, e.chunkSize}, e.present);
     });
     connect(m_library, &ObjectLibrary::reset, this, [this] {
         if (currentRow() < 0 && m_library->count() > 0)

@@ -4,7 +4,9 @@
 #include "rangeparse.h"
 #include "sparsefilestore.h"
 
+#include <QDir>
 #include <QFileInfo>
+#include <QSet>
 #include <QtConcurrent/QtConcurrent>
 
 #include <cmath>
@@ -25,6 +27,16 @@ ObjectLibrary::ObjectLibrary(AppSettings settings, QObject *parent) : QObject(pa
     m_refresh.setInterval(1000);
     connect(&m_refresh, &QTimer::timeout, this, &ObjectLibrary::refresh);
     m_refresh.start();
+    // What other processes do to the cache shows within a second: the watcher says something
+    // changed, a rescan (on the pool) says what.
+    m_rescan.setSingleShot(true);
+    m_rescan.setInterval(250);
+    connect(&m_rescan, &QTimer::timeout, this, &ObjectLibrary::rescan);
+    connect(&m_watcher, &QFileSystemWatcher::directoryChanged, this, [this] { m_rescan.start(); });
+    connect(&m_watcher, &QFileSystemWatcher::fileChanged, this, [this] {
+        if (!m_rescan.isActive())
+            m_rescan.start();
+    });
 }
 
 ObjectLibrary::~ObjectLibrary()
@@ -118,7 +130,92 @@ void ObjectLibrary::loadCache()
         for (const QString &w : std::as_const(result.second))
             Q_EMIT activity(QString(), w, true);
         Q_EMIT reset();
+        watchCache();
     });
+}
+
+struct ListedEntry {
+    QString directory;
+    SparseFileStore::Inspection inspection;
+};
+
+void ObjectLibrary::watchCache()
+{
+    const QString objects = m_settings.cacheDir + QStringLiteral("/objects");
+    QStringList paths = m_watcher.directories() + m_watcher.files();
+    if (!paths.isEmpty())
+        m_watcher.removePaths(paths);
+    QDir().mkpath(objects);
+    m_watcher.addPath(objects);
+    for (const LibraryEntry &e : m_entries)
+        if (!e.directory.isEmpty())
+            m_watcher.addPath(e.directory + QStringLiteral("/journal"));
+}
+
+void ObjectLibrary::rescan()
+{
+    if (m_scanning) {
+        m_scanAgain = true;
+        return;
+    }
+    m_scanning = true;
+    const QString cacheDir = m_settings.cacheDir;
+    QtConcurrent::run(ioPool(), [cacheDir] {
+        QList<ListedEntry> out;
+        for (const auto &l : SparseFileStore::listEntries(cacheDir, nullptr))
+            out.append({l.directory, l.inspection});
+        return out;
+    }).then(this, [this, cacheDir](const QList<ListedEntry> &listed) {
+        m_scanning = false;
+        if (cacheDir == m_settings.cacheDir)
+            applyListing(listed);
+        if (std::exchange(m_scanAgain, false))
+            m_rescan.start();
+    });
+}
+
+void ObjectLibrary::applyListing(const QList<ListedEntry> &listed)
+{
+    QSet<QString> seen;
+    for (const ListedEntry &l : listed) {
+        seen.insert(l.directory);
+        const int row = rowOf(l.inspection.meta.source);
+        if (row < 0) { // created by another process
+            LibraryEntry e;
+            e.source = l.inspection.meta.source;
+            e.name = nameOf(e.source);
+            e.directory = l.directory;
+            e.size = l.inspection.meta.size;
+            e.chunkSize = l.inspection.meta.chunkSize;
+            e.present = l.inspection.present;
+            e.presentBytes = l.inspection.presentBytes;
+            e.allocatedBytes = l.inspection.allocatedBytes;
+            addEntry(std::move(e));
+            continue;
+        }
+        LibraryEntry &e = m_entries[size_t(row)];
+        if (e.object || e.state == EntryState::Opening)
+            continue; // an open object follows the journal itself
+        e.directory = l.directory;
+        e.size = l.inspection.meta.size;
+        e.chunkSize = l.inspection.meta.chunkSize;
+        e.present = l.inspection.present;
+        e.presentBytes = l.inspection.presentBytes;
+        e.allocatedBytes = l.inspection.allocatedBytes;
+        Q_EMIT entryChanged(row);
+    }
+    // Removed by another process (entries that are open or opening stay until closed).
+    for (int row = int(m_entries.size()) - 1; row >= 0; --row) {
+        const LibraryEntry &e = m_entries[size_t(row)];
+        if (!e.directory.isEmpty() && !seen.contains(e.directory) && !e.object && e.state != EntryState::Opening) {
+            m_entries.erase(m_entries.begin() + row);
+            Q_EMIT entryRemoved(row);
+        }
+    }
+    // Journals replaced or new: watch them (again).
+    for (const LibraryEntry &e : m_entries)
+        if (!e.directory.isEmpty() && !m_watcher.files().contains(e.directory + QStringLiteral("/journal")))
+            m_watcher.addPath(e.directory + QStringLiteral("/journal"));
 }
 
 void ObjectLibrary::open(const QString &source)

@@ -13,6 +13,7 @@
 #include <QDateTime>
 #include <QFuture>
 #include <QObject>
+#include <QFileSystemWatcher>
 #include <QTimer>
 
 #include <memory>
@@ -82,6 +83,11 @@ private:
     int addEntry(LibraryEntry entry);
     void attach(int row, std::shared_ptr<SparseObject> object);
     void refresh();
+    // Other processes on the cache: entries they create, fill, evict or remove (QFileSystemWatcher
+    // on the objects directory and on each entry's journal, debounced), merged row by row.
+    void watchCache();
+    void rescan();
+    void applyListing(const QList<struct ListedEntry> &listed);
     template <typename T>
     QFuture<Result<T>> track(int row, const QString &operation, const QList<ByteRange> &ranges, QFuture<Result<T>> future,
                              std::function<QString(const T &)> describe);
@@ -91,6 +97,10 @@ private:
     AppSettings m_settings;
     std::vector<LibraryEntry> m_entries;
     QTimer m_refresh;
+    QFileSystemWatcher m_watcher;
+    QTimer m_rescan;      // debounces the watcher
+    bool m_scanning = false;
+    bool m_scanAgain = false;
     qint64 m_lastStored = 0, m_lastHit = 0, m_lastUpstream = 0;
     qint64 m_closedStored = 0, m_closedHit = 0, m_closedUpstream = 0; // totals of closed objects
 };

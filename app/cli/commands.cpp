@@ -278,7 +278,8 @@ int cmdRemove(const CliConfig &c)
     const QString dir = cachepaths::objectDirectory(c.engine.cacheDir, url);
     if (!QFileInfo(dir).isDir())
         return fail(QStringLiteral("%1 is not in the cache %2; nothing to remove").arg(cachepaths::redactedSource(url), c.engine.cacheDir));
-    if (Status st = SparseFileStore::removeEntry(dir, c.engine.lockWaitMs); !st)
+    const auto waiting = [](const QString &why) { QTextStream(stderr) << "sparsescope-cli: " << why << "\n"; };
+    if (Status st = SparseFileStore::removeEntry(dir, c.engine.lockWaitMs, waiting); !st)
         return fail(st.error());
     return ExitOk;
 }

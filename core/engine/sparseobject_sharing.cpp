@@ -79,6 +79,15 @@ void SparseObject::completeArrived(qint64 first, qint64 last)
 
 void SparseObject::applyForeign(const ForeignChanges &changes)
 {
+    if (changes.removed && !m_fatal) {
+        m_fatal = makeError(ErrorKind::Changed, QStringLiteral("%1 was removed from the cache by another process; open it again "
+                                                               "to use it").arg(m_info.displayName));
+        Q_EMIT errorOccurred(m_fatal->message);
+        failAll(*m_fatal);
+        m_watchTimer.stop();
+        markDirty(0, m_geometry.chunkCount() - 1);
+        return;
+    }
     if (changes.reset && !m_fatal) {
         handleChanged(makeError(ErrorKind::Changed, QStringLiteral("%1 changed upstream (another process found a new version "
                                                                    "and reset the cache)").arg(m_info.displayName)));

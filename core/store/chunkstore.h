@@ -26,7 +26,8 @@ struct ForeignChanges {
     QList<std::pair<qint64, qint64>> present; // chunk runs another process stored
     QList<std::pair<qint64, qint64>> evicted; // chunk runs another process dropped
     bool reset = false;                       // another process reset the entry (changed upstream)
-    bool isEmpty() const { return present.isEmpty() && evicted.isEmpty() && !reset; }
+    bool removed = false;                     // another process removed the entry from the cache
+    bool isEmpty() const { return present.isEmpty() && evicted.isEmpty() && !reset && !removed; }
 };
 
 // The answer to a claim (ChunkStore::claim) on a span of missing chunks.

@@ -268,9 +268,14 @@ Result<ForeignChanges> SparseFileStore::refresh()
     if (!m_shared)
         return changes;
     QMutexLocker t(&m_tailMutex);
-    struct stat st {};
+    struct stat st {}, named {};
     if (::fstat(m_journalReadFd, &st) != 0)
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot stat %1: %2").arg(journalPath(), errnoText(errno)));
+    // `remove` renames the entry away and deletes it while others may have it open.
+    if (::stat(QFile::encodeName(journalPath()).constData(), &named) != 0 || named.st_ino != st.st_ino) {
+        changes.removed = true;
+        return changes;
+    }
     const qint64 whole = (qint64(st.st_size) - m_tailOffset) / journal::kRecordSize * journal::kRecordSize;
     if (whole <= 0)
         return changes;
@@ -825,7 +830,10 @@ QList<SparseFileStore::Listed> SparseFileStore::listEntries(const QString &cache
 
 Status SparseFileStore::removeEntry(const QString &directory, int lockWaitMs, const std::function<void(const QString &)> &waiting)
 {
-    auto lock = ObjectLock::acquire(directory, lockWaitMs, ObjectLock::Mode::Exclusive, waiting);
+    // Shared: it waits only for a process creating or repairing the entry, not for the ones that
+    // use it. They keep their open files (unlinked now) and learn of the removal at their next look
+    // at the journal (refresh()).
+    auto lock = ObjectLock::acquire(directory, lockWaitMs, ObjectLock::Mode::Shared, waiting);
     if (!lock)
         return lock.error();
     const QFileInfo info(directory);

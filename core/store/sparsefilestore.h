@@ -65,9 +65,11 @@ public:
     };
     static QList<Listed> listEntries(const QString &cacheDir, QStringList *warnings);
 
-    // (I/O) Deletes the entry in `directory`: waits for every process that has it open to close
+    // (I/O) Deletes the entry in `directory`: waits for a process that is creating or repairing
     // it (up to lockWaitMs; `waiting`, if set, is told at once what it waits for), renames it out
-    // of the way so no one opens it half-deleted, then removes it. Errors: LocalIo.
+    // of the way so no one opens it half-deleted, then removes it. Processes that have it open
+    // keep working on the unlinked files and see the removal at their next refresh(). Errors:
+    // LocalIo.
     static Status removeEntry(const QString &directory, int lockWaitMs, const std::function<void(const QString &)> &waiting = {});
 
     ~SparseFileStore() override;

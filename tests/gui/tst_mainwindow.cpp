@@ -3,11 +3,13 @@
 #include "coveragemap.h"
 #include "iopool.h"
 #include "mainwindow.h"
+#include "clirunner.h"
 #include "nginxfixture.h"
 #include "objectlibrary.h"
 #include "objecttablemodel.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -147,5 +149,52 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestMainWindow)
+// The app as a live view of a cache that CLI processes use at the same time.
+class TestLiveView : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void showsWhatACliDoesWithinASecond()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        NginxFixture nginx;
+        QVERIFY2(nginx.start(), qPrintable(nginx.errorText()));
+        nginx.addFile(QStringLiteral("live.bin"), patternBytes(48 << 20, 9));
+        const QString url = nginx.url(QStringLiteral("slow/live.bin")); // 4 MiB/s per connection: seconds
+        QTemporaryDir tmp;
+        AppSettings s;
+        s.cacheDir = tmp.filePath(QStringLiteral("cache"));
+        MainWindow w(s);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QProcess cli;
+        cli.start(cliPath(), {QStringLiteral("--cache-dir"), s.cacheDir, QStringLiteral("--chunk-size"), QStringLiteral("256K"),
+                              QStringLiteral("prefetch"), url});
+        QVERIFY(cli.waitForStarted());
+        // The object the CLI created appears in the table, and its coverage on the map, growing.
+        QTRY_VERIFY_WITH_TIMEOUT(w.library()->count() == 1, 3000);
+        w.selectRow(0);
+        QTRY_VERIFY_WITH_TIMEOUT(w.coverageMap()->presentChunkCount() > 0, 3000);
+        const qint64 first = w.coverageMap()->presentChunkCount();
+        QTRY_VERIFY_WITH_TIMEOUT(w.coverageMap()->presentChunkCount() > first, 2000);
+        QVERIFY2(cli.state() == QProcess::Running, "the CLI finished before the map could follow it");
+        // Opened in the app meanwhile, it keeps following the CLI's fetches (the journal).
+        w.openSource(url);
+        QTRY_VERIFY_WITH_TIMEOUT(w.library()->entry(0).object, 5000);
+        auto object = w.library()->entry(0).object;
+        const qint64 opened = object->presentBytes();
+        QTRY_VERIFY_WITH_TIMEOUT(w.coverageMap()->presentChunkCount() * (256 << 10) > opened, 2000);
+        QVERIFY(cli.waitForFinished(60000));
+        QCOMPARE(cli.exitCode(), 0);
+        QTRY_COMPARE_WITH_TIMEOUT(object->presentBytes(), qint64(48 << 20), 2000);
+        QCOMPARE(object->statistics().upstreamBytes.load(), 0); // the app fetched none of it
+    }
+};
+
+int main(int argc, char **argv)
+{
+    QApplication app(argc, argv);
+    TestMainWindow mainWindow;
+    TestLiveView liveView;
+    return QTest::qExec(&mainWindow, argc, argv) | QTest::qExec(&liveView, argc, argv);
+}
 #include "tst_mainwindow.moc"
