@@ -1,6 +1,6 @@
 #pragma once
 // Result<T>: an expected-style value-or-error that crosses layer boundaries instead of exceptions
-// (DESIGN.md, "Conventions"). An Error carries a category and one human-readable line that names
+// (docs/ARCHITECTURE.md; the project DESIGN notes, "Conventions"). An Error carries a category and one human-readable line that names
 // what failed (object, byte range) and what the user can do.
 
 #include <QString>
