@@ -1,5 +1,5 @@
 #include "appsettings.h"
-#include "cachepaths.h"
+#include "cache.h"
 
 #include <QSettings>
 
@@ -9,12 +9,12 @@ AppSettings AppSettings::load()
 {
     QSettings s;
     AppSettings a;
-    a.cacheDir = s.value(QStringLiteral("cache/dir"), cachepaths::defaultCacheDirectory()).toString();
+    a.cacheDir = s.value(QStringLiteral("cache/dir"), Cache::defaultDirectory()).toString();
     a.chunkSize = s.value(QStringLiteral("engine/chunkSize"), a.chunkSize).toLongLong();
     a.connections = std::clamp(s.value(QStringLiteral("engine/connections"), a.connections).toInt(), 1, 64);
     a.timeoutSeconds = std::clamp(s.value(QStringLiteral("engine/timeoutSeconds"), a.timeoutSeconds).toInt(), 1, 86400);
     a.recent = s.value(QStringLiteral("recent")).toStringList();
-    if (a.chunkSize < 4096 || a.chunkSize % 4096 != 0 || a.chunkSize > (64 << 20))
+    if (!EngineConfig::chunkSizeProblem(a.chunkSize).isEmpty())
         a.chunkSize = EngineConfig::kDefaultChunkSize;
     return a;
 }

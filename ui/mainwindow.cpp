@@ -1,11 +1,10 @@
 #include "mainwindow.h"
 #include "activitypanel.h"
 #include "archivepane.h"
-#include "cachepaths.h"
+#include "cache.h"
 #include "coveragemap.h"
 #include "demoarchive.h"
 #include "hexpreview.h"
-#include "iopool.h"
 #include "objectlibrary.h"
 #include "objecttablemodel.h"
 #include "rangeparse.h"
@@ -458,9 +457,9 @@ void MainWindow::onSample(double bytesPerSecond, double hitRatio)
 void MainWindow::openDemo()
 {
     const QString path = demo::archivePath();
-    m_demoSource = cachepaths::redactedSource(QUrl::fromLocalFile(path));
+    m_demoSource = Cache::displaySource(path);
     m_activity->addEvent(tr("demo"), tr("preparing the demo archive…"), false);
-    QtConcurrent::run(ioPool(), [path] { return demo::ensureArchive(path); }).then(this, [this, path](Status st) {
+    QtConcurrent::run(Cache::jobPool(), [path] { return demo::ensureArchive(path); }).then(this, [this, path](Status st) {
         if (!st) {
             m_activity->addEvent(tr("demo"), st.error().message, true);
             return;

@@ -1,8 +1,7 @@
 #include "objectlibrary.h"
-#include "cachepaths.h"
-#include "iopool.h"
+#include "cache.h"
+#include "cachewatcher.h"
 #include "rangeparse.h"
-#include "sparsefilestore.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -28,15 +27,9 @@ ObjectLibrary::ObjectLibrary(AppSettings settings, QObject *parent) : QObject(pa
     connect(&m_refresh, &QTimer::timeout, this, &ObjectLibrary::refresh);
     m_refresh.start();
     // What other processes do to the cache shows within a second: the watcher says something
-    // changed, a rescan (on the pool) says what.
-    m_rescan.setSingleShot(true);
-    m_rescan.setInterval(250);
-    connect(&m_rescan, &QTimer::timeout, this, &ObjectLibrary::rescan);
-    connect(&m_watcher, &QFileSystemWatcher::directoryChanged, this, [this] { m_rescan.start(); });
-    connect(&m_watcher, &QFileSystemWatcher::fileChanged, this, [this] {
-        if (!m_rescan.isActive())
-            m_rescan.start();
-    });
+    // changed, a rescan (on the job pool) says what.
+    m_watcher = new CacheWatcher(this);
+    connect(m_watcher, &CacheWatcher::changed, this, &ObjectLibrary::rescan);
 }
 
 ObjectLibrary::~ObjectLibrary()
@@ -56,16 +49,11 @@ void ObjectLibrary::setSettings(const AppSettings &settings)
         loadCache();
 }
 
-QString ObjectLibrary::nameOf(const QString &source)
-{
-    const QUrl url = cachepaths::sourceUrl(source);
-    const QString name = url.isLocalFile() ? QFileInfo(url.toLocalFile()).fileName() : url.fileName();
-    return name.isEmpty() ? source : name;
-}
+QString ObjectLibrary::nameOf(const QString &source) { return Cache::displayName(source); }
 
 int ObjectLibrary::rowOf(const QString &source) const
 {
-    const QString want = cachepaths::redactedSource(cachepaths::sourceUrl(source));
+    const QString want = Cache::displaySource(source);
     for (size_t i = 0; i < m_entries.size(); ++i)
         if (m_entries[i].source == want)
             return int(i);
@@ -90,12 +78,7 @@ int ObjectLibrary::addEntry(LibraryEntry entry)
 
 void ObjectLibrary::loadCache()
 {
-    const QString cacheDir = m_settings.cacheDir;
-    QtConcurrent::run(ioPool(), [cacheDir] {
-        QStringList warnings;
-        auto listed = SparseFileStore::listEntries(cacheDir, &warnings);
-        return std::make_pair(listed, warnings);
-    }).then(this, [this](std::pair<QList<SparseFileStore::Listed>, QStringList> result) {
+    Cache(m_settings.cacheDir).listAsync().then(this, [this](const CacheListing &result) {
         // Keep the open objects; rebuild the rest from the cache and the recent list.
         std::vector<LibraryEntry> kept;
         for (LibraryEntry &e : m_entries)
@@ -105,18 +88,18 @@ void ObjectLibrary::loadCache()
         auto known = [this](const QString &source) {
             return std::any_of(m_entries.begin(), m_entries.end(), [&](const LibraryEntry &e) { return e.source == source; });
         };
-        for (const auto &l : result.first) {
-            if (known(l.inspection.meta.source))
+        for (const CachedObject &l : result.objects) {
+            if (known(l.source))
                 continue;
             LibraryEntry e;
-            e.source = l.inspection.meta.source;
+            e.source = l.source;
             e.name = nameOf(e.source);
             e.directory = l.directory;
-            e.size = l.inspection.meta.size;
-            e.chunkSize = l.inspection.meta.chunkSize;
-            e.present = l.inspection.present;
-            e.presentBytes = l.inspection.presentBytes;
-            e.allocatedBytes = l.inspection.allocatedBytes;
+            e.size = l.size;
+            e.chunkSize = l.chunkSize;
+            e.present = l.present;
+            e.presentBytes = l.presentBytes;
+            e.allocatedBytes = l.allocatedBytes;
             m_entries.push_back(std::move(e));
         }
         for (const QString &source : std::as_const(m_settings.recent)) {
@@ -127,29 +110,21 @@ void ObjectLibrary::loadCache()
             e.name = nameOf(source);
             m_entries.push_back(std::move(e));
         }
-        for (const QString &w : std::as_const(result.second))
+        for (const QString &w : std::as_const(result.warnings))
             Q_EMIT activity(QString(), w, true);
         Q_EMIT reset();
         watchCache();
     });
 }
 
-struct ListedEntry {
-    QString directory;
-    SparseFileStore::Inspection inspection;
-};
-
 void ObjectLibrary::watchCache()
 {
-    const QString objects = m_settings.cacheDir + QStringLiteral("/objects");
-    QStringList paths = m_watcher.directories() + m_watcher.files();
-    if (!paths.isEmpty())
-        m_watcher.removePaths(paths);
-    QDir().mkpath(objects);
-    m_watcher.addPath(objects);
+    m_watcher->watch(Cache(m_settings.cacheDir));
+    QStringList entries;
     for (const LibraryEntry &e : m_entries)
         if (!e.directory.isEmpty())
-            m_watcher.addPath(e.directory + QStringLiteral("/journal"));
+            entries << e.directory;
+    m_watcher->watchEntries(entries);
 }
 
 void ObjectLibrary::rescan()
@@ -160,36 +135,33 @@ void ObjectLibrary::rescan()
     }
     m_scanning = true;
     const QString cacheDir = m_settings.cacheDir;
-    QtConcurrent::run(ioPool(), [cacheDir] {
-        QList<ListedEntry> out;
-        for (const auto &l : SparseFileStore::listEntries(cacheDir, nullptr))
-            out.append({l.directory, l.inspection});
-        return out;
-    }).then(this, [this, cacheDir](const QList<ListedEntry> &listed) {
+    Cache(cacheDir).listAsync().then(this, [this, cacheDir](const CacheListing &listing) {
         m_scanning = false;
         if (cacheDir == m_settings.cacheDir)
-            applyListing(listed);
+            applyListing(listing.objects);
         if (std::exchange(m_scanAgain, false))
-            m_rescan.start();
+            rescan();
     });
 }
 
-void ObjectLibrary::applyListing(const QList<ListedEntry> &listed)
+void ObjectLibrary::applyListing(const QList<CachedObject> &listed)
 {
     QSet<QString> seen;
-    for (const ListedEntry &l : listed) {
+    QStringList entries;
+    for (const CachedObject &l : listed) {
         seen.insert(l.directory);
-        const int row = rowOf(l.inspection.meta.source);
+        entries << l.directory;
+        const int row = rowOf(l.source);
         if (row < 0) { // created by another process
             LibraryEntry e;
-            e.source = l.inspection.meta.source;
+            e.source = l.source;
             e.name = nameOf(e.source);
             e.directory = l.directory;
-            e.size = l.inspection.meta.size;
-            e.chunkSize = l.inspection.meta.chunkSize;
-            e.present = l.inspection.present;
-            e.presentBytes = l.inspection.presentBytes;
-            e.allocatedBytes = l.inspection.allocatedBytes;
+            e.size = l.size;
+            e.chunkSize = l.chunkSize;
+            e.present = l.present;
+            e.presentBytes = l.presentBytes;
+            e.allocatedBytes = l.allocatedBytes;
             addEntry(std::move(e));
             continue;
         }
@@ -197,11 +169,11 @@ void ObjectLibrary::applyListing(const QList<ListedEntry> &listed)
         if (e.object || e.state == EntryState::Opening)
             continue; // an open object follows the journal itself
         e.directory = l.directory;
-        e.size = l.inspection.meta.size;
-        e.chunkSize = l.inspection.meta.chunkSize;
-        e.present = l.inspection.present;
-        e.presentBytes = l.inspection.presentBytes;
-        e.allocatedBytes = l.inspection.allocatedBytes;
+        e.size = l.size;
+        e.chunkSize = l.chunkSize;
+        e.present = l.present;
+        e.presentBytes = l.presentBytes;
+        e.allocatedBytes = l.allocatedBytes;
         Q_EMIT entryChanged(row);
     }
     // Removed by another process (entries that are open or opening stay until closed).
@@ -212,16 +184,12 @@ void ObjectLibrary::applyListing(const QList<ListedEntry> &listed)
             Q_EMIT entryRemoved(row);
         }
     }
-    // Journals replaced or new: watch them (again).
-    for (const LibraryEntry &e : m_entries)
-        if (!e.directory.isEmpty() && !m_watcher.files().contains(e.directory + QStringLiteral("/journal")))
-            m_watcher.addPath(e.directory + QStringLiteral("/journal"));
+    m_watcher->watchEntries(entries); // new entries, and journals replaced by compaction
 }
 
 void ObjectLibrary::open(const QString &source)
 {
-    const QUrl url = cachepaths::sourceUrl(source);
-    const QString redacted = cachepaths::redactedSource(url);
+    const QString redacted = Cache::displaySource(source);
     int row = rowOf(source);
     if (row >= 0 && (m_entries[size_t(row)].object || m_entries[size_t(row)].state == EntryState::Opening)) {
         if (m_entries[size_t(row)].object)
@@ -414,7 +382,7 @@ void ObjectLibrary::remove(int row)
         return;
     const QString name = e.name, dir = e.directory;
     // Chunk writes still on the pool keep the store (and its lock) alive; removal waits for them.
-    QtConcurrent::run(ioPool(), [dir] { return SparseFileStore::removeEntry(dir, 30000); }).then(this, [this, name](Status st) {
+    Cache(m_settings.cacheDir).removeAsync(dir).then(this, [this, name](Status st) {
         Q_EMIT activity(name, st ? tr("removed from the cache") : st.error().message, !st);
     });
 }
@@ -445,7 +413,7 @@ void ObjectLibrary::refresh()
             e.operationPercent = want > 0 ? int(100 * have / want) : 100;
         }
         // Allocation is a stat(2) of the data file: the pool asks, holding only the store.
-        QtConcurrent::run(ioPool(), [store = e.object->store()] { return store->allocatedBytes(); })
+        QtConcurrent::run(Cache::jobPool(), [store = e.object->store()] { return store->allocatedBytes(); })
             .then(this, [this, raw = e.object.get()](qint64 allocated) {
                 const int r = rowOfObject(raw);
                 if (r >= 0 && m_entries[size_t(r)].allocatedBytes != allocated) {

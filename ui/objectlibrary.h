@@ -6,6 +6,7 @@
 // and cache-hit rate once a second, and reports notable events. No engine logic lives here.
 // GUI thread only; file work (listing, removal, allocation) runs on the I/O pool.
 
+#include "cache.h"
 #include "appsettings.h"
 #include "chunkbitmap.h"
 #include "sparseobject.h"
@@ -13,7 +14,6 @@
 #include <QDateTime>
 #include <QFuture>
 #include <QObject>
-#include <QFileSystemWatcher>
 #include <QTimer>
 
 #include <memory>
@@ -87,7 +87,7 @@ private:
     // on the objects directory and on each entry's journal, debounced), merged row by row.
     void watchCache();
     void rescan();
-    void applyListing(const QList<struct ListedEntry> &listed);
+    void applyListing(const QList<CachedObject> &listed);
     template <typename T>
     QFuture<Result<T>> track(int row, const QString &operation, const QList<ByteRange> &ranges, QFuture<Result<T>> future,
                              std::function<QString(const T &)> describe);
@@ -97,8 +97,7 @@ private:
     AppSettings m_settings;
     std::vector<LibraryEntry> m_entries;
     QTimer m_refresh;
-    QFileSystemWatcher m_watcher;
-    QTimer m_rescan;      // debounces the watcher
+    class CacheWatcher *m_watcher = nullptr;
     bool m_scanning = false;
     bool m_scanAgain = false;
     qint64 m_lastStored = 0, m_lastHit = 0, m_lastUpstream = 0;

@@ -1,5 +1,5 @@
 #include "cliconfig.h"
-#include "cachepaths.h"
+#include "cache.h"
 #include "rangeparse.h"
 
 #include <QCommandLineParser>
@@ -166,14 +166,13 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
             return usageError(parsed.error().message);
 
     // Global options.
-    c.engine.cacheDir = p.isSet(cacheDir) ? p.value(cacheDir) : cachepaths::defaultCacheDirectory();
+    c.engine.cacheDir = p.isSet(cacheDir) ? p.value(cacheDir) : Cache::defaultDirectory();
     if (p.isSet(chunkSize)) {
         auto size = parseSize(p.value(chunkSize));
         if (!size)
             return usageError(size.error().message);
-        if (*size % 4096 != 0 || *size > (64 << 20))
-            return usageError(QStringLiteral("--chunk-size must be a multiple of 4K and at most 64M (hole punching frees "
-                                             "whole 4 KiB blocks)"));
+        if (const QString why = EngineConfig::chunkSizeProblem(*size); !why.isEmpty())
+            return usageError(QStringLiteral("--chunk-size: %1").arg(why));
         c.engine.chunkSize = *size;
     }
     if (p.isSet(connections)) {

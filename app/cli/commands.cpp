@@ -2,15 +2,11 @@
 #include "archivecommands.h"
 #include "atomicfile.h"
 #include "awaitfuture.h"
-#include "cachepaths.h"
-#include "iopool.h"
-#include "objectlock.h"
+#include "cache.h"
 #include "outputwriter.h"
 #include "progressbar.h"
 #include "rangeparse.h"
-#include "sparsefilestore.h"
 #include "sparseobject.h"
-#include "uringring.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -30,7 +26,7 @@ namespace sparsescope::cli {
 namespace {
 // How chunks are written into the cache: pwrite, or io_uring when SPARSESCOPE_STORE_IO=uring
 // and the kernel allows it (uringring.h).
-QString storeBackend() { return uring::storeWrites() ? QStringLiteral("io_uring") : QStringLiteral("pwrite"); }
+QString storeBackend() { return Cache::storeBackend(); }
 
 using ObjectPtr = std::shared_ptr<SparseObject>;
 
@@ -51,7 +47,7 @@ int fail(const Error &error)
 
 Result<ObjectPtr> openObject(const CliConfig &c)
 {
-    auto opened = awaitFuture(SparseObject::open(c.source, c.engine));
+    auto opened = awaitFuture(Cache(c.engine.cacheDir).open(c.source, c.engine));
     if (!opened)
         return opened.error();
     for (const QString &w : (*opened)->warnings())
@@ -237,20 +233,20 @@ int cmdVerify(const CliConfig &, SparseObject &o)
 
 int cmdStatus(const CliConfig &c)
 {
-    QStringList warnings;
-    const auto rows = SparseFileStore::listEntries(c.engine.cacheDir, &warnings);
-    for (const QString &w : warnings)
+    const CacheListing listing = Cache(c.engine.cacheDir).list();
+    const QList<CachedObject> &rows = listing.objects;
+    for (const QString &w : listing.warnings)
         QTextStream(stderr) << "sparsescope-cli: warning: " << w << "\n";
     if (c.json) {
         QJsonArray arr;
         for (const auto &r : rows) {
             QJsonObject j;
-            j[QStringLiteral("source")] = r.inspection.meta.source;
-            j[QStringLiteral("size")] = double(r.inspection.meta.size);
-            j[QStringLiteral("chunk_size")] = double(r.inspection.meta.chunkSize);
-            j[QStringLiteral("present_bytes")] = double(r.inspection.presentBytes);
-            j[QStringLiteral("allocated_bytes")] = double(r.inspection.allocatedBytes);
-            j[QStringLiteral("validator")] = r.inspection.meta.validator;
+            j[QStringLiteral("source")] = r.source;
+            j[QStringLiteral("size")] = double(r.size);
+            j[QStringLiteral("chunk_size")] = double(r.chunkSize);
+            j[QStringLiteral("present_bytes")] = double(r.presentBytes);
+            j[QStringLiteral("allocated_bytes")] = double(r.allocatedBytes);
+            j[QStringLiteral("validator")] = r.validator;
             j[QStringLiteral("cache_path")] = r.directory;
             arr.append(j);
         }
@@ -265,21 +261,17 @@ int cmdStatus(const CliConfig &c)
     out << QStringLiteral("%1  %2  %3  %4  %5\n").arg(QStringLiteral("SIZE"), 10).arg(QStringLiteral("PRESENT"), 10)
                .arg(QStringLiteral("%"), 6).arg(QStringLiteral("ON DISK"), 10).arg(QStringLiteral("SOURCE"));
     for (const auto &r : rows) {
-        const double pct = r.inspection.meta.size > 0 ? 100.0 * double(r.inspection.presentBytes) / double(r.inspection.meta.size) : 100.0;
-        out << QStringLiteral("%1  %2  %3  %4  %5\n").arg(formatBytes(r.inspection.meta.size), 10).arg(formatBytes(r.inspection.presentBytes), 10)
-                   .arg(QString::number(pct, 'f', 1), 6).arg(formatBytes(r.inspection.allocatedBytes), 10).arg(r.inspection.meta.source);
+        const double pct = r.size > 0 ? 100.0 * double(r.presentBytes) / double(r.size) : 100.0;
+        out << QStringLiteral("%1  %2  %3  %4  %5\n").arg(formatBytes(r.size), 10).arg(formatBytes(r.presentBytes), 10)
+                   .arg(QString::number(pct, 'f', 1), 6).arg(formatBytes(r.allocatedBytes), 10).arg(r.source);
     }
     return ExitOk;
 }
 
 int cmdRemove(const CliConfig &c)
 {
-    const QUrl url = cachepaths::sourceUrl(c.source);
-    const QString dir = cachepaths::objectDirectory(c.engine.cacheDir, url);
-    if (!QFileInfo(dir).isDir())
-        return fail(QStringLiteral("%1 is not in the cache %2; nothing to remove").arg(cachepaths::redactedSource(url), c.engine.cacheDir));
     const auto waiting = [](const QString &why) { QTextStream(stderr) << "sparsescope-cli: " << why << "\n"; };
-    if (Status st = SparseFileStore::removeEntry(dir, c.engine.lockWaitMs, waiting); !st)
+    if (Status st = Cache(c.engine.cacheDir).remove(c.source, c.engine.lockWaitMs, waiting); !st)
         return fail(st.error());
     return ExitOk;
 }
@@ -346,7 +338,7 @@ int runCommand(const CliConfig &c)
         stats->cacheHitBytes = object->statistics().cacheHitBytes.load();
     }
     object.reset();             // closes the source (joins the network thread)
-    ioPool()->waitForDone();    // chunk writes and the final commit
+    Cache::waitForWrites();     // chunk writes and the final commit
     if (c.stats)
         printStats(stats.get(), clock.elapsed(), backend);
     return rc;

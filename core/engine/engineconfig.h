@@ -10,6 +10,18 @@ namespace sparsescope {
 
 struct EngineConfig {
     static constexpr qint64 kDefaultChunkSize = 256 << 10; // chosen by measurement, see README
+    static constexpr qint64 kMaxChunkSize = 64 << 20;
+
+    // The chunk-size rule, for every place that takes one from a user: a multiple of 4 KiB (hole
+    // punching frees whole file-system blocks; fallocate(2)) from 4 KiB to 64 MiB. Empty when
+    // `bytes` is fine, else why not.
+    static QString chunkSizeProblem(qint64 bytes)
+    {
+        if (bytes < 4096 || bytes % 4096 != 0 || bytes > kMaxChunkSize)
+            return QStringLiteral("the chunk size must be a multiple of 4K from 4K to 64M (hole punching frees whole "
+                                  "file-system blocks)");
+        return {};
+    }
 
     QString cacheDir;                       // root of the cache (cachepaths.h)
     qint64 chunkSize = kDefaultChunkSize;   // for objects cached for the first time

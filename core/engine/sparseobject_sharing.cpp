@@ -1,6 +1,7 @@
 // SparseObject, the part that shares a cache entry with other processes (see sparsefilestore.h
 // for the protocol): claiming chunks before fetching them, waiting for chunks other processes
 // fetch, and following what they store, evict or reset.
+#include "enginelink.h"
 #include "handoff.h"
 #include "iopool.h"
 #include "requestplanner.h"
@@ -57,13 +58,16 @@ void SparseObject::pollForeign()
     if (m_refreshing)
         return;
     m_refreshing = true;
-    runOnPool(ioPool(), [store = m_store] { return store->refresh(); }).then(this, [this](Result<ForeignChanges> changes) {
-        m_refreshing = false;
-        if (changes)
-            applyForeign(*changes);
-        retryForeignClaims();
-        if (m_foreign.count() > 0)
-            m_foreignTimer.start();
+    startOnPool(ioPool(), [store = m_store, link = m_link, this] {
+        Result<ForeignChanges> changes = store->refresh();
+        link->post([this, changes] { // dropped if the object is gone
+            m_refreshing = false;
+            if (changes)
+                applyForeign(*changes);
+            retryForeignClaims();
+            if (m_foreign.count() > 0)
+                m_foreignTimer.start();
+        });
     });
 }
 

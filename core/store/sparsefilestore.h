@@ -126,7 +126,7 @@ private:
     QMutex m_claimMutex;       // m_claimed
     ChunkBitmap m_claimed;     // chunks this store has claimed and not yet released
     QMutex m_tailMutex;        // m_tailOffset; taken after m_dataLock, before m_stateLock
-    qint64 m_tailOffset = 0;   // journal bytes already applied
+    std::atomic<qint64> m_tailOffset{0}; // journal bytes already applied (written under m_tailMutex)
     std::atomic<quint64> m_foreignDrops{0}; // evictions and resets by others applied so far
     struct Drop { quint64 seq; qint64 first; qint64 last; };
     std::deque<Drop> m_recentDrops;         // the last ones, under m_tailMutex

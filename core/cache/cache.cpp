@@ -1,0 +1,93 @@
+#include "cache.h"
+#include "cachepaths.h"
+#include "handoff.h"
+#include "iopool.h"
+#include "uringring.h"
+#include "sparsefilestore.h"
+
+#include <QFileInfo>
+
+namespace sparsescope {
+
+QString Cache::defaultDirectory() { return cachepaths::defaultCacheDirectory(); }
+
+QString Cache::displaySource(const QString &source) { return cachepaths::redactedSource(cachepaths::sourceUrl(source)); }
+
+QString Cache::displayName(const QString &source)
+{
+    const QUrl url = cachepaths::sourceUrl(source);
+    const QString name = url.isLocalFile() ? QFileInfo(url.toLocalFile()).fileName() : url.fileName();
+    return name.isEmpty() ? source : name;
+}
+
+QThreadPool *Cache::jobPool()
+{
+    static QThreadPool *pool = [] {
+        auto *p = new QThreadPool; // lives as long as the process: jobs may outlive any owner
+        p->setMaxThreadCount(4);
+        p->setExpiryTimeout(30000);
+        return p;
+    }();
+    return pool;
+}
+
+QString Cache::storeBackend() { return uring::storeWrites() ? QStringLiteral("io_uring") : QStringLiteral("pwrite"); }
+
+void Cache::waitForWrites()
+{
+    jobPool()->waitForDone();
+    ioPool()->waitForDone();
+}
+
+QString Cache::objectsDirectory() const { return cachepaths::objectsRoot(m_directory); }
+
+QString Cache::entryDirectory(const QString &source) const
+{
+    return cachepaths::objectDirectory(m_directory, cachepaths::sourceUrl(source));
+}
+
+CacheListing Cache::list() const
+{
+    CacheListing out;
+    for (SparseFileStore::Listed &l : SparseFileStore::listEntries(m_directory, &out.warnings)) {
+        CachedObject o;
+        o.directory = l.directory;
+        o.source = l.inspection.meta.source;
+        o.validator = l.inspection.meta.validator;
+        o.size = l.inspection.meta.size;
+        o.chunkSize = l.inspection.meta.chunkSize;
+        o.present = std::move(l.inspection.present);
+        o.presentBytes = l.inspection.presentBytes;
+        o.allocatedBytes = l.inspection.allocatedBytes;
+        out.objects.append(std::move(o));
+    }
+    return out;
+}
+
+QFuture<CacheListing> Cache::listAsync() const
+{
+    return runOnPool(jobPool(), [cache = *this] { return cache.list(); });
+}
+
+Status Cache::remove(const QString &sourceOrDirectory, int waitMs, const std::function<void(const QString &)> &waiting) const
+{
+    const bool isEntry = QFileInfo(sourceOrDirectory).absolutePath() == QFileInfo(objectsDirectory()).absoluteFilePath();
+    const QString dir = isEntry ? sourceOrDirectory : entryDirectory(sourceOrDirectory);
+    if (!QFileInfo(dir).isDir())
+        return makeError(ErrorKind::LocalIo, QStringLiteral("%1 is not in the cache %2; nothing to remove")
+                                               .arg(isEntry ? dir : displaySource(sourceOrDirectory), m_directory));
+    return SparseFileStore::removeEntry(dir, waitMs, waiting);
+}
+
+QFuture<Status> Cache::removeAsync(const QString &sourceOrDirectory) const
+{
+    return runOnPool(jobPool(), [cache = *this, sourceOrDirectory] { return cache.remove(sourceOrDirectory); });
+}
+
+QFuture<SparseObject::OpenResult> Cache::open(const QString &source, EngineConfig config) const
+{
+    config.cacheDir = m_directory;
+    return SparseObject::open(source, config);
+}
+
+} // namespace sparsescope
