@@ -557,11 +557,14 @@ Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) 
                 (void)self->refresh();
             if (!self->droppedSince(drops, b, e))
                 break;
-            // Another process evicted some of it meanwhile: what was copied may hold holes.
-            if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, g.chunkSpan(b, e).intersected(range).begin,
-                            g.chunkSpan(b, e).intersected(range).length()) != 0 && attempt >= 3)
-                return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 kept being evicted by another process during the export")
+            // Another process evicted some of it meanwhile: what was copied may hold holes. Copy the
+            // block again over a clean target (a few times; then say so).
+            if (attempt >= 3)
+                return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 kept being evicted by another process during the "
+                                                                      "export; try again when it is done")
                                                            .arg(g.chunkSpan(b, e).toInclusiveString(), m_meta.source));
+            const ByteRange block = g.chunkSpan(b, e).intersected(range);
+            (void)::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, block.begin, block.length());
         }
     }
     return okStatus();
