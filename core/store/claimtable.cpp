@@ -5,12 +5,16 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace sparsescope {
 
 ClaimTable::~ClaimTable()
 {
+    if (m_map)
+        ::munmap(m_map, 4096);
     if (m_fd >= 0)
         ::close(m_fd);
 }
@@ -21,7 +25,31 @@ Status ClaimTable::open(const QString &directory)
     m_fd = ::open(QFile::encodeName(m_path).constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (m_fd < 0)
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open %1: %2").arg(m_path, errnoText(errno)));
+    // The shared drop counter lives in the first page (locks on its bytes are claims; they do not
+    // touch the content). Growing the file never shrinks it: ftruncate only when it is short.
+    struct stat st {};
+    if (::fstat(m_fd, &st) != 0 || (st.st_size < 4096 && ::ftruncate(m_fd, 4096) != 0))
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot size %1: %2").arg(m_path, errnoText(errno)));
+    m_map = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, m_fd, 0);
+    if (m_map == MAP_FAILED) {
+        m_map = nullptr;
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot map %1: %2").arg(m_path, errnoText(errno)));
+    }
     return okStatus();
+}
+
+std::atomic<quint64> *ClaimTable::counter() const
+{
+    static_assert(std::atomic<quint64>::is_always_lock_free, "a counter shared between processes must be lock-free");
+    return static_cast<std::atomic<quint64> *>(m_map);
+}
+
+quint64 ClaimTable::drops() const { return m_map ? counter()->load(std::memory_order_acquire) : 0; }
+
+void ClaimTable::addDrop()
+{
+    if (m_map)
+        counter()->fetch_add(1, std::memory_order_acq_rel);
 }
 
 bool ClaimTable::lock(qint64 first, qint64 last, short type, bool wait)

@@ -18,6 +18,7 @@
 #include <QList>
 #include <QString>
 
+#include <atomic>
 #include <utility>
 
 namespace sparsescope {
@@ -43,9 +44,18 @@ public:
     // True if another process holds a claim on some chunk of [first, last] (F_OFD_GETLK).
     bool claimedElsewhere(qint64 first, qint64 last) const;
 
+    // A counter every process of the entry shares (the first 8 bytes of the claims file, mapped
+    // MAP_SHARED; mmap(2)): an eviction or reset adds one after its journal record is durable and
+    // before it drops any byte. A reader that sees it unchanged across its pread(2), and equal to
+    // what it last caught up with, read no dropped byte. Lock-free; any thread.
+    quint64 drops() const;
+    void addDrop();
+
 private:
     bool lock(qint64 first, qint64 last, short type, bool wait);
+    std::atomic<quint64> *counter() const;
     int m_fd = -1;
+    void *m_map = nullptr; // one page of the claims file
     QString m_path;
 };
 

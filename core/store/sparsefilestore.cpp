@@ -238,6 +238,8 @@ Status SparseFileStore::resetShared(const ObjectMeta &want)
     Status st = okStatus();
     if (!current || current->size != want.size || current->validator != want.validator) {
         st = appendRecords(journal::encode({JournalRecord::Reset, quint64(want.size), 0, m_writer}));
+        if (st)
+            m_claims.addDrop(); // durable record first, then the counter, then the bytes go
         if (st && (::ftruncate(m_dataFd, 0) != 0 || ::ftruncate(m_dataFd, want.size) != 0))
             st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot reset the cache of %1: %2").arg(want.source, errnoText(errno)));
         ObjectMeta meta = want;
@@ -256,6 +258,13 @@ Status SparseFileStore::resetShared(const ObjectMeta &want)
     return st;
 }
 
+bool SparseFileStore::othersAppended() const
+{
+    struct stat st {};
+    return m_shared && m_journalReadFd >= 0 && ::fstat(m_journalReadFd, &st) == 0 &&
+           qint64(st.st_size) - m_tailOffset.load() > m_ownUnread.load();
+}
+
 bool SparseFileStore::journalGrew() const
 {
     struct stat st {};
@@ -268,6 +277,7 @@ Result<ForeignChanges> SparseFileStore::refresh()
     if (!m_shared)
         return changes;
     QMutexLocker t(&m_tailMutex);
+    const quint64 drops = m_claims.drops(); // before the journal is read: what it covers
     struct stat st {}, named {};
     if (::fstat(m_journalReadFd, &st) != 0)
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot stat %1: %2").arg(journalPath(), errnoText(errno)));
@@ -290,14 +300,16 @@ Result<ForeignChanges> SparseFileStore::refresh()
         else
             runs.append({a, b});
     };
-    qint64 applied = 0;
+    qint64 applied = 0, own = 0;
     for (qint64 at = 0; at < whole; at += journal::kRecordSize) {
         JournalRecord r;
         if (!journal::decode(bytes.constData() + at, &r))
             break; // a record not completely written yet: look again later
         applied = at + journal::kRecordSize;
-        if (r.writer == m_writer)
+        if (r.writer == m_writer) {
+            own += journal::kRecordSize;
             continue;
+        }
         if (r.type == JournalRecord::Present && r.chunk < quint64(count)) {
             const qint64 c = qint64(r.chunk);
             m_checksums.set(c, r.arg);
@@ -321,6 +333,8 @@ Result<ForeignChanges> SparseFileStore::refresh()
     while (m_recentDrops.size() > 256)
         m_recentDrops.pop_front();
     m_tailOffset += applied;
+    m_ownUnread -= own;
+    m_sharedDropsSeen = drops;
     return changes;
 }
 
@@ -355,7 +369,7 @@ Result<ClaimResult> SparseFileStore::claim(qint64 first, qint64 last)
             m_claimed.setSpan(a, b);
     }
     // Another process may have stored some of them, releasing its claim just before ours.
-    if (journalGrew())
+    if (othersAppended())
         if (auto r = refresh(); !r)
             return r.error();
     for (const auto &[a, b] : std::as_const(runs)) {
@@ -506,10 +520,19 @@ Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
     return okStatus();
 }
 
+void SparseFileStore::catchUpWithDrops()
+{
+    if (m_shared && m_claims.drops() != m_sharedDropsSeen.load())
+        (void)refresh();
+}
+
 Result<QByteArray> SparseFileStore::read(ByteRange range) const
 {
     QByteArray out(range.length(), Qt::Uninitialized);
+    auto *self = const_cast<SparseFileStore *>(this); // refresh() only catches up with the journal
+    self->catchUpWithDrops(); // an eviction elsewhere before this read: learn it first
     const quint64 drops = m_foreignDrops.load();
+    const quint64 shared = m_claims.drops();
     qint64 first = 0, last = -1;
     {
         std::shared_lock l(m_stateLock);
@@ -522,10 +545,9 @@ Result<QByteArray> SparseFileStore::read(ByteRange range) const
         if (Status st = preadAll(m_dataFd, out.data(), range.length(), range.begin, QStringLiteral("the cache of %1").arg(m_meta.source)); !st)
             return st.error();
     }
-    // Another process records an eviction durably before it punches: if none appeared in the
-    // journal by now, none of the bytes just read was a hole.
-    auto *self = const_cast<SparseFileStore *>(this); // refresh() only catches up with the journal
-    if (journalGrew())
+    // Another process counts an eviction (after its record is durable) before it punches: if the
+    // count did not move during the pread, none of the bytes just read was a hole.
+    if (m_claims.drops() != shared)
         (void)self->refresh();
     if (self->droppedSince(drops, first, last))
         return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted by another process while being read")
@@ -543,7 +565,9 @@ Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) 
     for (qint64 b = first; b <= last; b += blockChunks) {
         const qint64 e = std::min(last, b + blockChunks - 1);
         for (int attempt = 0;; ++attempt) {
+            self->catchUpWithDrops();
             const quint64 drops = m_foreignDrops.load();
+            const quint64 shared = m_claims.drops();
             {
                 std::shared_lock l(m_stateLock);
                 if (requireAll && m_present.countInSpan(b, e) != e - b + 1)
@@ -553,7 +577,7 @@ Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) 
                     if (Status st = copyRun(fd, g.chunkSpan(x, y).intersected(range)); !st)
                         return st;
             }
-            if (journalGrew())
+            if (m_claims.drops() != shared)
                 (void)self->refresh();
             if (!self->droppedSince(drops, b, e))
                 break;
@@ -612,6 +636,7 @@ Status SparseFileStore::appendRecords(const QByteArray &records)
             return makeError(ErrorKind::LocalIo, QStringLiteral("cannot append to the %1: %2").arg(what, errnoText(errno)));
         done += n;
     }
+    m_ownUnread += records.size();
     if (dataSync(m_journalFd) != 0)
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync the %1: %2").arg(what, errnoText(errno)));
     return okStatus();
@@ -715,6 +740,8 @@ Result<qint64> SparseFileStore::evict(qint64 first, qint64 last)
             // Record first: once the Evict record is durable, a crash can no longer resurrect the chunks.
             if (Status st = appendRecords(journal::encode({JournalRecord::Evict, quint64(first), quint64(last - first + 1), m_writer})); !st)
                 result = st.error();
+            else
+                m_claims.addDrop(); // durable record first, then the counter, then the punch
             for (const auto &[a, b] : runs)
                 if (Status st = punchHoles(a, b); !st && result)
                     result = st.error();

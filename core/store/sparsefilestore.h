@@ -104,6 +104,7 @@ private:
     Status initialize(const ObjectMeta &want, bool exclusive);
     Status resetShared(const ObjectMeta &want);
     bool journalGrew() const; // fstat(2): records were appended since the last refresh
+    bool othersAppended() const; // ... and not all of them by this store
     void releaseClaimsLocked(qint64 first, qint64 last);
     Status dropChunksInHoles();
     Status appendRecords(const QByteArray &records);
@@ -128,6 +129,11 @@ private:
     QMutex m_tailMutex;        // m_tailOffset; taken after m_dataLock, before m_stateLock
     std::atomic<qint64> m_tailOffset{0}; // journal bytes already applied (written under m_tailMutex)
     std::atomic<quint64> m_foreignDrops{0}; // evictions and resets by others applied so far
+    std::atomic<quint64> m_sharedDropsSeen{0};
+    std::atomic<qint64> m_ownUnread{0};     // bytes this store appended that refresh() has not passed yet // the claims file's drop counter when refresh() last looked
+    // Catches up with the journal if another process dropped chunks since the last look (a load of
+    // the shared counter, no system call otherwise).
+    void catchUpWithDrops();
     struct Drop { quint64 seq; qint64 first; qint64 last; };
     std::deque<Drop> m_recentDrops;         // the last ones, under m_tailMutex
     // True if a foreign eviction or reset applied after `seq` dropped some chunk of [first, last].
