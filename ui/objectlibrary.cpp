@@ -13,6 +13,17 @@
 namespace sparsescope {
 
 namespace {
+// What the cache says of an entry that is not open here.
+void adopt(LibraryEntry &e, const CachedObject &l)
+{
+    e.directory = l.directory;
+    e.size = l.size;
+    e.chunkSize = l.chunkSize;
+    e.present = l.present;
+    e.presentBytes = l.presentBytes;
+    e.allocatedBytes = l.allocatedBytes;
+}
+
 // What an operation on an entry whose object is not open (yet) yields.
 template <typename T>
 QFuture<Result<T>> notOpen()
@@ -94,12 +105,7 @@ void ObjectLibrary::loadCache()
             LibraryEntry e;
             e.source = l.source;
             e.name = nameOf(e.source);
-            e.directory = l.directory;
-            e.size = l.size;
-            e.chunkSize = l.chunkSize;
-            e.present = l.present;
-            e.presentBytes = l.presentBytes;
-            e.allocatedBytes = l.allocatedBytes;
+            adopt(e, l);
             m_entries.push_back(std::move(e));
         }
         for (const QString &source : std::as_const(m_settings.recent)) {
@@ -156,24 +162,14 @@ void ObjectLibrary::applyListing(const QList<CachedObject> &listed)
             LibraryEntry e;
             e.source = l.source;
             e.name = nameOf(e.source);
-            e.directory = l.directory;
-            e.size = l.size;
-            e.chunkSize = l.chunkSize;
-            e.present = l.present;
-            e.presentBytes = l.presentBytes;
-            e.allocatedBytes = l.allocatedBytes;
+            adopt(e, l);
             addEntry(std::move(e));
             continue;
         }
         LibraryEntry &e = m_entries[size_t(row)];
         if (e.object || e.state == EntryState::Opening)
             continue; // an open object follows the journal itself
-        e.directory = l.directory;
-        e.size = l.size;
-        e.chunkSize = l.chunkSize;
-        e.present = l.present;
-        e.presentBytes = l.presentBytes;
-        e.allocatedBytes = l.allocatedBytes;
+        adopt(e, l);
         Q_EMIT entryChanged(row);
     }
     // Removed by another process (entries that are open or opening stay until closed).

@@ -163,12 +163,7 @@ Status TarReader::streamAll(const Visitor &visitor)
         m_entries.append(entryFrom(entry, int(m_entries.size())));
         const ArchiveEntry e = m_entries.last();
         bool used = false;
-        const BodyReader body = [&](const Sink &sink) -> Status {
-            if (std::exchange(used, true) || e.type != ArchiveEntry::Type::File)
-                return makeError(ErrorKind::Usage, QStringLiteral("%1: entry %2 is not a regular file").arg(m_device.name(), e.path));
-            return readBody(e, sink);
-        };
-        if (Status st = visitor(e, body); !st)
+        if (Status st = visitor(e, bodyReader(e, used)); !st)
             return st; // stopped early: the listing is not whole, so no index
         if (archive_read_data_skip(m_archive) != ARCHIVE_OK) {
             m_entries.last().complete = false;
@@ -225,6 +220,16 @@ TarReader::~TarReader()
 {
     if (m_archive)
         archive_read_free(m_archive);
+}
+
+ArchiveReader::BodyReader TarReader::bodyReader(const ArchiveEntry &entry, bool &used)
+{
+    // The body of the entry at the stream's current header, readable once.
+    return [this, &entry, &used](const Sink &sink) -> Status {
+        if (std::exchange(used, true) || entry.type != ArchiveEntry::Type::File)
+            return makeError(ErrorKind::Usage, QStringLiteral("%1: entry %2 is not a regular file").arg(m_device.name(), entry.path));
+        return readBody(entry, sink);
+    };
 }
 
 Status TarReader::readBody(const ArchiveEntry &entry, const Sink &sink)
@@ -288,12 +293,7 @@ Status TarReader::visit(const QList<int> &indices, const Visitor &visitor)
                                                        .arg(m_device.name()).arg(index).arg(pathOf(entry), want.path));
         }
         bool used = false;
-        const BodyReader body = [&](const Sink &sink) -> Status {
-            if (std::exchange(used, true) || want.type != ArchiveEntry::Type::File)
-                return makeError(ErrorKind::Usage, QStringLiteral("%1: entry %2 is not a regular file").arg(m_device.name(), want.path));
-            return readBody(want, sink);
-        };
-        if (Status st = visitor(want, body); !st)
+        if (Status st = visitor(want, bodyReader(want, used)); !st)
             return st;
     }
     return okStatus();

@@ -50,6 +50,7 @@ private:
     void finishSpans();
     QString archiveError() const;
     Status readBody(const ArchiveEntry &entry, const Sink &sink);
+    BodyReader bodyReader(const ArchiveEntry &entry, bool &used);
     bool compressed() const { return m_format != u"tar"; }
 
     SparseDevice &m_device;

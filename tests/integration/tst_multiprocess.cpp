@@ -57,13 +57,6 @@ class TestMultiProcess : public QObject {
     QTemporaryDir m_tmp;
     QByteArray m_big;
 
-    qint64 getBodyBytes() const
-    {
-        qint64 b = 0;
-        for (const AccessLogEntry &e : m_nginx.accessLog())
-            b += e.method == u"GET" ? e.bodyBytes : 0;
-        return b;
-    }
 
 private Q_SLOTS:
     void initTestCase()
@@ -92,7 +85,7 @@ private Q_SLOTS:
             QVERIFY(p->waitForFinished(120000));
             QVERIFY2(p->exitStatus() == QProcess::NormalExit && p->exitCode() == 0, p->readAllStandardError().constData());
         }
-        const qint64 fetched = getBodyBytes();
+        const qint64 fetched = m_nginx.bodyBytes();
         qInfo("%d processes prefetching 256 MiB at once: %lld body bytes upstream (%.3f x the object)", processes, fetched,
               double(fetched) / double(m_big.size()));
         QVERIFY2(fetched <= qint64(1.02 * double(m_big.size())), qPrintable(QString::number(fetched)));
