@@ -461,17 +461,17 @@ void SparseObject::pruneCancelled()
         finishWaiter(id, makeError(ErrorKind::Cancelled, QStringLiteral("cancelled")));
     // Drop queued requests nobody waits for; stop running ones.
     for (const auto &[a, b] : m_requests.dropQueued([this](qint64 first, qint64 last) { return !isWanted(first, last); })) {
-        m_inFlight.resetSpan(a, b);
-        releaseClaims({{a, b}});
+        m_inFlight.resetSpan(a, b); // queued requests hold no claims (taken when they start)
         markDirty(a, b);
     }
     // Chunks another process fetches that nobody here waits for any more.
-    for (const auto &[a, b] : m_foreign.setRuns(0, m_foreign.size() - 1))
-        if (!isWanted(a, b)) {
-            m_foreign.resetSpan(a, b);
-            m_inFlight.resetSpan(a, b);
-            markDirty(a, b);
-        }
+    if (m_foreign.count() > 0)
+        for (const auto &[a, b] : m_foreign.setRuns(0, m_foreign.size() - 1))
+            if (!isWanted(a, b)) {
+                m_foreign.resetSpan(a, b);
+                m_inFlight.resetSpan(a, b);
+                markDirty(a, b);
+            }
     for (UpstreamRequest *r : m_requests.running())
         if (!isWanted(r->firstChunk, r->lastChunk)) {
             r->assembler->stop();
