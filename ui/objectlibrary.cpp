@@ -81,16 +81,25 @@ int ObjectLibrary::rowOfObject(const SparseObject *object) const
 
 int ObjectLibrary::addEntry(LibraryEntry entry)
 {
+    const int row = int(m_entries.size());
+    Q_EMIT entryAboutToBeInserted(row);
     m_entries.push_back(std::move(entry));
-    const int row = int(m_entries.size()) - 1;
     Q_EMIT entryInserted(row);
     return row;
+}
+
+void ObjectLibrary::eraseEntry(int row)
+{
+    Q_EMIT entryAboutToBeRemoved(row);
+    m_entries.erase(m_entries.begin() + row);
+    Q_EMIT entryRemoved(row);
 }
 
 void ObjectLibrary::loadCache()
 {
     Cache(m_settings.cacheDir).listAsync().then(this, [this](const CacheListing &result) {
         // Keep the open objects; rebuild the rest from the cache and the recent list.
+        Q_EMIT aboutToReset();
         std::vector<LibraryEntry> kept;
         for (LibraryEntry &e : m_entries)
             if (e.object || e.state == EntryState::Opening)
@@ -175,10 +184,8 @@ void ObjectLibrary::applyListing(const QList<CachedObject> &listed)
     // Removed by another process (entries that are open or opening stay until closed).
     for (int row = int(m_entries.size()) - 1; row >= 0; --row) {
         const LibraryEntry &e = m_entries[size_t(row)];
-        if (!e.directory.isEmpty() && !seen.contains(e.directory) && !e.object && e.state != EntryState::Opening) {
-            m_entries.erase(m_entries.begin() + row);
-            Q_EMIT entryRemoved(row);
-        }
+        if (!e.directory.isEmpty() && !seen.contains(e.directory) && !e.object && e.state != EntryState::Opening)
+            eraseEntry(row);
     }
     m_watcher->watchEntries(entries); // new entries, and journals replaced by compaction
 }
@@ -363,8 +370,7 @@ void ObjectLibrary::cancel(int row)
 void ObjectLibrary::remove(int row)
 {
     LibraryEntry e = std::move(m_entries[size_t(row)]);
-    m_entries.erase(m_entries.begin() + row);
-    Q_EMIT entryRemoved(row);
+    eraseEntry(row);
     m_settings.recent.removeAll(e.source);
     m_settings.save();
     if (e.object) {

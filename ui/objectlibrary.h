@@ -69,9 +69,14 @@ public:
     void remove(int row);          // closes it and deletes its cache entry
 
 Q_SIGNALS:
+    // Each change of the rows is announced before it happens and reported after, so that a model
+    // can keep Qt's contract (beginInsertRows ... endInsertRows around the change).
+    void aboutToReset();
     void reset();
+    void entryAboutToBeInserted(int row);
     void entryInserted(int row);
     void entryChanged(int row);
+    void entryAboutToBeRemoved(int row);
     void entryRemoved(int row);
     void opened(int row);
     void activity(const QString &object, const QString &message, bool error);
@@ -81,6 +86,7 @@ Q_SIGNALS:
 
 private:
     int addEntry(LibraryEntry entry);
+    void eraseEntry(int row); // with entryAboutToBeRemoved() before and entryRemoved() after
     void attach(int row, std::shared_ptr<SparseObject> object);
     void refresh();
     // Other processes on the cache: entries they create, fill, evict or remove (QFileSystemWatcher

@@ -9,18 +9,13 @@ namespace sparsescope {
 
 ObjectTableModel::ObjectTableModel(ObjectLibrary *library, QObject *parent) : QAbstractTableModel(parent), m_library(library)
 {
-    connect(library, &ObjectLibrary::reset, this, [this] {
-        beginResetModel();
-        endResetModel();
-    });
-    connect(library, &ObjectLibrary::entryInserted, this, [this](int row) {
-        beginInsertRows({}, row, row);
-        endInsertRows();
-    });
-    connect(library, &ObjectLibrary::entryRemoved, this, [this](int row) {
-        beginRemoveRows({}, row, row);
-        endRemoveRows();
-    });
+    // Qt's model contract: begin* before the library's rows change, end* after.
+    connect(library, &ObjectLibrary::aboutToReset, this, [this] { beginResetModel(); });
+    connect(library, &ObjectLibrary::reset, this, [this] { endResetModel(); });
+    connect(library, &ObjectLibrary::entryAboutToBeInserted, this, [this](int row) { beginInsertRows({}, row, row); });
+    connect(library, &ObjectLibrary::entryInserted, this, [this] { endInsertRows(); });
+    connect(library, &ObjectLibrary::entryAboutToBeRemoved, this, [this](int row) { beginRemoveRows({}, row, row); });
+    connect(library, &ObjectLibrary::entryRemoved, this, [this] { endRemoveRows(); });
     connect(library, &ObjectLibrary::entryChanged, this, [this](int row) {
         Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
     });

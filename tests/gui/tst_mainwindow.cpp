@@ -8,6 +8,7 @@
 #include "objectlibrary.h"
 #include "objecttablemodel.h"
 
+#include <QAbstractItemModelTester>
 #include <QAction>
 #include <QApplication>
 #include <QTableView>
@@ -67,6 +68,7 @@ private Q_SLOTS:
         QList<ByteRange> coverageBefore;
         {
             MainWindow w(settings());
+            QAbstractItemModelTester tester(w.table()->model(), QAbstractItemModelTester::FailureReportingMode::Fatal);
             w.show();
             QVERIFY(QTest::qWaitForWindowExposed(&w));
             w.openSource(m_url);
@@ -166,6 +168,8 @@ private Q_SLOTS:
         MainWindow w(s);
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
+        // Rows come and go under the table's feet here: Qt's model contract must hold throughout.
+        QAbstractItemModelTester tester(w.table()->model(), QAbstractItemModelTester::FailureReportingMode::Fatal);
         QProcess cli;
         cli.start(cliPath(), {QStringLiteral("--cache-dir"), s.cacheDir, QStringLiteral("--chunk-size"), QStringLiteral("256K"),
                               QStringLiteral("prefetch"), url});
@@ -190,6 +194,14 @@ private Q_SLOTS:
         QCOMPARE(cli.exitCode(), 0);
         QTRY_COMPARE_WITH_TIMEOUT(object->presentBytes(), qint64(48 << 20), 2000);
         QCOMPARE(object->statistics().upstreamBytes.load(), 0); // the app fetched none of it
+        // Another object, cached and then removed by the CLI, comes and goes in the table.
+        nginx.addFile(QStringLiteral("other.bin"), patternBytes(1 << 20, 10));
+        const QString other = nginx.url(QStringLiteral("other.bin"));
+        QCOMPARE(runCli(s.cacheDir, {QStringLiteral("prefetch"), other}).exitCode, 0);
+        QTRY_COMPARE_WITH_TIMEOUT(w.library()->count(), 2, 3000);
+        QCOMPARE(runCli(s.cacheDir, {QStringLiteral("remove"), other}).exitCode, 0);
+        QTRY_COMPARE_WITH_TIMEOUT(w.library()->count(), 1, 3000);
+        QCOMPARE(w.library()->entry(0).object, object);
     }
 };
 
