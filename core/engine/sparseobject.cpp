@@ -75,10 +75,12 @@ SparseObject::SparseObject(std::unique_ptr<Source> source, std::shared_ptr<Spars
     m_foreignTimer.setSingleShot(true);
     m_foreignTimer.setInterval(25);
     connect(&m_foreignTimer, &QTimer::timeout, this, &SparseObject::pollForeign);
-    // What other processes store and evict, for the live view: looked at now and then.
+    // What other processes store and evict, for the live view: looked at now and then. Started on
+    // the object's own thread: it is built on a pool thread and moved home (open()), and a timer
+    // started here would belong to the pool thread. A posted event moves with the object.
     m_watchTimer.setInterval(500);
     connect(&m_watchTimer, &QTimer::timeout, this, &SparseObject::pollForeign);
-    m_watchTimer.start();
+    postTo(this, [this] { m_watchTimer.start(); });
     m_config.planner.connections = m_config.source.connections;
     m_signalTimer.setSingleShot(true);
     m_signalTimer.setInterval(100);
