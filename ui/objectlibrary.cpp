@@ -41,6 +41,11 @@ ObjectLibrary::ObjectLibrary(AppSettings settings, QObject *parent) : QObject(pa
     // changed, a rescan (on the job pool) says what.
     m_watcher = new CacheWatcher(this);
     connect(m_watcher, &CacheWatcher::changed, this, &ObjectLibrary::rescan);
+    connect(m_watcher, &CacheWatcher::changed, this, [this] {
+        for (const LibraryEntry &e : m_entries)
+            if (e.object)
+                e.object->followOtherProcesses();
+    });
 }
 
 ObjectLibrary::~ObjectLibrary()
@@ -396,6 +401,7 @@ void ObjectLibrary::refresh()
         LibraryEntry &e = m_entries[i];
         if (!e.object)
             continue;
+        e.object->followOtherProcesses(); // in case the file watcher missed something
         const Statistics &s = e.object->statistics();
         stored += s.storedBytes;
         hit += s.cacheHitBytes;

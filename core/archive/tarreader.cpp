@@ -234,15 +234,34 @@ ArchiveReader::BodyReader TarReader::bodyReader(const ArchiveEntry &entry, bool 
 
 Status TarReader::readBody(const ArchiveEntry &entry, const Sink &sink)
 {
-    QByteArray buf(256 << 10, Qt::Uninitialized);
+    // archive_read_data_block(3) hands out libarchive's own buffer: no copy here. A sparse member
+    // (GNU or pax sparse) comes as blocks at offsets; the holes between them are zeros.
+    static const QByteArray zeros(256 << 10, '\0');
+    qint64 produced = 0;
+    auto fillTo = [&](qint64 offset) {
+        while (produced < offset) {
+            const qint64 n = std::min<qint64>(offset - produced, zeros.size());
+            if (!sink(zeros.constData(), n))
+                return false;
+            produced += n;
+        }
+        return true;
+    };
+    const auto cancelled = [&] { return makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(entry.path)); };
     while (true) {
-        const la_ssize_t n = archive_read_data(m_archive, buf.data(), size_t(buf.size()));
-        if (n < 0)
+        const void *block = nullptr;
+        size_t length = 0;
+        la_int64_t offset = 0;
+        const int rc = archive_read_data_block(m_archive, &block, &length, &offset);
+        if (rc == ARCHIVE_EOF)
+            return fillTo(entry.size) ? okStatus() : cancelled();
+        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
             return makeError(ErrorKind::Integrity, QStringLiteral("%1: reading %2 failed: %3").arg(m_device.name(), entry.path, archiveError()));
-        if (n == 0)
-            return okStatus();
-        if (!sink(buf.constData(), n))
-            return makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(entry.path));
+        if (!fillTo(offset))
+            return cancelled();
+        if (length > 0 && !sink(static_cast<const char *>(block), qint64(length)))
+            return cancelled();
+        produced = offset + qint64(length);
     }
 }
 

@@ -66,7 +66,7 @@ SparseObject::SparseObject(std::unique_ptr<Source> source, std::shared_ptr<Spars
     : m_source(std::move(source)), m_store(std::move(store)), m_stats(std::move(stats)),
       m_link(std::make_shared<EngineLink>(this)), m_writeSlots(std::make_shared<QSemaphore>(config.maxQueuedWrites)),
       m_info(std::move(info)), m_config(std::move(config)), m_geometry(m_store->geometry()),
-      m_warnings(std::move(warnings)), m_signalTimer(this), m_pruneTimer(this), m_foreignTimer(this), m_watchTimer(this)
+      m_warnings(std::move(warnings)), m_signalTimer(this), m_pruneTimer(this), m_foreignTimer(this)
 {
     m_inFlight.resize(m_geometry.chunkCount());
     m_errors.resize(m_geometry.chunkCount());
@@ -75,12 +75,7 @@ SparseObject::SparseObject(std::unique_ptr<Source> source, std::shared_ptr<Spars
     m_foreignTimer.setSingleShot(true);
     m_foreignTimer.setInterval(25);
     connect(&m_foreignTimer, &QTimer::timeout, this, &SparseObject::pollForeign);
-    // What other processes store and evict, for the live view: looked at now and then. Started on
-    // the object's own thread: it is built on a pool thread and moved home (open()), and a timer
-    // started here would belong to the pool thread. A posted event moves with the object.
-    m_watchTimer.setInterval(500);
-    connect(&m_watchTimer, &QTimer::timeout, this, &SparseObject::pollForeign);
-    postTo(this, [this] { m_watchTimer.start(); });
+
     m_config.planner.connections = m_config.source.connections;
     m_signalTimer.setSingleShot(true);
     m_signalTimer.setInterval(100);

@@ -101,6 +101,12 @@ public:
     ChunkBitmap errorChunkMap() const { return m_errors; }       // chunks whose last fetch failed
     bool isPresent(qint64 chunk) const;
     bool isInFlight(qint64 chunk) const { return m_inFlight.test(chunk); }
+    // Looks (on the I/O pool) at what other processes on the cache stored, evicted or reset since
+    // the last look, and reports it as coverageChanged (or changedUpstream / errorOccurred). The
+    // object looks by itself while it waits for chunks another process fetches; a live view calls
+    // this when the entry's journal changes (CacheWatcher). No timer runs otherwise, so an object
+    // whose last reference goes on another thread is not torn from a running timer.
+    void followOtherProcesses() { pollForeign(); }
 
 Q_SIGNALS:
     // Chunks [first, last] changed state (present, evicted, in flight); batched.
@@ -183,7 +189,6 @@ private:
     QTimer m_signalTimer;                           // batches coverageChanged
     QTimer m_pruneTimer;                            // notices cancelled futures
     QTimer m_foreignTimer;                          // looks for chunks other processes fetch for us
-    QTimer m_watchTimer;                            // looks at what other processes did (live view)
     bool m_refreshing = false;                      // a ChunkStore::refresh() is under way
     qint64 m_dirtyFirst = -1;
     qint64 m_dirtyLast = -1;

@@ -88,7 +88,6 @@ void SparseObject::applyForeign(const ForeignChanges &changes)
                                                                "to use it").arg(m_info.displayName));
         Q_EMIT errorOccurred(m_fatal->message);
         failAll(*m_fatal);
-        m_watchTimer.stop();
         markDirty(0, m_geometry.chunkCount() - 1);
         return;
     }

@@ -234,6 +234,27 @@ private Q_SLOTS:
         QCOMPARE(all.exitCode, 1); // top/outside again
         QCOMPARE(readAll(out(QStringLiteral("all-") + name) + QStringLiteral("/top/secret")), QByteArray("s"));
     }
+    void sparseMembersComeOutWithTheirHoles()
+    {
+        // GNU tar --sparse stores only the data blocks of a file with holes, at their offsets.
+        const QString dir = out(QStringLiteral("sparse-src"));
+        QDir().mkpath(dir);
+        QFile f(dir + QStringLiteral("/holes.bin"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        const QByteArray a = patternBytes(70000, 1), b = patternBytes(5000, 2);
+        QVERIFY(f.seek(1 << 20) && f.write(a) == a.size());
+        QVERIFY(f.seek(5 << 20) && f.write(b) == b.size());
+        QVERIFY(f.resize(8 << 20)); // and a hole at the end
+        f.close();
+        QCOMPARE(QProcess::execute(QStringLiteral("tar"), {QStringLiteral("--sparse"), QStringLiteral("-cf"),
+                                                           m_nginx.root() + QStringLiteral("/sparse.tar"), QStringLiteral("-C"), dir,
+                                                           QStringLiteral("holes.bin")}), 0);
+        const CliRun x = cli({QStringLiteral("extract"), m_nginx.url(QStringLiteral("sparse.tar")), QStringLiteral("holes.bin"),
+                              QStringLiteral("-o"), QStringLiteral("-")});
+        QCOMPARE(x.exitCode, 0);
+        QCOMPARE(x.out.size(), qint64(8 << 20));
+        QVERIFY(x.out == readAll(dir + QStringLiteral("/holes.bin")));
+    }
     void indexedEntryCostsOnlyItsBytesInANewProcess()
     {
         QList<Member> members;
