@@ -119,6 +119,9 @@ Result<QString> Extraction::place(const ArchiveEntry &e, QStringList parts)
 
 Status Extraction::visit(const ArchiveEntry &e, const ArchiveReader::BodyReader &body)
 {
+    // "./" (what `tar -C dir -cf x.tar .` starts with) is the target itself: nothing to make.
+    if (e.type == ArchiveEntry::Type::Directory && QDir::cleanPath(QStringLiteral("/") + e.path) == u"/")
+        return okStatus();
     auto rel = safeEntryPath(e.path);
     if (!rel) {
         warn(QStringLiteral("refused: %1").arg(rel.error().message));

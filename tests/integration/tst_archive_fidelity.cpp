@@ -234,6 +234,24 @@ private Q_SLOTS:
         QCOMPARE(all.exitCode, 1); // top/outside again
         QCOMPARE(readAll(out(QStringLiteral("all-") + name) + QStringLiteral("/top/secret")), QByteArray("s"));
     }
+    void aTarOfDotExtractsCleanly()
+    {
+        // `tar -C dir -cf x.tar .` names its first entry "./" and the others "./name".
+        const QString dir = out(QStringLiteral("dot-src"));
+        QDir().mkpath(dir + QStringLiteral("/sub"));
+        QFile f(dir + QStringLiteral("/sub/a.txt"));
+        QVERIFY(f.open(QIODevice::WriteOnly) && f.write("dot") == 3);
+        f.close();
+        QCOMPARE(QProcess::execute(QStringLiteral("tar"), {QStringLiteral("-C"), dir, QStringLiteral("-cf"),
+                                                           m_nginx.root() + QStringLiteral("/dot.tar"), QStringLiteral(".")}), 0);
+        const CliRun x = cli({QStringLiteral("extract"), m_nginx.url(QStringLiteral("dot.tar")), QStringLiteral("-o"), out(QStringLiteral("dot"))});
+        QVERIFY2(x.exitCode == 0, x.err.constData());
+        QCOMPARE(readAll(out(QStringLiteral("dot/sub/a.txt"))), QByteArray("dot"));
+        const CliRun one = cli({QStringLiteral("extract"), m_nginx.url(QStringLiteral("dot.tar")), QStringLiteral("sub/a.txt"),
+                                QStringLiteral("-o"), QStringLiteral("-")});
+        QCOMPARE(one.exitCode, 0);
+        QCOMPARE(one.out, QByteArray("dot"));
+    }
     void sparseMembersComeOutWithTheirHoles()
     {
         // GNU tar --sparse stores only the data blocks of a file with holes, at their offsets.
