@@ -5,6 +5,8 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QTextStream>
+#include <QTimer>
 
 #include <csignal>
 
@@ -25,7 +27,12 @@ int main(int argc, char **argv)
     parser.addVersionOption();
     const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Open the built-in demo archive."));
     const QCommandLineOption cacheDir(QStringLiteral("cache-dir"), QStringLiteral("Use DIR as the cache directory."), QStringLiteral("DIR"));
-    parser.addOptions({demo, cacheDir});
+    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                        QStringLiteral("Save a picture of the window to FILE (PNG) after --screenshot-after seconds, then quit."),
+                                        QStringLiteral("FILE"));
+    const QCommandLineOption screenshotAfter(QStringLiteral("screenshot-after"), QStringLiteral("Seconds before --screenshot (default 8)."),
+                                             QStringLiteral("SECONDS"), QStringLiteral("8"));
+    parser.addOptions({demo, cacheDir, screenshot, screenshotAfter});
     parser.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("Files or URLs to open."), QStringLiteral("[SOURCE...]"));
     parser.process(app);
 
@@ -38,5 +45,13 @@ int main(int argc, char **argv)
         window.openDemo();
     for (const QString &source : parser.positionalArguments())
         window.openSource(source);
+    if (parser.isSet(screenshot)) {
+        const QString file = parser.value(screenshot);
+        QTimer::singleShot(int(parser.value(screenshotAfter).toDouble() * 1000), &window, [&window, file] {
+            const bool saved = window.grab().save(file, "PNG");
+            QTextStream(stderr) << (saved ? QStringLiteral("screenshot: %1\n") : QStringLiteral("cannot save the screenshot %1\n")).arg(file);
+            QApplication::exit(saved ? 0 : 1);
+        });
+    }
     return app.exec();
 }
