@@ -58,9 +58,8 @@ struct ArchiveEntry {
 // early or is damaged after some entries, one line saying so (empty when the archive is whole).
 struct ArchiveListing {
     QString format;             // "zip", "tar", "tar.gzip", ...
-    QList<ArchiveEntry> entries; // sorted by index
+    QList<ArchiveEntry> entries; // sorted by index (a lookup by names: only the entries they select)
     QString problem;
-    bool partial = false;       // only some entries (those a lookup asked for), not the whole archive
 };
 
 // The entry whose index is `index` in `entries` (sorted by index, possibly partial), or null.

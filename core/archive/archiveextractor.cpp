@@ -91,7 +91,6 @@ private:
         report.incomplete = report.incomplete || missing;
     }
     // Parents created (or refused) for `parts` without the last component; the absolute path of the entry.
-    Result<QString> place(const ArchiveEntry &e, QStringList parts);
     Status extractFile(const ArchiveEntry &e, const QString &target, const ArchiveReader::BodyReader &body);
     void extractSymlink(const ArchiveEntry &e, const QString &relative, const QString &target);
     void extractHardlink(const ArchiveEntry &e, const QString &target);
@@ -108,14 +107,6 @@ private:
     QSet<QString> m_knownDirectories;
     ExtractionWriter m_writer;
 };
-
-Result<QString> Extraction::place(const ArchiveEntry &e, QStringList parts)
-{
-    parts.removeLast();
-    if (Status st = makeParents(m_root, parts, e.path, m_knownDirectories); !st)
-        return st.error();
-    return QString(); // the caller builds the path
-}
 
 Status Extraction::visit(const ArchiveEntry &e, const ArchiveReader::BodyReader &body)
 {
@@ -149,10 +140,10 @@ Status Extraction::visit(const ArchiveEntry &e, const ArchiveReader::BodyReader 
         ++report.directories;
         return okStatus();
     }
-    if (auto placed = place(e, parts); !placed) {
-        if (placed.error().kind == ErrorKind::LocalIo)
-            return placed.error();
-        warn(QStringLiteral("refused: %1").arg(placed.error().message));
+    if (Status st = makeParents(m_root, parts.mid(0, parts.size() - 1), e.path, m_knownDirectories); !st) {
+        if (st.error().kind == ErrorKind::LocalIo)
+            return st;
+        warn(QStringLiteral("refused: %1").arg(st.error().message));
         return okStatus();
     }
     struct stat st {};
@@ -258,15 +249,7 @@ Status Extraction::finish()
         ::utimensat(AT_FDCWD, path.constData(), times, AT_SYMLINK_NOFOLLOW);
     }
     // Every file written, then durable together.
-    const int fd = ::open(QFile::encodeName(m_root).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open %1: %2").arg(m_root, errnoText(errno)));
-    const int rc = ::syncfs(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0)
-        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot make the files under %1 durable (syncfs): %2").arg(m_root, errnoText(err)));
-    return okStatus();
+    return syncFilesystem(m_root);
 }
 } // namespace
 

@@ -112,7 +112,6 @@ std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const
         }
         for (auto &[index, e] : found)
             listing.entries.append(std::move(e));
-        listing.partial = true;
         return listing;
     }
     listing.entries.reserve(count);

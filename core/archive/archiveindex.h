@@ -24,8 +24,7 @@ QString pathIn(const QString &entryDirectory);
 // validator); nullopt when there is none, it is stale (then it is deleted) or it cannot be read.
 // With `names` (as `extract` takes them), only the entries they can select are loaded (each name
 // itself and everything below it, compared without "./" and a trailing "/"), through an index on
-// the normalized path: a named extract from an archive of 100,000 entries reads a few rows, not all
-// (the listing is then `partial`).
+// the normalized path: a named extract from an archive of 100,000 entries reads a few rows, not all.
 std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const QString &validator,
                                    const QStringList &names = {});
 

@@ -122,4 +122,18 @@ QList<std::pair<qint64, qint64>> ChunkBitmap::runsWithValue(qint64 first, qint64
 QList<std::pair<qint64, qint64>> ChunkBitmap::setRuns(qint64 first, qint64 last) const { return runsWithValue(first, last, true); }
 QList<std::pair<qint64, qint64>> ChunkBitmap::clearRuns(qint64 first, qint64 last) const { return runsWithValue(first, last, false); }
 
+QList<std::pair<qint64, qint64>> gapsBetween(qint64 first, qint64 last, const QList<std::pair<qint64, qint64>> &runs)
+{
+    QList<std::pair<qint64, qint64>> gaps;
+    qint64 cursor = first;
+    for (const auto &[a, b] : runs) {
+        if (a > cursor)
+            gaps.append({cursor, std::min(a - 1, last)});
+        cursor = std::max(cursor, b + 1);
+    }
+    if (cursor <= last)
+        gaps.append({cursor, last});
+    return gaps;
+}
+
 } // namespace sparsescope

@@ -46,4 +46,8 @@ private:
     qint64 m_count = 0;
 };
 
+// The inclusive runs of [first, last] that `runs` (inclusive, sorted, disjoint) leave uncovered.
+// Pure.
+QList<std::pair<qint64, qint64>> gapsBetween(qint64 first, qint64 last, const QList<std::pair<qint64, qint64>> &runs);
+
 } // namespace sparsescope

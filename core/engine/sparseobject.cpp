@@ -221,15 +221,7 @@ void SparseObject::plan(quint64 waiterId)
         return;
     }
     // Missing = the complement of the present runs within the waiter's chunks.
-    QList<std::pair<qint64, qint64>> missing;
-    qint64 cursor = w.firstChunk;
-    for (const auto &[a, b] : m_store->presentRuns(w.firstChunk, w.lastChunk)) {
-        if (a > cursor)
-            missing.append({cursor, a - 1});
-        cursor = b + 1;
-    }
-    if (cursor <= w.lastChunk)
-        missing.append({cursor, w.lastChunk});
+    const QList<std::pair<qint64, qint64>> missing = gapsBetween(w.firstChunk, w.lastChunk, m_store->presentRuns(w.firstChunk, w.lastChunk));
 
     qint64 outstanding = 0;
     QList<std::pair<qint64, qint64>> toFetch;

@@ -27,16 +27,10 @@ bool SparseObject::claimForFetch(quint64 requestId)
         markDirty(x, y);
     }
     // Being fetched by another process: wait for it as for our own (they stay in flight).
-    qint64 cursor = first;
     QList<std::pair<qint64, qint64>> taken = claimed->claimed + claimed->present;
     std::sort(taken.begin(), taken.end());
-    for (const auto &[x, y] : std::as_const(taken)) {
-        if (x > cursor)
-            m_foreign.setSpan(cursor, x - 1);
-        cursor = y + 1;
-    }
-    if (cursor <= last)
-        m_foreign.setSpan(cursor, last);
+    for (const auto &[x, y] : gapsBetween(first, last, taken))
+        m_foreign.setSpan(x, y);
     if (m_foreign.count() > 0 && !m_foreignTimer.isActive())
         m_foreignTimer.start();
     // Ours: fetched as requests of their own, next.

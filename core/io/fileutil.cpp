@@ -51,18 +51,25 @@ Status preadAll(int fd, char *data, qint64 length, qint64 offset, const QString 
     return okStatus();
 }
 
-Status syncDirectory(const QString &dir)
+namespace {
+// Opens `dir` and runs `sync` (fsync(2) or syncfs(2)) on it; `what` names the call in errors.
+Status syncThrough(const QString &dir, int (*sync)(int), const char *what)
 {
     const int fd = ::open(QFile::encodeName(dir).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open directory %1: %2").arg(dir, errnoText(errno)));
-    const int rc = ::fsync(fd);
+    const int rc = sync(fd);
     const int err = errno;
     ::close(fd);
     if (rc != 0)
-        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync directory %1: %2").arg(dir, errnoText(err)));
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot %1 %2: %3").arg(QLatin1String(what), dir, errnoText(err)));
     return okStatus();
 }
+} // namespace
+
+Status syncDirectory(const QString &dir) { return syncThrough(dir, ::fsync, "fsync directory"); }
+
+Status syncFilesystem(const QString &dir) { return syncThrough(dir, ::syncfs, "syncfs the filesystem of"); }
 
 Status makePrivateDirectory(const QString &dir)
 {

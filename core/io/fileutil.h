@@ -19,6 +19,9 @@ Status preadAll(int fd, char *data, qint64 length, qint64 offset, const QString 
 Status writeFileAtomically(const QString &path, const QByteArray &bytes);
 // fsync(2) of a directory, making renames and creations in it durable.
 Status syncDirectory(const QString &dir);
+// syncfs(2) of the filesystem holding `dir`: every file written there is durable afterwards (one
+// call for a whole extraction instead of an fsync per file).
+Status syncFilesystem(const QString &dir);
 // mkdir -p with mode 0700 for every directory it creates.
 Status makePrivateDirectory(const QString &dir);
 // "strerror(errno)" as QString.

@@ -102,16 +102,4 @@ void ClaimTable::release(qint64 first, qint64 last)
         lock(first, last, F_UNLCK, false);
 }
 
-bool ClaimTable::claimedElsewhere(qint64 first, qint64 last) const
-{
-    struct flock fl {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = off_t(first);
-    fl.l_len = off_t(last - first + 1);
-    if (::fcntl(m_fd, F_OFD_GETLK, &fl) != 0)
-        return false;
-    return fl.l_type != F_UNLCK;
-}
-
 } // namespace sparsescope

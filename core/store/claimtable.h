@@ -41,9 +41,6 @@ public:
     Status claimWaiting(qint64 first, qint64 last);
     // Releases [first, last] (what this table does not hold is ignored).
     void release(qint64 first, qint64 last);
-    // True if another process holds a claim on some chunk of [first, last] (F_OFD_GETLK).
-    bool claimedElsewhere(qint64 first, qint64 last) const;
-
     // A counter every process of the entry shares (the first 8 bytes of the claims file, mapped
     // MAP_SHARED; mmap(2)): an eviction or reset adds one after its journal record is durable and
     // before it drops any byte. A reader that sees it unchanged across its pread(2), and equal to

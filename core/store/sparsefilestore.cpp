@@ -569,14 +569,8 @@ Result<qint64> SparseFileStore::evict(qint64 first, qint64 last)
     if (m_shared) {
         // Give back the span, except the claims of this store's own fetches still under way.
         QMutexLocker c(&m_claimMutex);
-        qint64 cursor = first;
-        for (const auto &[a, b] : std::as_const(ownClaims)) {
-            if (a > cursor)
-                m_claims.release(cursor, a - 1);
-            cursor = b + 1;
-        }
-        if (cursor <= last)
-            m_claims.release(cursor, last);
+        for (const auto &[a, b] : gapsBetween(first, last, ownClaims))
+            m_claims.release(a, b);
         for (qint64 chunk : std::as_const(unpending)) // written, now dropped: never committed
             releaseClaimsLocked(chunk, chunk);
     }
@@ -603,8 +597,8 @@ Result<VerifyReport> SparseFileStore::verify()
                 return st.error();
             good = st && XXH3_64bits(buf.constData(), size_t(buf.size())) == expected;
         }
-        if (!good && journalGrew()) {
-            (void)refresh();
+        if (!good) {
+            catchUpWithDrops(); // another process counts an eviction before it punches
             if (!isPresent(i))
                 continue; // evicted by another process while being checked
         }

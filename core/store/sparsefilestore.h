@@ -97,14 +97,12 @@ public:
     Result<ClaimResult> claim(qint64 first, qint64 last) override;
     void releaseClaims(qint64 first, qint64 last) override;
     Result<ForeignChanges> refresh() override;
-    bool isShared() const { return m_shared; }
 
 private:
     SparseFileStore() = default;
     Status initialize(const ObjectMeta &want, bool exclusive);
     Status resetShared(const ObjectMeta &want);
-    bool journalGrew() const; // fstat(2): records were appended since the last refresh
-    bool othersAppended() const; // ... and not all of them by this store
+    bool othersAppended() const; // fstat(2): records were appended since the last refresh, not all by this store
     void releaseClaimsLocked(qint64 first, qint64 last);
     Status dropChunksInHoles();
     Status appendRecords(const QByteArray &records);

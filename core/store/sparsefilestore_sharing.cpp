@@ -53,12 +53,6 @@ bool SparseFileStore::othersAppended() const
            qint64(st.st_size) - m_tailOffset.load() > m_ownUnread.load();
 }
 
-bool SparseFileStore::journalGrew() const
-{
-    struct stat st {};
-    return m_shared && m_journalReadFd >= 0 && ::fstat(m_journalReadFd, &st) == 0 && qint64(st.st_size) >= m_tailOffset + journal::kRecordSize;
-}
-
 Result<ForeignChanges> SparseFileStore::refresh()
 {
     ForeignChanges changes;
@@ -162,16 +156,11 @@ Result<ClaimResult> SparseFileStore::claim(qint64 first, qint64 last)
             return r.error();
     for (const auto &[a, b] : std::as_const(runs)) {
         const QList<std::pair<qint64, qint64>> present = presentRuns(a, b);
-        qint64 cursor = a;
+        out.claimed += gapsBetween(a, b, present);
         for (const auto &[x, y] : present) {
-            if (x > cursor)
-                out.claimed.append({cursor, x - 1});
             out.present.append({x, y});
             releaseClaims(x, y);
-            cursor = y + 1;
         }
-        if (cursor <= b)
-            out.claimed.append({cursor, b});
     }
     return out;
 }

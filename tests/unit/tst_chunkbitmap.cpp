@@ -68,6 +68,14 @@ private Q_SLOTS:
         QCOMPARE(g.chunksTouching({999, 1000}), (std::pair<qint64, qint64>{3, 3}));
         QCOMPARE(g.chunkSpan(1, 3), (ByteRange{256, 1000}));
     }
+    void gapsBetweenRuns()
+    {
+        using Runs = QList<std::pair<qint64, qint64>>;
+        QCOMPARE(gapsBetween(0, 9, Runs{{2, 3}, {6, 6}}), (Runs{{0, 1}, {4, 5}, {7, 9}}));
+        QCOMPARE(gapsBetween(0, 9, Runs{}), (Runs{{0, 9}}));
+        QCOMPARE(gapsBetween(0, 9, Runs{{0, 9}}), Runs{});
+        QCOMPARE(gapsBetween(3, 7, Runs{{3, 4}, {7, 7}}), (Runs{{5, 6}}));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestChunkBitmap)
