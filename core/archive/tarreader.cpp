@@ -107,7 +107,7 @@ Result<std::unique_ptr<TarReader>> TarReader::open(SparseDevice &device, bool se
         r->m_listed = false;
         return r;
     }
-    if (Status st = r->list(); !st)
+    if (Status st = r->walk({}); !st)
         return st.error();
     return r;
 }
@@ -153,57 +153,44 @@ void TarReader::finishSpans()
     }
 }
 
-Status TarReader::streamAll(const Visitor &visitor)
+Status TarReader::walk(const Visitor &visitor)
 {
-    m_device.setReadAheadPlan({{0, m_device.size()}});
     archive_entry *entry = nullptr;
     int rc = ARCHIVE_OK;
     bool cut = false;
     while ((rc = archive_read_next_header(m_archive, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
         m_entries.append(entryFrom(entry, int(m_entries.size())));
-        const ArchiveEntry e = m_entries.last();
-        bool used = false;
-        if (Status st = visitor(e, bodyReader(e, used)); !st)
-            return st; // stopped early: the listing is not whole, so no index
+        if (visitor) {
+            const ArchiveEntry e = m_entries.last();
+            bool used = false;
+            if (Status st = visitor(e, bodyReader(e, used)); !st)
+                return st; // stopped early: the listing is not whole
+        }
         if (archive_read_data_skip(m_archive) != ARCHIVE_OK) {
             m_entries.last().complete = false;
             cut = true;
             break;
         }
     }
+    if (rc == ARCHIVE_FATAL && m_entries.isEmpty() && !cut)
+        return makeError(ErrorKind::Integrity, QStringLiteral("%1 is not a readable tar archive: %2").arg(m_device.name(), archiveError()));
     if (rc == ARCHIVE_FATAL || cut)
         m_problem = truncationProblem(cut);
     finishSpans();
     archive_read_free(m_archive);
     m_archive = nullptr;
     m_listed = true;
-    archiveindex::save(archiveindex::pathIn(m_device.entryDirectory()), m_device.size(), m_device.validator(), listing());
-    if (!m_problem.isEmpty())
-        return makeError(ErrorKind::Integrity, m_problem);
     return okStatus();
 }
 
-Status TarReader::list()
+Status TarReader::streamAll(const Visitor &visitor)
 {
-    archive_entry *entry = nullptr;
-    int rc = ARCHIVE_OK;
-    bool cut = false;
-    while ((rc = archive_read_next_header(m_archive, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-        m_entries.append(entryFrom(entry, int(m_entries.size())));
-        if (archive_read_data_skip(m_archive) != ARCHIVE_OK) {
-            m_entries.last().complete = false;
-            cut = true;
-            break;
-        }
-    }
-    if (rc == ARCHIVE_FATAL || cut) {
-        if (m_entries.isEmpty() && !cut)
-            return makeError(ErrorKind::Integrity, QStringLiteral("%1 is not a readable tar archive: %2").arg(m_device.name(), archiveError()));
-        m_problem = truncationProblem(cut);
-    }
-    finishSpans();
-    archive_read_free(m_archive);
-    m_archive = nullptr;
+    m_device.setReadAheadPlan({{0, m_device.size()}});
+    if (Status st = walk(visitor); !st)
+        return st; // no index: the listing is not whole
+    archiveindex::save(archiveindex::pathIn(m_device.entryDirectory()), m_device.size(), m_device.validator(), listing());
+    if (!m_problem.isEmpty())
+        return makeError(ErrorKind::Integrity, m_problem);
     return okStatus();
 }
 

@@ -43,8 +43,10 @@ public:
 private:
     explicit TarReader(SparseDevice &device) : m_device(device) {}
     Status start(qint64 offset); // a fresh libarchive reader whose first header is at `offset`
-    Status list();
-    Status streamAll(const Visitor &visitor); // the visit of a reader opened with listLater
+    // Walks every header from the stream's start, listing the entries (and visiting each when a
+    // visitor is given); sets problem() for a cut or damaged archive.
+    Status walk(const Visitor &visitor);
+    Status streamAll(const Visitor &visitor); // the visit of a reader opened with listLater: walk, then index
     ArchiveEntry entryFrom(archive_entry *entry, int index) const;
     QString truncationProblem(bool insideEntry) const;
     void finishSpans();
