@@ -162,6 +162,7 @@ private:
     void applyForeign(const ForeignChanges &changes);
     void retryForeignClaims();
     void completeArrived(qint64 first, qint64 last);
+    void arrivedElsewhere(qint64 first, qint64 last); // stored by another process: no longer in flight here
 
     std::unique_ptr<Source> m_source;
     std::shared_ptr<SparseFileStore> m_store;

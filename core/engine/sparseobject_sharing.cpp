@@ -21,11 +21,6 @@ bool SparseObject::claimForFetch(quint64 requestId)
     const Priority priority = r.priority;
     const int attempt = r.attempt;
     m_requests.take(requestId);
-    // Stored by another process just now: nothing to fetch.
-    for (const auto &[x, y] : std::as_const(claimed->present)) {
-        m_inFlight.resetSpan(x, y);
-        markDirty(x, y);
-    }
     // Being fetched by another process: wait for it as for our own (they stay in flight).
     QList<std::pair<qint64, qint64>> taken = claimed->claimed + claimed->present;
     std::sort(taken.begin(), taken.end());
@@ -37,8 +32,16 @@ bool SparseObject::claimForFetch(quint64 requestId)
     for (const auto &[x, y] : std::as_const(claimed->claimed))
         m_requests.enqueue(m_requests.add(x, y, priority, attempt));
     for (const auto &[x, y] : std::as_const(claimed->present))
-        completeArrived(x, y);
+        arrivedElsewhere(x, y); // stored by another process just now: nothing to fetch
     return false;
+}
+
+void SparseObject::arrivedElsewhere(qint64 first, qint64 last)
+{
+    m_foreign.resetSpan(first, last);
+    m_inFlight.resetSpan(first, last);
+    markDirty(first, last);
+    completeArrived(first, last);
 }
 
 void SparseObject::releaseClaims(const QList<std::pair<qint64, qint64>> &runs)
@@ -111,12 +114,8 @@ void SparseObject::retryForeignClaims()
         auto claimed = m_store->claim(a, b);
         if (!claimed)
             continue;
-        for (const auto &[x, y] : claimed->present) {
-            m_foreign.resetSpan(x, y);
-            m_inFlight.resetSpan(x, y);
-            markDirty(x, y);
-            completeArrived(x, y);
-        }
+        for (const auto &[x, y] : claimed->present)
+            arrivedElsewhere(x, y);
         for (const auto &[x, y] : claimed->claimed) {
             m_foreign.resetSpan(x, y);
             bool interactive = false;
