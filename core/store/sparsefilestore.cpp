@@ -60,14 +60,6 @@ qint64 allocatedOf(int fd)
     return ::fstat(fd, &st) == 0 ? qint64(st.st_blocks) * 512 : 0;
 }
 
-qint64 bytesOf(const ChunkBitmap &present, const ChunkGeometry &g)
-{
-    qint64 n = present.count() * g.chunkSize;
-    // The last chunk may be short.
-    if (g.chunkCount() > 0 && present.test(g.chunkCount() - 1))
-        n -= g.chunkSize - g.chunkRange(g.chunkCount() - 1).length();
-    return n;
-}
 } // namespace
 
 Result<std::unique_ptr<SparseFileStore>> SparseFileStore::open(const QString &directory, const ObjectMeta &want, int lockWaitMs)
@@ -302,7 +294,7 @@ QList<std::pair<qint64, qint64>> SparseFileStore::presentRuns(qint64 first, qint
     return m_present.setRuns(first, last);
 }
 
-qint64 SparseFileStore::presentBytesLocked() const { return bytesOf(m_present, m_geometry); }
+qint64 SparseFileStore::presentBytesLocked() const { return bytesIn(m_present, m_geometry); }
 
 qint64 SparseFileStore::presentBytes() const
 {
@@ -631,61 +623,13 @@ Status SparseFileStore::reset(qint64 newSize, const QString &newValidator)
     return st;
 }
 
-Result<SparseFileStore::Inspection> SparseFileStore::inspect(const QString &directory)
+qint64 SparseFileStore::bytesIn(const ChunkBitmap &present, const ChunkGeometry &g)
 {
-    auto meta = ObjectMeta::load(directory + QStringLiteral("/meta.json"));
-    if (!meta)
-        return meta.error();
-    const ChunkGeometry g{meta->size, meta->chunkSize};
-    auto state = journal::load(directory + QStringLiteral("/journal"), g.chunkCount(), meta->chunkSize, /*repair=*/false);
-    if (!state)
-        return state.error();
-    Inspection in;
-    in.meta = *meta;
-    in.present = std::move(state->present);
-    in.presentBytes = bytesOf(in.present, g);
-    struct stat st {};
-    if (::stat(QFile::encodeName(directory + QStringLiteral("/data")).constData(), &st) == 0)
-        in.allocatedBytes = qint64(st.st_blocks) * 512;
-    return in;
-}
-
-QList<SparseFileStore::Listed> SparseFileStore::listEntries(const QString &cacheDir, QStringList *warnings)
-{
-    QList<Listed> out;
-    const QDir root(cachepaths::objectsRoot(cacheDir));
-    for (const QString &id : root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
-        if (id.startsWith(u'.'))
-            continue; // being removed
-        auto in = inspect(root.absoluteFilePath(id));
-        if (!in) {
-            if (warnings)
-                *warnings << QStringLiteral("skipping %1: %2").arg(root.absoluteFilePath(id), in.error().message);
-            continue;
-        }
-        out.append({root.absoluteFilePath(id), std::move(in).value()});
-    }
-    std::sort(out.begin(), out.end(), [](const Listed &a, const Listed &b) { return a.inspection.meta.source < b.inspection.meta.source; });
-    return out;
-}
-
-Status SparseFileStore::removeEntry(const QString &directory, int lockWaitMs, const std::function<void(const QString &)> &waiting)
-{
-    // Shared: it waits only for a process creating or repairing the entry, not for the ones that
-    // use it. They keep their open files (unlinked now) and learn of the removal at their next look
-    // at the journal (refresh()).
-    auto lock = ObjectLock::acquire(directory, lockWaitMs, ObjectLock::Mode::Shared, waiting);
-    if (!lock)
-        return lock.error();
-    const QFileInfo info(directory);
-    const QString doomed = info.absolutePath() + QStringLiteral("/.removing-") + info.fileName() +
-                           QStringLiteral("-%1").arg(QCoreApplication::applicationPid());
-    if (::rename(QFile::encodeName(directory).constData(), QFile::encodeName(doomed).constData()) != 0)
-        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot remove %1: %2").arg(directory, errnoText(errno)));
-    if (!QDir(doomed).removeRecursively())
-        return makeError(ErrorKind::LocalIo, QStringLiteral("removed the entry from the cache, but could not delete all of %1; "
-                                                            "delete it by hand").arg(doomed));
-    return okStatus();
+    qint64 n = present.count() * g.chunkSize;
+    // The last chunk may be short.
+    if (g.chunkCount() > 0 && present.test(g.chunkCount() - 1))
+        n -= g.chunkSize - g.chunkRange(g.chunkCount() - 1).length();
+    return n;
 }
 
 } // namespace sparsescope

@@ -100,6 +100,8 @@ public:
 
 private:
     SparseFileStore() = default;
+    // Bytes of the object that the chunks in `present` hold (the last chunk may be short).
+    static qint64 bytesIn(const ChunkBitmap &present, const ChunkGeometry &g);
     Status initialize(const ObjectMeta &want, bool exclusive);
     Status resetShared(const ObjectMeta &want);
     bool othersAppended() const; // fstat(2): records were appended since the last refresh, not all by this store
