@@ -9,7 +9,7 @@
 namespace sparsescope {
 
 struct EngineConfig {
-    static constexpr qint64 kDefaultChunkSize = 256 << 10; // chosen by measurement, see README
+    static constexpr qint64 kDefaultChunkSize = 256 << 10; // chosen by measurement, see docs/PERFORMANCE.md
     static constexpr qint64 kMaxChunkSize = 64 << 20;
 
     // The chunk-size rule, for every place that takes one from a user: a multiple of 4 KiB (hole

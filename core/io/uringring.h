@@ -19,7 +19,7 @@ QString unavailableReason(); // empty when available
 // Whether the store writes chunks with io_uring (uringwriter.h) rather than pwrite(2): only when
 // available() and SPARSESCOPE_STORE_IO=uring. Off by default because it measured no faster and
 // cost more CPU here (ext4 punts buffered io_uring writes to io-wq worker threads: +6% CPU on a
-// 1 GiB HTTP prefetch, +16% on a local one, same wall time; README "Performance").
+// 1 GiB HTTP prefetch, +16% on a local one, same wall time; docs/PERFORMANCE.md).
 bool storeWrites();
 
 // The calling thread's ring with at least `depth` entries, created on first use and torn down
