@@ -57,7 +57,15 @@ QFuture<SparseObject::OpenResult> SparseObject::open(const QString &sourceText, 
         info.value().displayName = want.source;
         auto *object = new SparseObject(std::move(source).value(), shared, info.value(), stats, config, warnings);
         object->moveToThread(home);
-        return std::shared_ptr<SparseObject>(object);
+        // The last reference may go on any thread, e.g. this pool thread when the caller drops the
+        // object before the pool lets go of this future's result: the object, its timers and its
+        // source are then deleted on their own thread (deleteLater(), thread-safe), never here.
+        return std::shared_ptr<SparseObject>(object, [](SparseObject *o) {
+            if (QThread::currentThread() == o->thread())
+                delete o;
+            else
+                o->deleteLater();
+        });
     });
 }
 
