@@ -2,8 +2,10 @@
 #include "activitypanel.h"
 #include "archivepane.h"
 #include "cache.h"
+#include "cacheusagebar.h"
 #include "coveragemap.h"
 #include "demoarchive.h"
+#include "handoff.h"
 #include "hexpreview.h"
 #include "objectlibrary.h"
 #include "objecttablemodel.h"
@@ -197,6 +199,16 @@ void MainWindow::createLayout()
     statusBar()->addWidget(m_selectionLabel, 1);
     statusBar()->addPermanentWidget(m_progress);
     statusBar()->addPermanentWidget(m_rateLabel);
+    m_usageBar = new CacheUsageBar;
+    statusBar()->addPermanentWidget(m_usageBar);
+    connect(m_usageBar, &CacheUsageBar::evicted, m_activity, [this](const QString &message) { m_activity->addEvent(tr("cache budget"), message, false); });
+    connect(m_usageBar, &CacheUsageBar::measured, this, [this] {
+        QList<CacheUsageBar::Share> shares;
+        for (int row = 0; row < m_library->count(); ++row)
+            shares.append({m_library->entry(row).name, m_library->entry(row).allocatedBytes});
+        m_usageBar->setShares(shares);
+    });
+    m_usageBar->setCacheDirectory(m_library->settings().cacheDir);
 }
 
 void MainWindow::createActions()
@@ -238,9 +250,21 @@ void MainWindow::createActions()
             removeCurrent();
     });
     a.settings = make(tr("&Preferences…"), QStyle::SP_FileDialogDetailedView, QKeySequence::Preferences, [this] {
-        SettingsDialog dialog(m_library->settings(), this);
-        if (dialog.exec() == QDialog::Accepted)
-            m_library->setSettings(dialog.settings());
+        SettingsDialog dialog(m_library->settings(), m_usageBar->usage().settings, this);
+        if (dialog.exec() != QDialog::Accepted)
+            return;
+        m_library->setSettings(dialog.settings());
+        const QString dir = m_library->settings().cacheDir;
+        if (dialog.cacheSettings() != m_usageBar->usage().settings) {
+            // Stored in the cache directory (the new one, if it changed too), off the GUI thread.
+            runOnPool(Cache::jobPool(), [dir, budget = dialog.cacheSettings()] { return Cache(dir).saveSettings(budget); })
+                .then(this, [this](Status st) {
+                    if (!st)
+                        m_activity->addEvent(tr("cache budget"), st.error().message, true);
+                    m_usageBar->measureNow();
+                });
+        }
+        m_usageBar->setCacheDirectory(dir);
     });
     a.about = make(tr("&About SparseScope"), QStyle::SP_MessageBoxInformation, QKeySequence(), [this] {
         QMessageBox::about(this, tr("About SparseScope"),

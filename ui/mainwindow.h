@@ -20,6 +20,7 @@ namespace sparsescope {
 
 class ActivityPanel;
 class ArchivePane;
+class CacheUsageBar;
 class CoverageMap;
 class HexPreview;
 class ObjectLibrary;
@@ -86,6 +87,7 @@ private:
     ActivityPanel *m_activity;
     QLabel *m_selectionLabel;
     QLabel *m_rateLabel;
+    CacheUsageBar *m_usageBar;
     QProgressBar *m_progress;
     QTimer m_previewTimer;
     QString m_demoSource;

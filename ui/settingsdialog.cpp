@@ -8,13 +8,15 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QUrl>
 
 namespace sparsescope {
 
-SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent) : QDialog(parent), m_settings(settings)
+SettingsDialog::SettingsDialog(const AppSettings &settings, const CacheSettings &cache, QWidget *parent)
+    : QDialog(parent), m_settings(settings), m_cache(cache)
 {
     setWindowTitle(tr("Preferences"));
     auto *form = new QFormLayout;
@@ -43,7 +45,15 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent) : Q
     m_timeout->setSuffix(tr(" s"));
     m_timeout->setValue(settings.timeoutSeconds);
     form->addRow(tr("Inactivity timeout:"), m_timeout);
-    auto *note = new QLabel(tr("Chunk size applies to objects cached from now on; connections and timeout to objects opened from now on."));
+    m_maxSize = new QLineEdit(cache.maxSize ? CacheSettings::sizeText(*cache.maxSize) : QString());
+    m_maxSize->setPlaceholderText(tr("none (e.g. 20G)"));
+    m_maxSize->setToolTip(tr("The most disk the cache may take. Past 95 % of it, the least recently used chunks are evicted down to 90 %."));
+    form->addRow(tr("Cache size limit:"), m_maxSize);
+    m_minFree = new QLineEdit(cache.minFreeSpace > 0 ? CacheSettings::sizeText(cache.minFreeSpace) : QStringLiteral("0"));
+    m_minFree->setToolTip(tr("Chunks are evicted when the cache's disk has less than this free."));
+    form->addRow(tr("Keep free on disk:"), m_minFree);
+    auto *note = new QLabel(tr("Chunk size applies to objects cached from now on; connections and timeout to objects opened from now on. "
+                               "The size limit and free space belong to the cache directory: every program using it honours them."));
     note->setWordWrap(true);
     note->setForegroundRole(QPalette::PlaceholderText);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
@@ -63,6 +73,21 @@ AppSettings SettingsDialog::settings() const
     s.connections = m_connections->value();
     s.timeoutSeconds = m_timeout->value();
     return s;
+}
+
+void SettingsDialog::accept()
+{
+    CacheSettings c = m_cache;
+    const QString max = m_maxSize->text().trimmed();
+    Status st = c.set(QStringLiteral("max-size"), max.isEmpty() ? QStringLiteral("none") : max);
+    if (st)
+        st = c.set(QStringLiteral("min-free-space"), m_minFree->text().trimmed().isEmpty() ? QStringLiteral("0") : m_minFree->text());
+    if (!st) {
+        QMessageBox::warning(this, windowTitle(), st.error().message);
+        return;
+    }
+    m_cache = c;
+    QDialog::accept();
 }
 
 OpenUrlDialog::OpenUrlDialog(QWidget *parent) : QDialog(parent)

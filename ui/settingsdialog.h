@@ -1,7 +1,10 @@
 #pragma once
-// SettingsDialog: cache directory, chunk size for new objects, parallel connections, timeout.
+// SettingsDialog: cache directory, chunk size for new objects, parallel connections, timeout,
+// and the open cache's budget (max-size, min-free-space: stored in the cache directory, so the
+// CLIs on that cache honour them too).
 
 #include "appsettings.h"
+#include "cachesettings.h"
 
 #include <QDialog>
 
@@ -14,11 +17,16 @@ namespace sparsescope {
 class SettingsDialog final : public QDialog {
     Q_OBJECT
 public:
-    explicit SettingsDialog(const AppSettings &settings, QWidget *parent = nullptr);
+    SettingsDialog(const AppSettings &settings, const CacheSettings &cache, QWidget *parent = nullptr);
     AppSettings settings() const;
+    CacheSettings cacheSettings() const { return m_cache; } // valid once accepted
+    void accept() override; // refuses a budget it cannot parse, saying why
 
 private:
     AppSettings m_settings;
+    CacheSettings m_cache;
+    QLineEdit *m_maxSize;
+    QLineEdit *m_minFree;
     QLineEdit *m_cacheDir;
     QComboBox *m_chunkSize;
     QSpinBox *m_connections;

@@ -29,7 +29,7 @@ const char *kDescription =
     "  export SOURCE -o FILE [--sparse] write the object to FILE (fetching what is missing);\n"
     "                                   --sparse writes only present chunks, leaving holes\n"
     "  verify SOURCE                    re-hash present chunks; drop bad ones (exit 1 if any)\n"
-    "  status [--json]                  every object in the cache directory\n"
+    "  status [--json]                  the cache's disk use and budget, and every object in it\n"
     "  remove SOURCE                    delete the object's cache entirely\n"
     "  list SOURCE [--json]             the entries of a ZIP or tar archive (path, size,\n"
     "                                   compressed size, type), fetching only what listing needs;\n"
@@ -40,6 +40,16 @@ const char *kDescription =
     "                                   twice in the archive gives its last member (as tar and\n"
     "                                   unzip do); '-o -' writes one file to stdout. Unsafe names\n"
     "                                   and links pointing outside DIR are refused (exit 1)\n"
+    "\n"
+    "  config [KEY [VALUE]]             read or set a setting of the cache directory, honoured\n"
+    "                                   by every process on it (the app too):\n"
+    "                                     max-size SIZE|none  most disk the cache may take\n"
+    "                                                         (default none)\n"
+    "                                     min-free-space SIZE keep this much free on its\n"
+    "                                                         filesystem (default 1G)\n"
+    "                                   SIZE takes K, M, G, T (KiB..TiB). Past 95 % of max-size the\n"
+    "                                   least recently used chunks are evicted down to 90 %\n"
+    "  gc                               apply the budget now; print what was freed\n"
     "\n"
     "Exit status: 0 success, 1 failure at run time, 2 usage error. SIGINT or SIGTERM removes\n"
     "the command's temporary files before it dies; the cache needs nothing.";
@@ -97,7 +107,7 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
                                         QStringLiteral("Read a compressed tar from start to end (list, extract)."));
     p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, caFile, progress, stats, range, output, json, sparse, sequential});
     p.addPositionalArgument(QStringLiteral("COMMAND"),
-                            QStringLiteral("info, read, prefetch, evict, export, verify, status, remove, list or extract."));
+                            QStringLiteral("info, read, prefetch, evict, export, verify, status, remove, list, extract, config or gc."));
     p.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("URL or local path of the object."), QStringLiteral("[SOURCE]"));
 
     if (!p.parse(arguments))
@@ -120,9 +130,21 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
     static const QStringList withSource = {QStringLiteral("info"), QStringLiteral("read"), QStringLiteral("prefetch"),
                                            QStringLiteral("evict"), QStringLiteral("export"), QStringLiteral("verify"),
                                            QStringLiteral("remove"), QStringLiteral("list")};
-    if (c.command == u"status") {
+    if (c.command == u"status" || c.command == u"gc") {
         if (pos.size() != 1)
-            return usageError(QStringLiteral("status takes no SOURCE"));
+            return usageError(QStringLiteral("%1 takes no SOURCE").arg(c.command));
+    } else if (c.command == u"config") {
+        if (pos.size() > 3)
+            return usageError(QStringLiteral("config takes at most KEY and VALUE"));
+        c.entries = pos.mid(1);
+        CacheSettings check;
+        if (!c.entries.isEmpty()) {
+            if (!check.value(c.entries.first()))
+                return usageError(check.value(c.entries.first()).error().message);
+            if (c.entries.size() == 2)
+                if (Status st = check.set(c.entries.first(), c.entries.at(1)); !st)
+                    return usageError(st.error().message);
+        }
     } else if (c.command == u"extract") {
         if (pos.size() < 2)
             return usageError(QStringLiteral("extract needs a SOURCE"));

@@ -14,7 +14,7 @@ enum ExitCode { ExitOk = 0, ExitFailure = 1, ExitUsage = 2 };
 struct CliConfig {
     QString command;
     QString source;
-    QStringList entries;    // extract: entry names (empty: all)
+    QStringList entries;    // extract: entry names (empty: all); config: KEY [VALUE]
     bool sequential = false; // list/extract: read a compressed tar from start to end
     QStringList rangeTexts; // -r values, inclusive START-END, parsed once the size is known
     QString output;         // -o

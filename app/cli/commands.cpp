@@ -233,10 +233,15 @@ int cmdVerify(const CliConfig &, SparseObject &o)
 
 int cmdStatus(const CliConfig &c)
 {
-    const CacheListing listing = Cache(c.engine.cacheDir).list();
+    const Cache cache(c.engine.cacheDir);
+    auto usage = cache.usage();
+    if (!usage)
+        return fail(usage.error());
+    const CacheListing listing = cache.list();
     const QList<CachedObject> &rows = listing.objects;
     for (const QString &w : listing.warnings)
         QTextStream(stderr) << "sparsescope-cli: warning: " << w << "\n";
+    const CacheSettings &s = usage->settings;
     if (c.json) {
         QJsonArray arr;
         for (const auto &r : rows) {
@@ -250,10 +255,21 @@ int cmdStatus(const CliConfig &c)
             j[QStringLiteral("cache_path")] = r.directory;
             arr.append(j);
         }
-        QTextStream(stdout) << QJsonDocument(arr).toJson(QJsonDocument::Compact) << "\n";
+        QJsonObject top;
+        top[QStringLiteral("cache_dir")] = c.engine.cacheDir;
+        top[QStringLiteral("max_size")] = s.maxSize ? QJsonValue(double(*s.maxSize)) : QJsonValue(QJsonValue::Null);
+        top[QStringLiteral("min_free_space")] = double(s.minFreeSpace);
+        top[QStringLiteral("used_bytes")] = double(usage->usedBytes);
+        top[QStringLiteral("objects")] = arr;
+        QTextStream(stdout) << QJsonDocument(top).toJson(QJsonDocument::Compact) << "\n";
         return ExitOk;
     }
     QTextStream out(stdout);
+    out << c.engine.cacheDir << ": " << formatBytes(usage->usedBytes) << " used, max-size "
+        << (s.maxSize ? formatBytes(*s.maxSize) : QStringLiteral("none")) << ", min-free-space " << formatBytes(s.minFreeSpace);
+    if (usage->freeBytes >= 0)
+        out << " (" << formatBytes(usage->freeBytes) << " free)";
+    out << "\n";
     if (rows.isEmpty()) {
         out << "no objects in " << c.engine.cacheDir << "\n";
         return ExitOk;
@@ -265,6 +281,47 @@ int cmdStatus(const CliConfig &c)
         out << QStringLiteral("%1  %2  %3  %4  %5\n").arg(formatBytes(r.size), 10).arg(formatBytes(r.presentBytes), 10)
                    .arg(QString::number(pct, 'f', 1), 6).arg(formatBytes(r.allocatedBytes), 10).arg(r.source);
     }
+    return ExitOk;
+}
+
+int cmdConfig(const CliConfig &c)
+{
+    const Cache cache(c.engine.cacheDir);
+    auto settings = cache.settings();
+    if (!settings)
+        return fail(settings.error());
+    QTextStream out(stdout);
+    if (c.entries.isEmpty()) {
+        for (const QString &key : CacheSettings::keys())
+            out << key << " = " << settings->value(key).value() << "\n";
+        return ExitOk;
+    }
+    const QString &key = c.entries.first();
+    if (c.entries.size() == 1) {
+        out << settings->value(key).value() << "\n"; // the key was checked when parsing
+        return ExitOk;
+    }
+    CacheSettings changed = *settings;
+    if (Status st = changed.set(key, c.entries.at(1)); !st)
+        return fail(st.error());
+    if (Status st = cache.saveSettings(changed); !st)
+        return fail(st.error());
+    return ExitOk;
+}
+
+int cmdGc(const CliConfig &c)
+{
+    auto report = Cache(c.engine.cacheDir).collectGarbage();
+    if (!report)
+        return fail(report.error());
+    auto usage = Cache(c.engine.cacheDir).usage();
+    QTextStream out(stdout);
+    out << "freed " << report->objects << (report->objects == 1 ? " object, " : " objects, ") << report->chunks
+        << (report->chunks == 1 ? " chunk, " : " chunks, ") << report->bytes << " bytes (" << formatBytes(report->bytes) << ")";
+    if (usage)
+        out << "; the cache uses " << formatBytes(usage->usedBytes) << " of max-size "
+            << (usage->settings.maxSize ? formatBytes(*usage->settings.maxSize) : QStringLiteral("none"));
+    out << "\n";
     return ExitOk;
 }
 
@@ -299,6 +356,10 @@ int runCommand(const CliConfig &c)
     ObjectPtr object;
     if (c.command == u"status") {
         rc = cmdStatus(c);
+    } else if (c.command == u"config") {
+        rc = cmdConfig(c);
+    } else if (c.command == u"gc") {
+        rc = cmdGc(c);
     } else if (c.command == u"remove") {
         rc = cmdRemove(c);
     } else {

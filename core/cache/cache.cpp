@@ -90,4 +90,39 @@ QFuture<SparseObject::OpenResult> Cache::open(const QString &source, EngineConfi
     return SparseObject::open(source, config);
 }
 
+Result<CacheSettings> Cache::settings() const { return CacheSettings::load(m_directory); }
+
+Status Cache::saveSettings(const CacheSettings &settings) const { return settings.save(m_directory); }
+
+Result<CacheUsage> Cache::usage() const
+{
+    auto s = settings();
+    if (!s)
+        return s.error();
+    CacheUsage u;
+    u.settings = *s;
+    u.usedBytes = CacheBudget::diskUsage(m_directory);
+    u.freeBytes = CacheBudget::freeSpace(m_directory);
+    return u;
+}
+
+QFuture<Result<CacheUsage>> Cache::usageAsync() const
+{
+    return runOnPool(jobPool(), [cache = *this] { return cache.usage(); });
+}
+
+Result<GcReport> Cache::collectGarbage() const
+{
+    auto budget = CacheBudget::forCache(m_directory);
+    if (!budget)
+        return makeError(ErrorKind::LocalIo, QStringLiteral("cannot open the budget of the cache %1 (see the warning above)").arg(m_directory));
+    return budget->collect();
+}
+
+EvictionNews Cache::lastEviction() const
+{
+    auto budget = CacheBudget::forCache(m_directory);
+    return budget ? budget->lastEviction() : EvictionNews{};
+}
+
 } // namespace sparsescope

@@ -7,6 +7,8 @@
 // Thread affinity: a Cache is a value (the directory); any thread. Methods marked (I/O) block:
 // call them off the GUI thread, or use the async forms, which run on jobPool().
 
+#include "cachebudget.h"
+#include "cachesettings.h"
 #include "chunkbitmap.h"
 #include "result.h"
 #include "sparseobject.h"
@@ -31,6 +33,16 @@ struct CachedObject {
     qint64 presentBytes = 0;
     qint64 allocatedBytes = 0; // disk blocks of its data file, bytes
 };
+
+// How much disk the cache takes, and its budget (cachebudget.h).
+struct CacheUsage {
+    qint64 usedBytes = 0;          // disk blocks under the cache directory, as du counts them
+    CacheSettings settings;        // max-size, min-free-space
+    qint64 freeBytes = -1;         // free on its filesystem (statvfs), -1 if unknown
+};
+
+using GcReport = CacheBudget::Report;
+using EvictionNews = CacheBudget::News;
 
 struct CacheListing {
     QList<CachedObject> objects; // sorted by source
@@ -69,6 +81,21 @@ public:
     // `waiting` is told at once. Errors: LocalIo (not in this cache; the disk).
     Status remove(const QString &sourceOrDirectory, int waitMs = 30000, const std::function<void(const QString &)> &waiting = {}) const;
     QFuture<Status> removeAsync(const QString &sourceOrDirectory) const;
+    // The budget (cachesettings.h, cachebudget.h).
+    // (I/O) The settings stored in the cache directory. Errors: LocalIo, Integrity (bad file).
+    Result<CacheSettings> settings() const;
+    // (I/O) Stores them: every process on the cache honours them within a second. Errors: LocalIo.
+    Status saveSettings(const CacheSettings &settings) const;
+    // (I/O) du of the cache, its settings and the free space. Errors: as settings().
+    Result<CacheUsage> usage() const;
+    QFuture<Result<CacheUsage>> usageAsync() const;
+    // (I/O) Applies the budget now (gc): frees blocks no chunk uses, evicts least recently used
+    // chunks down to 90 % of max-size and above min-free-space. Errors: LocalIo.
+    Result<GcReport> collectGarbage() const;
+    // The last eviction by the budget in any process on this cache (seq 0: none). Cheap: a read
+    // of the shared budget page (the first call maps it).
+    EvictionNews lastEviction() const;
+
     // Opens `source` in this cache (SparseObject::open with config.cacheDir set to it).
     QFuture<SparseObject::OpenResult> open(const QString &source, EngineConfig config) const;
 

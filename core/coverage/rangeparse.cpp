@@ -68,8 +68,8 @@ Result<qint64> parseSize(const QString &text)
     qint64 unit = 1;
     const QString upper = t.toUpper();
     struct Suffix { const char16_t *s; qint64 unit; };
-    static const Suffix suffixes[] = {{u"KIB", 1LL << 10}, {u"MIB", 1LL << 20}, {u"GIB", 1LL << 30},
-                                      {u"K", 1LL << 10},   {u"M", 1LL << 20},   {u"G", 1LL << 30},
+    static const Suffix suffixes[] = {{u"KIB", 1LL << 10}, {u"MIB", 1LL << 20}, {u"GIB", 1LL << 30}, {u"TIB", 1LL << 40},
+                                      {u"K", 1LL << 10},   {u"M", 1LL << 20},   {u"G", 1LL << 30},   {u"T", 1LL << 40},
                                       {u"B", 1}};
     for (const Suffix &s : suffixes) {
         const QString suffix = QString::fromUtf16(s.s);
@@ -83,7 +83,7 @@ Result<qint64> parseSize(const QString &text)
     if (!parseOffset(QStringView(t), &n) || n == 0 || n > std::numeric_limits<qint64>::max() / unit)
         return makeError(ErrorKind::Usage,
                          QStringLiteral("invalid size \"%1\" (expected a positive number with an optional "
-                                        "K, M or G suffix, e.g. 256K)").arg(text));
+                                        "K, M, G or T suffix, e.g. 256K)").arg(text));
     return n * unit;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // Parsers for command-line input: inclusive byte ranges ("START-END", "START-") and sizes
-// ("256K", "1M"; K/M/G are binary: KiB, MiB, GiB).
+// ("256K", "1M"; K/M/G/T are binary: KiB, MiB, GiB, TiB).
 
 #include "byterange.h"
 #include "result.h"
@@ -16,7 +16,7 @@ namespace sparsescope {
 // START at or past objectSize, END past objectSize-1 (when the size is known).
 Result<ByteRange> parseInclusiveRange(const QString &text, qint64 objectSize);
 
-// Parses a size such as "65536", "64K", "1M", "2G" (optionally "KiB"/"MiB"/"GiB") into bytes.
+// Parses a size such as "65536", "64K", "1M", "2G", "1T" (optionally "KiB"/"MiB"/"GiB"/"TiB") into bytes.
 // Errors (Usage): empty, not a number, zero, negative, or overflowing 64 bits.
 Result<qint64> parseSize(const QString &text);
 

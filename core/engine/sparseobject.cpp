@@ -1,4 +1,6 @@
 #include "sparseobject.h"
+#include "cachebudget.h"
+#include "rangeparse.h"
 #include "cachepaths.h"
 #include "chunkassembler.h"
 #include "enginelink.h"
@@ -141,10 +143,27 @@ Result<ByteRange> SparseObject::checkRange(ByteRange range) const
     return range;
 }
 
+Status SparseObject::checkFits(qint64 bytes, const QString &what) const
+{
+    const auto budget = m_store->budget();
+    const std::optional<qint64> room = budget ? budget->roomForOneOperation() : std::nullopt;
+    if (!room || bytes <= *room)
+        return okStatus();
+    const CacheSettings s = budget->settings();
+    return makeError(ErrorKind::LocalIo,
+                     QStringLiteral("%1 %2: needs %3 in the cache at once, but the cache's budget leaves room for %4 (max-size %5, "
+                                    "min-free-space %6); nothing was fetched. Raise it (sparsescope-cli config max-size SIZE) "
+                                    "or ask for less at once")
+                         .arg(m_info.displayName, what, formatBytes(bytes), formatBytes(*room),
+                              s.maxSize ? formatBytes(*s.maxSize) : QStringLiteral("none"), formatBytes(s.minFreeSpace)));
+}
+
 QFuture<Result<QByteArray>> SparseObject::read(ByteRange range, Priority priority)
 {
     if (auto checked = checkRange(range); !checked)
         return readyFuture(Result<QByteArray>(checked.error()));
+    if (Status fits = checkFits(range.length(), QStringLiteral("bytes %1").arg(range.toInclusiveString())); !fits)
+        return readyFuture(Result<QByteArray>(fits.error()));
     if (m_fatal)
         return readyFuture(Result<QByteArray>(*m_fatal));
     Waiter w;
@@ -177,9 +196,16 @@ std::optional<Result<QByteArray>> SparseObject::readPresent(ByteRange range) con
 
 QFuture<Result<qint64>> SparseObject::prefetch(const QList<ByteRange> &ranges, Priority priority)
 {
-    for (const ByteRange &r : ranges)
+    qint64 total = 0;
+    for (const ByteRange &r : ranges) {
         if (auto checked = checkRange(r); !checked)
             return readyFuture(Result<qint64>(checked.error()));
+        total += r.length();
+    }
+    if (Status fits = checkFits(total, ranges.size() == 1 ? QStringLiteral("bytes %1").arg(ranges.first().toInclusiveString())
+                                                          : QStringLiteral("%1 ranges").arg(ranges.size()));
+        !fits)
+        return readyFuture(Result<qint64>(fits.error()));
     if (m_fatal)
         return readyFuture(Result<qint64>(*m_fatal));
     auto group = std::make_shared<PrefetchGroup>();
@@ -210,6 +236,10 @@ quint64 SparseObject::addWaiter(Waiter waiter)
     // Bytes of the range that are already present are cache hits.
     m_stats->cacheHitBytes += presentBytesIn(waiter.range);
     const quint64 id = m_nextId++;
+    // The budget keeps the chunks of a read until its bytes are read (a prefetch pins nothing: two
+    // prefetches larger together than the budget evict each other's oldest chunks, as LRU says).
+    if (waiter.wantData)
+        m_store->pin(waiter.firstChunk, waiter.lastChunk);
     m_waiterSpans.insert(id, waiter.firstChunk, waiter.lastChunk);
     m_waiters.emplace(id, std::move(waiter));
     if (!m_pruneTimer.isActive())
@@ -418,6 +448,8 @@ void SparseObject::finishWaiter(quint64 waiterId, Result<QByteArray> result)
     Waiter w = std::move(it->second);
     m_waiters.erase(it);
     m_waiterSpans.erase(waiterId, w.firstChunk, w.lastChunk);
+    if (w.wantData)
+        m_store->unpin(w.firstChunk, w.lastChunk);
     if (w.dataPromise) {
         w.dataPromise->addResult(std::move(result));
         w.dataPromise->finish();
@@ -506,7 +538,9 @@ void SparseObject::handleChanged(const Error &error)
 
 void SparseObject::scheduleCommit(bool force)
 {
-    if (m_requests.runningInteractive() > 0 && !force) {
+    const auto budget = m_store->budget();
+    if (m_requests.runningInteractive() > 0 && !force && !(budget && budget->isTight())) {
+        // (With the budget tight, uncommitted chunks, which it cannot evict, must not pile up.)
         // An fdatasync of the data file now would stall the user's chunk writes on the same file:
         // commit once the interactive requests are done (the chunks are readable meanwhile), or
         // after a second at the latest, so that a stalled read cannot postpone durability.
@@ -585,17 +619,25 @@ QFuture<Result<qint64>> SparseObject::exportTo(const QString &path, ExportMode m
     };
     if (mode == ExportMode::Sparse || m_geometry.objectSize == 0)
         return write();
+    // Every chunk is pinned from the first fetch to the last byte copied: the budget must not
+    // evict what the export fetched before it is written out.
+    const qint64 last = m_geometry.chunkCount() - 1;
     auto promise = std::make_shared<QPromise<Result<qint64>>>();
     promise->start();
     QFuture<Result<qint64>> future = promise->future();
-    prefetch({ByteRange{0, m_geometry.objectSize}}, Priority::Prefetch)
-        .then(this, [promise, write](Result<qint64> fetched) {
+    QFuture<Result<qint64>> fetching = prefetch({ByteRange{0, m_geometry.objectSize}}, Priority::Prefetch);
+    if (fetching.isFinished() && !fetching.result())
+        return fetching; // does not fit, or the object failed before
+    m_store->pin(0, last);
+    fetching.then(this, [promise, write, store = m_store, last](Result<qint64> fetched) {
             if (!fetched) {
+                store->unpin(0, last);
                 promise->addResult(fetched.error());
                 promise->finish();
                 return;
             }
-            write().then([promise](Result<qint64> written) {
+            write().then([promise, store, last](Result<qint64> written) {
+                store->unpin(0, last);
                 promise->addResult(written);
                 promise->finish();
             });

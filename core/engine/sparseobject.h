@@ -134,6 +134,10 @@ private:
     SparseObject(std::unique_ptr<Source> source, std::shared_ptr<SparseFileStore> store, SourceInfo info,
                  std::shared_ptr<Statistics> stats, EngineConfig config, QStringList warnings);
 
+    // Fails (LocalIo, saying what to do) if an operation that needs `bytes` present at once cannot
+    // fit in the cache's budget (CacheBudget::roomForOneOperation): better at once than after
+    // evicting its own chunks. `what` names the range for the message.
+    Status checkFits(qint64 bytes, const QString &what) const;
     quint64 addWaiter(Waiter waiter);
     void plan(quint64 waiterId);
     void enqueue(qint64 first, qint64 last, Priority priority, int attempt);

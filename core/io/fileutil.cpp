@@ -95,4 +95,10 @@ Status writeFileAtomically(const QString &path, const QByteArray &bytes)
     return file.value().commit(AtomicFile::Durability::FileAndDirectory);
 }
 
+qint64 allocatedBytesOf(int fd)
+{
+    struct stat st {};
+    return ::fstat(fd, &st) == 0 ? qint64(st.st_blocks) * 512 : 0;
+}
+
 } // namespace sparsescope

@@ -102,4 +102,52 @@ void ClaimTable::release(qint64 first, qint64 last)
         lock(first, last, F_UNLCK, false);
 }
 
+bool ClaimTable::pin(qint64 first, qint64 last)
+{
+    return first > last || m_fd < 0 || lock(kPinBase + first, kPinBase + last, F_RDLCK, false);
+}
+
+void ClaimTable::unpin(qint64 first, qint64 last)
+{
+    if (first <= last && m_fd >= 0)
+        lock(kPinBase + first, kPinBase + last, F_UNLCK, false);
+}
+
+Result<QList<std::pair<qint64, qint64>>> ClaimTable::unpinnedRuns(qint64 first, qint64 last) const
+{
+    // F_OFD_GETLK reports one conflicting lock of the span, not necessarily the first: split the
+    // span around it and look at both sides, left first, so that the runs come out in order.
+    QList<std::pair<qint64, qint64>> runs;
+    QList<std::pair<qint64, qint64>> todo{{first, last}}; // a stack, the leftmost span on top
+    while (!todo.isEmpty()) {
+        const auto [a, b] = todo.takeLast();
+        if (a > b)
+            continue;
+        struct flock fl {};
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        fl.l_start = off_t(kPinBase + a);
+        fl.l_len = off_t(b - a + 1);
+        if (::fcntl(m_fd, F_OFD_GETLK, &fl) != 0) {
+            if (errno == EINTR) {
+                todo.append({a, b});
+                continue;
+            }
+            return makeError(ErrorKind::LocalIo, QStringLiteral("cannot look at the pins of %1: %2").arg(m_path, errnoText(errno)));
+        }
+        if (fl.l_type == F_UNLCK) {
+            if (!runs.isEmpty() && runs.last().second == a - 1)
+                runs.last().second = b;
+            else
+                runs.append({a, b});
+            continue;
+        }
+        const qint64 lockFirst = std::max(a, qint64(fl.l_start) - kPinBase);
+        const qint64 lockLast = fl.l_len == 0 ? b : std::min(b, qint64(fl.l_start) - kPinBase + qint64(fl.l_len) - 1);
+        todo.append({lockLast + 1, b});
+        todo.append({a, lockFirst - 1});
+    }
+    return runs;
+}
+
 } // namespace sparsescope

@@ -48,6 +48,18 @@ public:
     quint64 drops() const;
     void addDrop();
 
+    // Pins: a chunk that a read or export of some process still needs is *pinned*: a
+    // shared lock (F_RDLCK) on byte kPinBase + chunk of the claims file. The budget's evictor
+    // leaves pinned chunks alone (unpinnedRuns). Pins of one table do not stack (the kernel merges
+    // overlapping locks of one open file description): the caller counts (SparseFileStore does).
+    static constexpr qint64 kPinBase = qint64(1) << 61; // past every claim, even a reset's (0 .. 2^60)
+    bool pin(qint64 first, qint64 last);
+    void unpin(qint64 first, qint64 last);
+    // The runs of [first, last] that no other open file description pins (F_OFD_GETLK), in order.
+    // Pins taken after this call are not seen: an eviction racing a new pin costs that reader a
+    // fetch again ("evicted meanwhile"), never a wrong byte. Errors: LocalIo.
+    Result<QList<std::pair<qint64, qint64>>> unpinnedRuns(qint64 first, qint64 last) const;
+
 private:
     bool lock(qint64 first, qint64 last, short type, bool wait);
     std::atomic<quint64> *counter() const;

@@ -1,4 +1,5 @@
 #include "sparsefilestore.h"
+#include "cachebudget.h"
 #include "cachepaths.h"
 #include "fileutil.h"
 #include "journal.h"
@@ -54,12 +55,6 @@ Status createDataFile(const QString &path, qint64 size)
     return okStatus();
 }
 
-qint64 allocatedOf(int fd)
-{
-    struct stat st {};
-    return ::fstat(fd, &st) == 0 ? qint64(st.st_blocks) * 512 : 0;
-}
-
 } // namespace
 
 Result<std::unique_ptr<SparseFileStore>> SparseFileStore::open(const QString &directory, const ObjectMeta &want, int lockWaitMs)
@@ -88,6 +83,7 @@ Result<std::unique_ptr<SparseFileStore>> SparseFileStore::open(const QString &di
         return st.error();
     if (exclusive && s->m_shared)
         s->m_lock.downgrade(); // set up: others may open it now
+    s->attachBudget();
     return s;
 }
 
@@ -302,10 +298,12 @@ qint64 SparseFileStore::presentBytes() const
     return presentBytesLocked();
 }
 
-qint64 SparseFileStore::allocatedBytes() const { return allocatedOf(m_dataFd); }
+qint64 SparseFileStore::allocatedBytes() const { return allocatedBytesOf(m_dataFd); }
 
 Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
 {
+    if (m_budget)
+        m_budget->beforeWrite(bytes.size()); // may evict least recently used chunks first (no lock held)
     std::shared_lock d(m_dataLock);
     ByteRange r;
     {
@@ -328,6 +326,9 @@ Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
         ::fallocate(m_dataFd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, r.begin, r.length());
         return makeError(ErrorKind::LocalIo, QStringLiteral("%1 bytes %2: %3").arg(m_meta.source, r.toInclusiveString(), st.error().message));
     }
+    if (m_budget)
+        m_budget->account((r.length() + 4095) / 4096 * 4096);
+    stamp(index, index);
     std::unique_lock l(m_stateLock);
     m_present.set(index);
     m_checksums.set(index, sum);
@@ -361,6 +362,7 @@ Result<QByteArray> SparseFileStore::read(ByteRange range) const
     if (self->droppedSince(drops, first, last))
         return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted by another process while being read")
                                                    .arg(range.toInclusiveString(), m_meta.source));
+    stamp(first, last);
     return out;
 }
 
@@ -388,8 +390,10 @@ Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) 
             }
             if (m_claims.drops() != shared)
                 (void)self->refresh();
-            if (!self->droppedSince(drops, b, e))
+            if (!self->droppedSince(drops, b, e)) {
+                stamp(b, e);
                 break;
+            }
             // Another process evicted some of it meanwhile: what was copied may hold holes. Copy the
             // block again over a clean target (a few times; then say so).
             if (attempt >= 3)
@@ -453,6 +457,8 @@ Status SparseFileStore::appendRecords(const QByteArray &records)
 
 Status SparseFileStore::commit()
 {
+    if (m_budget)
+        m_budget->beforeCommit(); // the budget holds before each group commit (no lock held)
     QMutexLocker j(&m_journalMutex);
     std::vector<Pending> batch;
     {
@@ -507,104 +513,6 @@ Status SparseFileStore::punchHoles(qint64 first, qint64 last)
     return okStatus();
 }
 
-Result<qint64> SparseFileStore::evict(qint64 first, qint64 last)
-{
-    last = std::min(last, geometry().chunkCount() - 1);
-    if (first > last)
-        return qint64(0);
-    // Other processes' fetches of these chunks finish first (their claims), and what they stored
-    // is learnt, so that it is dropped too and no fetch writes into a punched range.
-    QList<std::pair<qint64, qint64>> ownClaims;
-    if (m_shared) {
-        {
-            QMutexLocker c(&m_claimMutex);
-            ownClaims = m_claimed.setRuns(first, last);
-        }
-        if (Status st = m_claims.claimWaiting(first, last); !st)
-            return st.error();
-        if (auto r = refresh(); !r) {
-            m_claims.release(first, last);
-            return r.error();
-        }
-    }
-    Result<qint64> result = qint64(0);
-    QList<qint64> unpending;
-    {
-        QMutexLocker j(&m_journalMutex);
-        std::unique_lock d(m_dataLock);
-        QList<std::pair<qint64, qint64>> runs;
-        qint64 dropped = 0;
-        {
-            std::unique_lock l(m_stateLock);
-            runs = m_present.setRuns(first, last);
-            for (const auto &[a, b] : runs)
-                dropped += m_geometry.chunkSpan(a, b).length();
-            m_present.resetSpan(first, last);
-            for (const Pending &p : m_pending)
-                if (p.chunk >= first && p.chunk <= last)
-                    unpending.append(p.chunk);
-            std::erase_if(m_pending, [&](const Pending &p) { return p.chunk >= first && p.chunk <= last; });
-        }
-        if (!runs.isEmpty()) {
-            // Record first: once the Evict record is durable, a crash can no longer resurrect the chunks.
-            if (Status st = appendRecords(journal::encode({JournalRecord::Evict, quint64(first), quint64(last - first + 1), m_writer})); !st)
-                result = st.error();
-            else
-                m_claims.addDrop(); // durable record first, then the counter, then the punch
-            for (const auto &[a, b] : runs)
-                if (Status st = punchHoles(a, b); !st && result)
-                    result = st.error();
-        }
-        if (result)
-            result = dropped;
-    }
-    if (m_shared) {
-        // Give back the span, except the claims of this store's own fetches still under way.
-        QMutexLocker c(&m_claimMutex);
-        for (const auto &[a, b] : gapsBetween(first, last, ownClaims))
-            m_claims.release(a, b);
-        for (qint64 chunk : std::as_const(unpending)) // written, now dropped: never committed
-            releaseClaimsLocked(chunk, chunk);
-    }
-    return result;
-}
-
-Result<VerifyReport> SparseFileStore::verify()
-{
-    VerifyReport report;
-    const ChunkBitmap snapshot = presentChunks();
-    QByteArray buf;
-    for (qint64 i = snapshot.nextSet(0); i < snapshot.size(); i = snapshot.nextSet(i + 1)) {
-        const ByteRange r = m_geometry.chunkRange(i);
-        buf.resize(r.length());
-        quint64 expected = 0;
-        bool good = false;
-        {
-            std::shared_lock l(m_stateLock);
-            if (!m_present.test(i))
-                continue; // evicted meanwhile
-            expected = m_checksums.get(i);
-            const Status st = preadAll(m_dataFd, buf.data(), r.length(), r.begin, QStringLiteral("the cache of %1").arg(m_meta.source));
-            if (!st && st.error().kind == ErrorKind::LocalIo)
-                return st.error();
-            good = st && XXH3_64bits(buf.constData(), size_t(buf.size())) == expected;
-        }
-        if (!good) {
-            catchUpWithDrops(); // another process counts an eviction before it punches
-            if (!isPresent(i))
-                continue; // evicted by another process while being checked
-        }
-        ++report.checkedChunks;
-        if (!good) {
-            report.badChunks.append(i);
-            auto ev = evict(i, i);
-            if (!ev)
-                return ev.error();
-        }
-    }
-    return report;
-}
-
 Status SparseFileStore::reset(qint64 newSize, const QString &newValidator)
 {
     QMutexLocker j(&m_journalMutex);
@@ -612,7 +520,12 @@ Status SparseFileStore::reset(qint64 newSize, const QString &newValidator)
     ObjectMeta want = m_meta;
     want.size = newSize;
     want.validator = newValidator;
+    const qint64 allocatedBefore = allocatedBytesOf(m_dataFd);
     Status st = resetShared(want); // a Reset record, so that other processes see it too
+    if (m_budget)
+        m_budget->account(allocatedBytesOf(m_dataFd) - allocatedBefore);
+    if (Status a = m_access.reset(m_geometry.chunkCount()); !a && st)
+        st = a;
     std::unique_lock l(m_stateLock);
     m_present = ChunkBitmap(m_geometry.chunkCount());
     m_checksums = ChecksumTable();

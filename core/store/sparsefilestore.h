@@ -18,6 +18,7 @@
 //   when the opener has the entry to itself (the lock taken exclusively, then downgraded).
 // On a network filesystem the lock is kept exclusive (one process per entry).
 
+#include "accesstimes.h"
 #include "chunkstore.h"
 #include "checksumtable.h"
 #include "claimtable.h"
@@ -35,6 +36,8 @@
 #include <vector>
 
 namespace sparsescope {
+
+class CacheBudget;
 
 class SparseFileStore final : public ChunkStore {
 public:
@@ -98,6 +101,28 @@ public:
     void releaseClaims(qint64 first, qint64 last) override;
     Result<ForeignChanges> refresh() override;
 
+    // The budget (cachebudget.h; sparsefilestore_budget.cpp).
+    // Pins chunks [first, last] for a read or export under way: the budget's evictor, in
+    // any process, leaves them alone. Pins count: each pin() needs its unpin(). Never waits.
+    void pin(qint64 first, qint64 last);
+    void unpin(qint64 first, qint64 last);
+    // The budget of the cache this entry is in (nullptr: not in a cache directory, or none).
+    std::shared_ptr<CacheBudget> budget() const { return m_budget; }
+    // The access tick of chunk `chunk` (accesstimes.h; 0: never used since the budget exists).
+    quint32 accessTick(qint64 chunk) const { return m_access.at(chunk); }
+    // (I/O) For the budget's evictor: drops the present chunks of [first, last] that nobody
+    // claims (no fetch, no uncommitted write) or pins (no read or export), in any
+    // process, without waiting. Returns the chunks dropped and their present bytes. Errors: LocalIo.
+    struct Dropped {
+        qint64 chunks = 0;
+        qint64 bytes = 0;
+    };
+    Result<Dropped> evictUnclaimed(qint64 first, qint64 last);
+    // (I/O) Frees blocks of the data file that hold no present chunk and that nobody claims: left
+    // by a process killed between its write and its commit (SEEK_DATA, lseek(2)). Returns the
+    // bytes freed. Errors: LocalIo.
+    Result<qint64> freeOrphanBlocks();
+
 private:
     SparseFileStore() = default;
     // Bytes of the object that the chunks in `present` hold (the last chunk may be short).
@@ -109,6 +134,11 @@ private:
     Status dropChunksInHoles();
     Status appendRecords(const QByteArray &records);
     Status punchHoles(qint64 first, qint64 last);
+    // Drops chunks [first, last], which the caller has claimed: the Evict record, then the punch.
+    // Chunks written and not committed are dropped too and listed in `unpending`.
+    Result<qint64> dropClaimed(qint64 first, qint64 last, QList<qint64> *unpending, qint64 *chunks = nullptr);
+    void attachBudget(); // the cache's budget and this entry's access times, after initialize()
+    void stamp(qint64 first, qint64 last) const;
     qint64 presentBytesLocked() const;
     QString dataPath() const { return m_dir + QStringLiteral("/data"); }
     QString journalPath() const { return m_dir + QStringLiteral("/journal"); }
@@ -154,6 +184,11 @@ private:
     std::vector<Pending> m_pending; // written, not yet durable
     bool m_failed = false;          // an fsync failed: no more writes
     QString m_failure;
+
+    std::shared_ptr<CacheBudget> m_budget;
+    mutable AccessTimes m_access;
+    QMutex m_pinMutex;
+    QList<std::pair<qint64, qint64>> m_pins; // every pin() not yet unpinned (overlaps allowed)
 };
 
 } // namespace sparsescope

@@ -1,6 +1,7 @@
 // SparseFileStore, what is done to whole entries without opening them: inspecting one (status,
 // the app's table), listing a cache directory, removing an entry.
 #include "sparsefilestore.h"
+#include "cachebudget.h"
 #include "cachepaths.h"
 #include "fileutil.h"
 #include "journal.h"
@@ -66,7 +67,12 @@ Status SparseFileStore::removeEntry(const QString &directory, int lockWaitMs, co
                            QStringLiteral("-%1").arg(QCoreApplication::applicationPid());
     if (::rename(QFile::encodeName(directory).constData(), QFile::encodeName(doomed).constData()) != 0)
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot remove %1: %2").arg(directory, errnoText(errno)));
-    if (!QDir(doomed).removeRecursively())
+    const QString cache = CacheBudget::cacheOfEntry(directory);
+    const qint64 bytes = cache.isEmpty() ? 0 : CacheBudget::diskUsage(doomed);
+    const bool removed = QDir(doomed).removeRecursively();
+    if (auto budget = cache.isEmpty() ? nullptr : CacheBudget::forCache(cache))
+        budget->account(-(bytes - CacheBudget::diskUsage(doomed)));
+    if (!removed)
         return makeError(ErrorKind::LocalIo, QStringLiteral("removed the entry from the cache, but could not delete all of %1; "
                                                             "delete it by hand").arg(doomed));
     return okStatus();

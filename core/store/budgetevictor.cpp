@@ -1,0 +1,139 @@
+#include "budgetevictor.h"
+#include "accesstimes.h"
+#include "cachepaths.h"
+#include "sparsefilestore.h"
+
+#include <QDir>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace sparsescope::budgetevictor {
+
+namespace {
+
+struct Entry {
+    QString directory;
+    ObjectMeta meta;
+};
+
+// A run of present chunks of one entry with one access tick.
+struct Candidate {
+    quint32 tick;
+    int entry;
+    qint64 first;
+    qint64 last;
+};
+
+QStringList entryDirectories(const QString &cacheDir)
+{
+    QStringList out;
+    const QDir root(cachepaths::objectsRoot(cacheDir));
+    for (const QString &id : root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+        if (!id.startsWith(u'.')) // being removed
+            out << root.absoluteFilePath(id);
+    return out;
+}
+
+Result<std::unique_ptr<SparseFileStore>> openEntry(const Entry &e)
+{
+    // Opened as it is (its own meta as what we want): nothing is reset, nothing waited for.
+    return SparseFileStore::open(e.directory, e.meta, /*lockWaitMs=*/0);
+}
+
+} // namespace
+
+Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList *warnings)
+{
+    Freed out;
+    if (bytes <= 0)
+        return out;
+    std::vector<Entry> entries;
+    std::vector<Candidate> candidates;
+    for (const QString &dir : entryDirectories(cacheDir)) {
+        auto in = SparseFileStore::inspect(dir);
+        if (!in)
+            continue; // half-created or being removed: nothing to take from it
+        const int index = int(entries.size());
+        entries.push_back({dir, in->meta});
+        const qint64 count = in->present.size();
+        const std::vector<quint32> ticks = AccessTimes::read(dir, count);
+        for (const auto &[a, b] : in->present.setRuns(0, count - 1)) {
+            qint64 runStart = a;
+            for (qint64 c = a + 1; c <= b + 1; ++c)
+                if (c > b || ticks[size_t(c)] != ticks[size_t(runStart)]) {
+                    candidates.push_back({ticks[size_t(runStart)], index, runStart, c - 1});
+                    runStart = c;
+                }
+        }
+    }
+    std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate &x, const Candidate &y) { return x.tick < y.tick; });
+
+    std::map<int, std::unique_ptr<SparseFileStore>> opened;
+    std::vector<bool> unusable(entries.size(), false);
+    std::vector<bool> touched(entries.size(), false);
+    for (const Candidate &c : candidates) {
+        if (out.bytes >= bytes)
+            break;
+        if (unusable[size_t(c.entry)])
+            continue;
+        auto it = opened.find(c.entry);
+        if (it == opened.end()) {
+            auto store = openEntry(entries[size_t(c.entry)]);
+            if (!store) {
+                unusable[size_t(c.entry)] = true;
+                if (warnings)
+                    *warnings << QStringLiteral("the budget skipped %1: %2").arg(entries[size_t(c.entry)].meta.source, store.error().message);
+                continue;
+            }
+            it = opened.emplace(c.entry, std::move(store).value()).first;
+        }
+        SparseFileStore &store = *it->second;
+        // No more chunks than the rest of the target needs (the run's first ones).
+        const qint64 chunkSize = store.geometry().chunkSize;
+        const qint64 need = (bytes - out.bytes + chunkSize - 1) / chunkSize;
+        const qint64 last = std::min(c.last, c.first + need - 1);
+        auto dropped = store.evictUnclaimed(c.first, last);
+        if (!dropped) {
+            unusable[size_t(c.entry)] = true;
+            if (warnings)
+                *warnings << QStringLiteral("the budget could not evict from %1: %2").arg(store.meta().source, dropped.error().message);
+            continue;
+        }
+        if (dropped->chunks > 0 && !touched[size_t(c.entry)]) {
+            touched[size_t(c.entry)] = true;
+            ++out.objects;
+        }
+        out.chunks += dropped->chunks;
+        out.bytes += dropped->bytes;
+    }
+    return out;
+}
+
+qint64 freeOrphanBlocks(const QString &cacheDir, QStringList *warnings)
+{
+    qint64 freed = 0;
+    for (const QString &dir : entryDirectories(cacheDir)) {
+        auto meta = ObjectMeta::load(dir + QStringLiteral("/meta.json"));
+        if (!meta)
+            continue;
+        auto store = openEntry({dir, *meta});
+        if (!store) {
+            if (warnings)
+                *warnings << QStringLiteral("gc skipped %1: %2").arg(meta->source, store.error().message);
+            continue;
+        }
+        auto n = (*store)->freeOrphanBlocks();
+        if (!n) {
+            if (warnings)
+                *warnings << QStringLiteral("gc could not free unused blocks of %1: %2").arg(meta->source, n.error().message);
+            continue;
+        }
+        freed += *n;
+    }
+    return freed;
+}
+
+} // namespace sparsescope::budgetevictor

@@ -1,0 +1,32 @@
+#pragma once
+// The budget's eviction pass (cachebudget.h): which chunks of the whole cache go, and dropping
+// them. Every entry under the cache directory is looked at without being locked (its meta.json,
+// journal and access times: accesstimes.h); its present chunks are ordered by their access tick,
+// oldest first (never stamped = oldest); then entry by entry, each opened as a SparseFileStore
+// (shared), chunks are dropped with SparseFileStore::evictUnclaimed, which skips chunks that are
+// claimed or pinned by any process. An entry that cannot be opened at once (being created,
+// repaired or removed) is skipped.
+//
+// Thread affinity: worker threads only (I/O). The caller serializes passes (CacheBudget).
+
+#include <QString>
+#include <QStringList>
+
+namespace sparsescope::budgetevictor {
+
+struct Freed {
+    qint64 objects = 0; // entries that lost chunks
+    qint64 chunks = 0;
+    qint64 bytes = 0;   // present bytes dropped
+};
+
+// (I/O) Drops least recently used chunks of the cache under `cacheDir` until at least `bytes`
+// present bytes are gone, or nothing more may go. Problems with single entries are added to
+// `warnings` (may be null) and skipped.
+Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList *warnings);
+
+// (I/O) Frees, in every entry, blocks that hold no present chunk and that nobody claims
+// (SparseFileStore::freeOrphanBlocks). Returns the bytes freed.
+qint64 freeOrphanBlocks(const QString &cacheDir, QStringList *warnings);
+
+} // namespace sparsescope::budgetevictor
