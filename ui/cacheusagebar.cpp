@@ -65,14 +65,16 @@ void CacheUsageBar::measureNow()
         m_measuring = false;
         if (m.usage)
             m_usage = *m.usage;
-        if (m_seqKnown && m.news.seq != m_evictionSeq && m.news.report.chunks > 0) {
+        if (m_seqKnown && m.news.seq != m_news.seq && m.news.totalChunks > m_news.totalChunks) {
             const auto &r = m.news.report;
-            Q_EMIT evicted(tr("evicted %1 in %2 chunks of %3 objects, least recently used first (%4: the cache was at %5 of %6)")
-                               .arg(formatBytes(r.bytes)).arg(r.chunks).arg(r.objects)
-                               .arg(r.reason, formatBytes(r.usedBefore),
-                                    m_usage.settings.maxSize ? formatBytes(*m_usage.settings.maxSize) : tr("no limit")));
+            const quint64 passes = m.news.seq - m_news.seq;
+            const qint64 chunks = m.news.totalChunks - m_news.totalChunks;
+            Q_EMIT evicted(tr("evicted %1 (%n chunk(s), least recently used first) because of %2: the cache was at %3 of %4%5", "", int(chunks))
+                               .arg(formatBytes(m.news.totalBytes - m_news.totalBytes), r.reason, formatBytes(r.usedBefore),
+                                    m_usage.settings.maxSize ? formatBytes(*m_usage.settings.maxSize) : tr("no limit"),
+                                    passes > 1 ? tr(" (%1 passes)").arg(passes) : QString()));
         }
-        m_evictionSeq = m.news.seq;
+        m_news = m.news;
         m_seqKnown = true;
         updateToolTip();
         update();

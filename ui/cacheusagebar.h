@@ -43,7 +43,7 @@ private:
     QString m_dir;
     CacheUsage m_usage{-1, {}, -1};
     QList<Share> m_shares;
-    quint64 m_evictionSeq = 0;
+    EvictionNews m_news;
     bool m_seqKnown = false;
     bool m_measuring = false;
     quint64 m_generation = 0; // a measurement of a previous directory is dropped

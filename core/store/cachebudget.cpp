@@ -34,6 +34,8 @@ struct CacheBudget::State {
     std::atomic<qint64> lastUsedBefore;
     std::atomic<qint64> lastUsedAfter;
     std::atomic<quint32> lastReason;     // 1 max-size, 2 min-free-space, 3 gc
+    std::atomic<qint64> totalChunks;     // every eviction pass so far, summed
+    std::atomic<qint64> totalBytes;
 };
 
 namespace {
@@ -62,6 +64,7 @@ const char *reasonText(quint32 r)
 }
 
 thread_local qint64 t_duBytes = 0;
+thread_local bool t_inPass = false; // the pass's own stores commit when closed: never a pass within a pass
 int addBlocks(const char *, const struct stat *st, int type, struct FTW *)
 {
     if (type != FTW_NS)
@@ -219,7 +222,11 @@ Result<CacheBudget::Report> CacheBudget::collect() { return enforce(0, /*checkFl
 
 Result<CacheBudget::Report> CacheBudget::enforce(qint64 incoming, bool checkFloor, bool force)
 {
+    if (t_inPass)
+        return Report{};
     QMutexLocker pass(&m_passMutex);
+    t_inPass = true;
+    const auto leavePass = qScopeGuard([] { t_inPass = false; });
     if (!force && m_futileAt >= 0 && accountedBytes() < m_futileAt + kBackOffBytes)
         return Report{};
     while (::flock(m_fd, LOCK_EX) != 0)
@@ -278,6 +285,8 @@ Result<CacheBudget::Report> CacheBudget::enforce(qint64 incoming, bool checkFloo
         st->lastUsedBefore.store(r.usedBefore);
         st->lastUsedAfter.store(r.usedAfter);
         st->lastReason.store(reason);
+        st->totalChunks.fetch_add(r.chunks);
+        st->totalBytes.fetch_add(r.bytes);
         st->evictionSeq.fetch_add(1, std::memory_order_release);
     }
     for (const QString &w : std::as_const(warnings))
@@ -296,6 +305,8 @@ CacheBudget::News CacheBudget::lastEviction() const
     n.report.usedBefore = st->lastUsedBefore.load();
     n.report.usedAfter = st->lastUsedAfter.load();
     n.report.reason = QString::fromLatin1(reasonText(st->lastReason.load()));
+    n.totalChunks = st->totalChunks.load();
+    n.totalBytes = st->totalBytes.load();
     return n;
 }
 

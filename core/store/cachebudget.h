@@ -87,7 +87,9 @@ public:
     // freed something; 0: none yet).
     struct News {
         quint64 seq = 0;
-        Report report;
+        Report report;          // the last pass
+        qint64 totalChunks = 0; // every pass so far, summed (differences tell what happened between two looks)
+        qint64 totalBytes = 0;
     };
     News lastEviction() const;
 

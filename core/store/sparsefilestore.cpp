@@ -457,7 +457,12 @@ Status SparseFileStore::appendRecords(const QByteArray &records)
 
 Status SparseFileStore::commit()
 {
-    if (m_budget)
+    bool nothingToCommit = false;
+    {
+        std::shared_lock l(m_stateLock);
+        nothingToCommit = m_pending.empty();
+    }
+    if (m_budget && !nothingToCommit)
         m_budget->beforeCommit(); // the budget holds before each group commit (no lock held)
     QMutexLocker j(&m_journalMutex);
     std::vector<Pending> batch;
