@@ -99,6 +99,7 @@ void CoverageMap::relayout()
     m_image.fill(palette().color(QPalette::Base));
     m_glow.assign(size_t(m_renderer.cellCount()), 0.0f);
     m_glowSince.assign(size_t(m_renderer.cellCount()), -kGlowMs);
+    m_fadingOut.assign(size_t(m_renderer.cellCount()), false);
     m_fullDirty = false;
     CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow};
     m_renderer.renderAll(m_image, in);
@@ -142,8 +143,13 @@ void CoverageMap::tick()
         for (qint64 cell = a; cell <= b; ++cell) {
             const ByteRange bytes = m_renderer.cellBytes(cell);
             const auto [c0, c1] = m_geometry.chunksTouching(bytes);
-            if (c1 >= c0 && m_present.countInSpan(c0, c1) > before.countInSpan(c0, c1))
-                m_glowSince[size_t(cell)] = now; // gained bytes: glow
+            if (c1 < c0)
+                continue;
+            const qint64 had = before.countInSpan(c0, c1), has = m_present.countInSpan(c0, c1);
+            if (has != had) { // gained bytes: glow; lost bytes (evicted, by anyone): fade out
+                m_glowSince[size_t(cell)] = now;
+                m_fadingOut[size_t(cell)] = has < had;
+            }
         }
         first = a;
         last = b;
@@ -152,7 +158,9 @@ void CoverageMap::tick()
     // Fade: every cell still glowing is re-rendered; cells done fading get one last render.
     for (size_t cell = 0; cell < m_glow.size(); ++cell) {
         const qint64 age = now - m_glowSince[cell];
-        const float g = age >= kGlowMs ? 0.0f : 1.0f - float(age) / kGlowMs;
+        float g = age >= kGlowMs ? 0.0f : 1.0f - float(age) / kGlowMs;
+        if (m_fadingOut[cell])
+            g = -g;
         if (g != m_glow[cell]) {
             m_glow[cell] = g;
             first = first < 0 ? qint64(cell) : std::min(first, qint64(cell));

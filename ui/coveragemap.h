@@ -67,7 +67,8 @@ private:
     ChunkBitmap m_present, m_inFlight, m_errors;
     CoverageRenderer m_renderer;
     QImage m_image;
-    std::vector<float> m_glow;           // per cell, 1 = just fetched
+    std::vector<float> m_glow;           // per cell, 1 = just fetched, -1 = just evicted (both fade to 0)
+    std::vector<bool> m_fadingOut;       // per cell: its last change lost bytes
     std::vector<qint64> m_glowSince;     // per cell, ms on m_clock when it last gained bytes
     QElapsedTimer m_clock;
     QTimer m_timer;

@@ -156,6 +156,9 @@ QRgb CoverageRenderer::colorFor(double presentFraction, bool inFlight, bool erro
     if (glow > 0.0f && index > 0) {
         const QColor base = QColor::fromRgb(c);
         c = mix(base, m_colors.glow, double(glow) * 0.85);
+    } else if (glow < 0.0f) {
+        // Just evicted: the bytes that went fade out of the present shade into what is left.
+        c = mix(QColor::fromRgb(c), m_colors.presentFull, double(-glow) * 0.75);
     }
     return c;
 }

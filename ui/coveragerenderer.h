@@ -4,7 +4,7 @@
 // chunk counts for what it is); when there are few enough chunks, a cell is exactly one chunk. A cell's colour comes from the exact fraction of its bytes that
 // are present (a fractional-overlap box filter over the chunks it touches) through a 256-entry
 // colour table; any error wins over in flight, which wins over the present shade. Cells changed
-// in the last seconds glow and fade. Pure: no widget, no I/O; callable from any one thread.
+// in the last seconds glow and fade (fetched: a bright glow; evicted: the lost shade fading out). Pure: no widget, no I/O; callable from any one thread.
 //
 // Cost: O(chunks / 64 + pixels) for a full render — a 4 Mi-chunk object is a few ms.
 
@@ -58,7 +58,7 @@ public:
         const ChunkBitmap *present = nullptr;
         const ChunkBitmap *inFlight = nullptr; // may be null
         const ChunkBitmap *errors = nullptr;   // may be null
-        const std::vector<float> *glow = nullptr; // per cell, 0..1; may be null
+        const std::vector<float> *glow = nullptr; // per cell, -1..1 (>0 just fetched, <0 just evicted); may be null
     };
     // Renders cells [first, last] into `image` (imageSize(), Format_RGB32). Returns the
     // device-pixel rectangle that changed.

@@ -191,6 +191,17 @@ void CacheBudget::beforeCommit()
     (void)enforce(0, /*checkFloor=*/true, /*force=*/false);
 }
 
+void CacheBudget::afterCommit()
+{
+    if (m_futileAt.load() < 0)
+        return; // the last pass freed what it wanted: nothing waits for commits
+    const CacheSettings s = settings();
+    if (!overBudget(s, accountedBytes(), 0, -1))
+        return;
+    m_futileAt = -1; // what was uncommitted is committed now: worth another pass
+    (void)enforce(0, /*checkFloor=*/false, /*force=*/false);
+}
+
 std::optional<qint64> CacheBudget::roomForOneOperation()
 {
     CacheSettings s;
@@ -227,7 +238,7 @@ Result<CacheBudget::Report> CacheBudget::enforce(qint64 incoming, bool checkFloo
     QMutexLocker pass(&m_passMutex);
     t_inPass = true;
     const auto leavePass = qScopeGuard([] { t_inPass = false; });
-    if (!force && m_futileAt >= 0 && accountedBytes() < m_futileAt + kBackOffBytes)
+    if (const qint64 futile = m_futileAt.load(); !force && futile >= 0 && accountedBytes() < futile + kBackOffBytes)
         return Report{};
     while (::flock(m_fd, LOCK_EX) != 0)
         if (errno != EINTR)

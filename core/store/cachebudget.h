@@ -60,6 +60,9 @@ public:
     void beforeWrite(qint64 bytes);
     // (I/O) Before a group commit: as beforeWrite(0), and the free-space floor (statvfs(3)).
     void beforeCommit();
+    // (I/O) After a group commit: the chunks it made durable can be evicted now, so if the cache
+    // is still past 95 % of max-size (a pass found too little it could take), evict again.
+    void afterCommit();
     // The most bytes one read, prefetch or export may bring into the cache: 90 % of max-size, and
     // no more than the cache plus the filesystem's free space above min-free-space (as of the last
     // look). nullopt: no limit.
@@ -118,7 +121,7 @@ private:
     std::chrono::steady_clock::time_point m_settingsCheckedAt{};
     std::atomic<qint64> m_freeSeen{-1};  // last statvfs answer
     QMutex m_passMutex;                  // one eviction pass per process at a time
-    qint64 m_futileAt = -1; // accounted bytes when a pass last freed too little: none again before it grows (m_passMutex)
+    std::atomic<qint64> m_futileAt{-1}; // accounted bytes when a pass last freed too little: none again before it grows
 };
 
 } // namespace sparsescope

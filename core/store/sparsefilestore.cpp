@@ -496,6 +496,7 @@ Status SparseFileStore::commit()
         for (const Pending &p : batch)
             releaseClaimsLocked(p.chunk, p.chunk);
     }
+
     if (!st) {
         // The kernel may have dropped the dirty pages (fsync(2), "errors"): nothing written since
         // the last good commit can be trusted. Forget it and refuse further writes.
@@ -505,6 +506,9 @@ Status SparseFileStore::commit()
         for (const Pending &p : batch)
             m_present.reset(p.chunk);
     }
+    j.unlock();
+    if (st && m_budget)
+        m_budget->afterCommit(); // those chunks may be evicted now: a pass that was short may go on
     return st;
 }
 

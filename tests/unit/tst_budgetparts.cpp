@@ -1,0 +1,94 @@
+// The budget's parts on their own: settings as `config` reads and writes them, access ticks that
+// survive closing, and pins as the evictor sees them from another open file description.
+#include "accesstimes.h"
+#include "cachesettings.h"
+#include "claimtable.h"
+
+#include <QFile>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace sparsescope;
+using Runs = QList<std::pair<qint64, qint64>>;
+
+class TestBudgetParts : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void settingsParseSaveAndLoad()
+    {
+        QTemporaryDir tmp;
+        auto fresh = CacheSettings::load(tmp.path());
+        QVERIFY(fresh.ok());
+        QCOMPARE(fresh->maxSize, std::nullopt);
+        QCOMPARE(fresh->minFreeSpace, qint64(1) << 30);
+        CacheSettings s;
+        QVERIFY(s.set(QStringLiteral("max-size"), QStringLiteral("1T")).ok());
+        QCOMPARE(*s.maxSize, qint64(1) << 40);
+        QVERIFY(s.set(QStringLiteral("min-free-space"), QStringLiteral("0")).ok());
+        QCOMPARE(s.minFreeSpace, 0);
+        QCOMPARE(s.set(QStringLiteral("max-size"), QStringLiteral("-5M")).error().kind, ErrorKind::Usage);
+        QCOMPARE(s.set(QStringLiteral("max-size"), QStringLiteral("0")).error().kind, ErrorKind::Usage);
+        QCOMPARE(s.set(QStringLiteral("size"), QStringLiteral("1G")).error().kind, ErrorKind::Usage);
+        QVERIFY(s.save(tmp.path()).ok());
+        QCOMPARE(*CacheSettings::load(tmp.path()), s);
+        QCOMPARE(*s.value(QStringLiteral("max-size")), QStringLiteral("1099511627776"));
+        QVERIFY(s.set(QStringLiteral("max-size"), QStringLiteral("NONE")).ok());
+        QCOMPARE(*s.value(QStringLiteral("max-size")), QStringLiteral("none"));
+        // What the app shows reads back exactly.
+        for (qint64 v : {qint64(256) << 20, qint64(3) << 30, qint64(1536) << 10, qint64(1000)}) {
+            CacheSettings t;
+            QVERIFY(t.set(QStringLiteral("max-size"), CacheSettings::sizeText(v)).ok());
+            QCOMPARE(*t.maxSize, v);
+        }
+        // A damaged file says which and what to do.
+        QFile f(CacheSettings::path(tmp.path()));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"max-size\": \"lots\"}");
+        f.close();
+        auto bad = CacheSettings::load(tmp.path());
+        QCOMPARE(bad.error().kind, ErrorKind::Integrity);
+        QVERIFY(bad.error().message.contains(f.fileName()));
+    }
+
+    void accessTicksSurviveClosing()
+    {
+        QTemporaryDir tmp;
+        {
+            AccessTimes a;
+            QVERIFY(a.open(tmp.path(), 1 << 20).ok());
+            a.stamp(10, 19, 7);
+            a.stamp((1 << 20) - 1, 1 << 21, 9); // clipped to the table
+        }
+        const std::vector<quint32> ticks = AccessTimes::read(tmp.path(), 1 << 20);
+        QCOMPARE(ticks[9], 0u);
+        QCOMPARE(ticks[10], 7u);
+        QCOMPARE(ticks[19], 7u);
+        QCOMPARE(ticks[20], 0u);
+        QCOMPARE(ticks[(1 << 20) - 1], 9u);
+        AccessTimes again;
+        QVERIFY(again.open(tmp.path(), 1 << 20).ok());
+        QCOMPARE(again.at(15), 7u);
+        QVERIFY(again.reset(100).ok()); // a new version of the object: no stamps
+        QCOMPARE(again.at(15), 0u);
+    }
+
+    void pinsAreSeenFromAnotherDescription()
+    {
+        QTemporaryDir tmp;
+        ClaimTable reader, evictor;
+        QVERIFY(reader.open(tmp.path()).ok() && evictor.open(tmp.path()).ok());
+        QCOMPARE(*evictor.unpinnedRuns(0, 99), (Runs{{0, 99}}));
+        QVERIFY(reader.pin(10, 19));
+        QVERIFY(reader.pin(50, 59));
+        QVERIFY(reader.pin(55, 70)); // overlapping pins merge in the kernel
+        QCOMPARE(*evictor.unpinnedRuns(0, 99), (Runs{{0, 9}, {20, 49}, {71, 99}}));
+        QCOMPARE(*reader.unpinnedRuns(0, 99), (Runs{{0, 99}})); // its own pins never stop itself
+        reader.unpin(10, 19);
+        QCOMPARE(*evictor.unpinnedRuns(0, 99), (Runs{{0, 49}, {71, 99}}));
+        // Pins and claims do not meet: a fetch may claim a pinned chunk (pins live at 2^61 + chunk).
+        QCOMPARE(*evictor.tryClaim(50, 59), (Runs{{50, 59}}));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestBudgetParts)
+#include "tst_budgetparts.moc"
