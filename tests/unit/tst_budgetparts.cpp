@@ -1,6 +1,9 @@
 // The budget's parts on their own: settings as `config` reads and writes them, access ticks that
-// survive closing, and pins as the evictor sees them from another open file description.
+// survive closing, and pins as the evictor sees them from another open file description; then
+// two objects of one process filling a small budget at once (eviction passes on I/O threads while
+// others write: also run under ThreadSanitizer).
 #include "accesstimes.h"
+#include "cache.h"
 #include "cachesettings.h"
 #include "claimtable.h"
 
@@ -87,6 +90,56 @@ private Q_SLOTS:
         QCOMPARE(*evictor.unpinnedRuns(0, 99), (Runs{{0, 49}, {71, 99}}));
         // Pins and claims do not meet: a fetch may claim a pinned chunk (pins live at 2^61 + chunk).
         QCOMPARE(*evictor.tryClaim(50, 59), (Runs{{50, 59}}));
+    }
+
+    void twoObjectsOfOneProcessFillASmallBudget()
+    {
+        QTemporaryDir tmp;
+        const QString cache = tmp.filePath(QStringLiteral("cache"));
+        CacheSettings s;
+        s.maxSize = 24 << 20;
+        QVERIFY(Cache(cache).saveSettings(s).ok());
+        QList<QByteArray> contents;
+        QList<std::shared_ptr<SparseObject>> objects;
+        EngineConfig config;
+        config.cacheDir = cache;
+        config.chunkSize = 64 << 10;
+        for (int i = 0; i < 2; ++i) {
+            QByteArray bytes(16 << 20, Qt::Uninitialized);
+            for (qsizetype k = 0; k < bytes.size(); ++k)
+                bytes[k] = char((k * 131 + i * 7 + (k >> 12)) & 0xff);
+            const QString file = tmp.filePath(QStringLiteral("object%1.bin").arg(i));
+            QFile f(file);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(bytes);
+            f.close();
+            contents << bytes;
+            auto opened = Cache(cache).open(file, config);
+            QTRY_VERIFY_WITH_TIMEOUT(opened.isFinished(), 20000);
+            QVERIFY(opened.result().ok());
+            objects << *opened.result();
+        }
+        auto a = objects[0]->prefetch({ByteRange{0, 16 << 20}});
+        auto b = objects[1]->prefetch({ByteRange{0, 16 << 20}});
+        QTRY_VERIFY_WITH_TIMEOUT(a.isFinished() && b.isFinished(), 60000);
+        QVERIFY(a.result().ok() && b.result().ok());
+        for (auto &o : objects) {
+            auto f = o->flush();
+            QTRY_VERIFY_WITH_TIMEOUT(f.isFinished(), 20000);
+        }
+        // 32 MiB fetched into 24: the budget evicted while both wrote; what is left is right.
+        QVERIFY(Cache(cache).usage()->usedBytes <= 24 << 20);
+        for (int i = 0; i < 2; ++i) {
+            objects[i]->followOtherProcesses(); // learn what the budget's passes dropped
+            QTest::qWait(100);
+            for (const auto &[first, last] : objects[i]->presentChunks().setRuns(0, objects[i]->geometry().chunkCount() - 1)) {
+                const ByteRange r = objects[i]->geometry().chunkSpan(first, last);
+                auto bytes = objects[i]->read(r);
+                QTRY_VERIFY_WITH_TIMEOUT(bytes.isFinished(), 20000);
+                QVERIFY(bytes.result().ok());
+                QVERIFY(*bytes.result() == contents[i].mid(r.begin, r.length()));
+            }
+        }
     }
 };
 
