@@ -105,6 +105,7 @@ Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList 
         if (dropped->chunks > 0 && !touched[size_t(c.entry)]) {
             touched[size_t(c.entry)] = true;
             ++out.objects;
+            out.entries << entries[size_t(c.entry)].directory;
         }
         out.chunks += dropped->chunks;
         out.bytes += dropped->bytes;
@@ -112,9 +113,9 @@ Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList 
     return out;
 }
 
-qint64 freeOrphanBlocks(const QString &cacheDir, QStringList *warnings)
+Freed freeOrphanBlocks(const QString &cacheDir, QStringList *warnings)
 {
-    qint64 freed = 0;
+    Freed freed;
     for (const QString &dir : entryDirectories(cacheDir)) {
         auto meta = ObjectMeta::load(dir + QStringLiteral("/meta.json"));
         if (!meta)
@@ -131,7 +132,11 @@ qint64 freeOrphanBlocks(const QString &cacheDir, QStringList *warnings)
                 *warnings << QStringLiteral("gc could not free unused blocks of %1: %2").arg(meta->source, n.error().message);
             continue;
         }
-        freed += *n;
+        if (*n > 0) {
+            ++freed.objects;
+            freed.entries << dir;
+            freed.bytes += *n;
+        }
     }
     return freed;
 }

@@ -18,6 +18,7 @@ struct Freed {
     qint64 objects = 0; // entries that lost chunks
     qint64 chunks = 0;
     qint64 bytes = 0;   // present bytes dropped
+    QStringList entries; // the entry directories concerned
 };
 
 // (I/O) Drops least recently used chunks of the cache under `cacheDir` until at least `bytes`
@@ -26,7 +27,8 @@ struct Freed {
 Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList *warnings);
 
 // (I/O) Frees, in every entry, blocks that hold no present chunk and that nobody claims
-// (SparseFileStore::freeOrphanBlocks). Returns the bytes freed.
-qint64 freeOrphanBlocks(const QString &cacheDir, QStringList *warnings);
+// (SparseFileStore::freeOrphanBlocks). Returns the entries that had such blocks and the bytes freed
+// (chunks: 0, none was present).
+Freed freeOrphanBlocks(const QString &cacheDir, QStringList *warnings);
 
 } // namespace sparsescope::budgetevictor

@@ -255,8 +255,13 @@ Result<CacheBudget::Report> CacheBudget::enforce(qint64 incoming, bool checkFloo
     QStringList warnings;
     r.usedBefore = diskUsage(m_cacheDir);
     qint64 used = r.usedBefore;
-    if (force && budgetevictor::freeOrphanBlocks(m_cacheDir, &warnings) > 0) // gc: writes never committed (a process killed mid-fetch)
-        used = diskUsage(m_cacheDir);
+    QStringList touched; // entries that lost chunks or unused blocks
+    if (force) { // gc: blocks of writes never committed (a process killed mid-fetch)
+        const budgetevictor::Freed orphans = budgetevictor::freeOrphanBlocks(m_cacheDir, &warnings);
+        touched = orphans.entries;
+        if (orphans.bytes > 0)
+            used = diskUsage(m_cacheDir);
+    }
     st->accounted.store(used);
     st->measuredAt.store(bootSeconds());
     const qint64 freeBytes = freeSpace(m_cacheDir);
@@ -281,7 +286,7 @@ Result<CacheBudget::Report> CacheBudget::enforce(qint64 incoming, bool checkFloo
     r.usedAfter = used;
     if (toFree > 0) {
         const budgetevictor::Freed freed = budgetevictor::evictLeastRecentlyUsed(m_cacheDir, toFree, &warnings);
-        r.objects = freed.objects;
+        touched += freed.entries;
         r.chunks = freed.chunks;
         r.usedAfter = diskUsage(m_cacheDir);
         st->accounted.store(r.usedAfter);
@@ -289,6 +294,8 @@ Result<CacheBudget::Report> CacheBudget::enforce(qint64 incoming, bool checkFloo
         m_futileAt = freed.bytes < toFree ? r.usedAfter : -1;
     }
     r.bytes = std::max<qint64>(0, r.usedBefore - r.usedAfter);
+    touched.removeDuplicates();
+    r.objects = touched.size();
     if (r.chunks > 0) {
         st->lastObjects.store(r.objects);
         st->lastChunks.store(r.chunks);
