@@ -11,7 +11,7 @@ namespace {
 la_ssize_t readCallback(archive *, void *client, const void **buffer)
 {
     auto *s = static_cast<TarReader::Stream *>(client);
-    auto bytes = s->device->readSome(s->position, 64 << 10);
+    auto bytes = s->pipe ? s->pipe->next() : s->device->readSome(s->position, 64 << 10);
     if (!bytes) {
         s->lastError = bytes.error().message;
         return -1;
@@ -25,6 +25,8 @@ la_ssize_t readCallback(archive *, void *client, const void **buffer)
 la_int64_t skipCallback(archive *, void *client, la_int64_t request)
 {
     auto *s = static_cast<TarReader::Stream *>(client);
+    if (s->pipe)
+        return 0; // a pipe cannot skip: libarchive reads through
     // Never past the end: libarchive then knows the archive is truncated.
     const la_int64_t n = std::min<la_int64_t>(request, s->device->size() - s->position);
     s->position += n;
@@ -70,14 +72,20 @@ Status TarReader::start(qint64 offset)
     if (m_archive)
         archive_read_free(m_archive);
     m_next = -1;
-    m_stream = Stream{&m_device, offset, {}, {}};
+    m_pipe.reset();
+    if (m_xz) { // a new pass from the start, decompressed on the pipe's thread, which owns the device from now on
+        m_device.setReadAheadPlan({ByteRange{0, m_device.size()}});
+        m_pipe = std::make_unique<XzPipe>(m_device);
+    }
+    m_stream = Stream{&m_device, offset, {}, {}, m_pipe.get()};
     m_archive = archive_read_new();
     archive_read_support_format_tar(m_archive);
     archive_read_support_format_gnutar(m_archive);
     archive_read_support_filter_all(m_archive);
     archive_read_set_read_callback(m_archive, readCallback);
     archive_read_set_skip_callback(m_archive, skipCallback);
-    archive_read_set_seek_callback(m_archive, seekCallback);
+    if (!m_pipe)
+        archive_read_set_seek_callback(m_archive, seekCallback);
     archive_read_set_callback_data(m_archive, &m_stream);
     if (archive_read_open1(m_archive) != ARCHIVE_OK) {
         const QString why = archiveError();
@@ -91,6 +99,11 @@ Status TarReader::start(qint64 offset)
 Result<std::unique_ptr<TarReader>> TarReader::open(SparseDevice &device, bool sequential, bool listLater)
 {
     std::unique_ptr<TarReader> r(new TarReader(device));
+    // xz, the slowest to decompress, is decompressed on a thread of its own (xzpipe.h); other
+    // filters (gzip, bzip2, zstd, ...) by libarchive on this thread.
+    r->m_xz = sequential && XzPipe::looksLikeXz(device);
+    if (r->m_xz)
+        r->m_format = QStringLiteral("tar.xz");
     if (Status st = r->start(0); !st)
         return st.error();
     // A decompression filter means the entries can only be found by reading the whole stream.
@@ -185,7 +198,8 @@ Status TarReader::walk(const Visitor &visitor)
 
 Status TarReader::streamAll(const Visitor &visitor)
 {
-    m_device.setReadAheadPlan({{0, m_device.size()}});
+    if (!m_pipe) // with a pipe, its thread owns the device (and reads it all, in order)
+        m_device.setReadAheadPlan({{0, m_device.size()}});
     if (Status st = walk(visitor); !st)
         return st; // no index: the listing is not whole
     archiveindex::save(archiveindex::pathIn(m_device.entryDirectory()), m_device.size(), m_device.validator(), listing());
@@ -198,6 +212,7 @@ std::unique_ptr<TarReader> TarReader::fromIndex(SparseDevice &device, ArchiveLis
 {
     std::unique_ptr<TarReader> r(new TarReader(device));
     r->m_format = listing.format;
+    r->m_xz = listing.format == u"tar.xz"; // listed with --sequential before: decompressed on a pipe again
     r->m_entries = std::move(listing.entries);
     r->m_problem = std::move(listing.problem);
     return r;
@@ -267,7 +282,8 @@ Status TarReader::visit(const QList<int> &indices, const Visitor &visitor)
         for (int index : order)
             if (const ArchiveEntry *e = findEntry(m_entries, index); e && e->span)
                 plan.append(*e->span);
-    m_device.setReadAheadPlan(plan);
+    if (!m_pipe) // with a pipe, its thread owns the device (and reads it all, in order)
+        m_device.setReadAheadPlan(plan);
     for (int index : order) {
         const ArchiveEntry *found = findEntry(m_entries, index);
         if (!found)

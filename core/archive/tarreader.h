@@ -11,6 +11,7 @@
 // entry incomplete and says so in problem(), as GNU tar's "Unexpected EOF in archive" does.
 
 #include "archivereader.h"
+#include "xzpipe.h"
 
 struct archive;
 struct archive_entry;
@@ -38,6 +39,7 @@ public:
         qint64 position = 0;
         QByteArray buffer;
         QString lastError;
+        XzPipe *pipe = nullptr; // set: the bytes come decompressed from it (no seeking, no skipping)
     };
 
 private:
@@ -63,6 +65,8 @@ private:
     QList<ArchiveEntry> m_entries;
     QString m_problem;
     bool m_listed = true;
+    bool m_xz = false;              // an .xz stream: decompressed by an XzPipe, not by libarchive
+    std::unique_ptr<XzPipe> m_pipe; // the current pass over it
 };
 
 } // namespace sparsescope

@@ -252,6 +252,43 @@ private Q_SLOTS:
         QCOMPARE(one.exitCode, 0);
         QCOMPARE(one.out, QByteArray("dot"));
     }
+    void xzTarMatchesTarXJAndItsTruncationIsReported()
+    {
+        // A multi-block .xz (as `xz -T` writes it; so is linux-source's): decompressed on a thread
+        // of its own by liblzma's multi-threaded decoder. Several megabytes, so that blocks queue.
+        const QString src = out(QStringLiteral("xz-src"));
+        QDir().mkpath(src + QStringLiteral("/sub"));
+        for (int i = 0; i < 24; ++i) {
+            QFile f(src + QStringLiteral("/sub/f%1.bin").arg(i));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(patternBytes(300000 + i * 1000, 50 + i));
+        }
+        const QString tar = out(QStringLiteral("tree.tar"));
+        QCOMPARE(QProcess::execute(QStringLiteral("tar"), {QStringLiteral("-C"), src, QStringLiteral("-cf"), tar, QStringLiteral(".")}), 0);
+        QCOMPARE(QProcess::execute(QStringLiteral("xz"), {QStringLiteral("-k"), QStringLiteral("-T2"), QStringLiteral("--block-size=1MiB"), tar}), 0);
+        m_nginx.addFile(QStringLiteral("tree.tar.xz"), readAll(tar + QStringLiteral(".xz")));
+        const QString url = m_nginx.url(QStringLiteral("tree.tar.xz"));
+        const CliRun refused = cli({QStringLiteral("list"), url});
+        QCOMPARE(refused.exitCode, 1);
+        QVERIFY(refused.err.contains("--sequential"));
+        const CliRun x = cli({QStringLiteral("extract"), url, QStringLiteral("--sequential"), QStringLiteral("-o"), out(QStringLiteral("xz-ours"))});
+        QVERIFY2(x.exitCode == 0, x.err.constData());
+        QDir().mkpath(out(QStringLiteral("xz-theirs")));
+        QCOMPARE(QProcess::execute(QStringLiteral("tar"), {QStringLiteral("-C"), out(QStringLiteral("xz-theirs")), QStringLiteral("-xJf"), tar + QStringLiteral(".xz")}), 0);
+        QCOMPARE(QProcess::execute(QStringLiteral("diff"), {QStringLiteral("-r"), out(QStringLiteral("xz-ours")), out(QStringLiteral("xz-theirs"))}), 0);
+        // From the index it made: one named entry, in a new process.
+        const CliRun one = cli({QStringLiteral("extract"), url, QStringLiteral("--sequential"), QStringLiteral("./sub/f7.bin"), QStringLiteral("-o"), QStringLiteral("-")});
+        QCOMPARE(one.exitCode, 0);
+        QVERIFY(one.out == patternBytes(307000, 57));
+
+        // Cut in the middle: what was found, a warning, exit 1 (tar: "Unexpected EOF").
+        const QByteArray whole = readAll(tar + QStringLiteral(".xz"));
+        m_nginx.addFile(QStringLiteral("cut.tar.xz"), whole.left(whole.size() / 2));
+        const CliRun cut = cli({QStringLiteral("list"), m_nginx.url(QStringLiteral("cut.tar.xz")), QStringLiteral("--sequential")});
+        QCOMPARE(cut.exitCode, 1);
+        QVERIFY2(cut.err.contains("truncated"), cut.err.constData());
+        QVERIFY(cut.out.contains("sub/"));
+    }
     void sparseMembersComeOutWithTheirHoles()
     {
         // GNU tar --sparse stores only the data blocks of a file with holes, at their offsets.
