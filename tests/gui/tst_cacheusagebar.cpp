@@ -1,9 +1,13 @@
 // CacheUsageBar: it shows the cache's disk use against max-size as stored in the cache
 // directory, and reports once, in one line, what the budget evicted since its last look.
 #include "cacheusagebar.h"
+#include "settingsdialog.h"
 #include "localfilesource.h"
 
+#include <QLineEdit>
+#include <QMessageBox>
 #include <QSignalSpy>
+#include <QTimer>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -65,6 +69,41 @@ private Q_SLOTS:
         bar.measureNow();
         QTest::qWait(300); // a look without news reports nothing more
         QCOMPARE(evicted.count(), 1);
+    }
+
+    void preferencesEditTheBudget()
+    {
+        CacheSettings shown;
+        shown.maxSize = qint64(20) << 30;
+        SettingsDialog dialog(AppSettings{}, shown);
+        auto edits = dialog.findChildren<QLineEdit *>();
+        QLineEdit *max = nullptr, *floor = nullptr;
+        for (QLineEdit *e : edits) {
+            if (e->text() == u"20G")
+                max = e;
+            else if (e->text() == u"1G")
+                floor = e;
+        }
+        QVERIFY2(max && floor, "the budget fields show max-size and min-free-space as one types them");
+        if (qEnvironmentVariableIsSet("SPARSESCOPE_SAVE_GRABS"))
+            dialog.grab().save(qEnvironmentVariable("SPARSESCOPE_SAVE_GRABS") + QStringLiteral("/preferences.png"));
+        // A value it cannot read keeps the dialog open and says why.
+        max->setText(QStringLiteral("12Q"));
+        QTimer::singleShot(0, [] {
+            for (QWidget *w : QApplication::topLevelWidgets())
+                if (auto *box = qobject_cast<QMessageBox *>(w)) {
+                    QVERIFY(box->text().contains(QStringLiteral("max-size")));
+                    box->accept();
+                }
+        });
+        dialog.accept();
+        QCOMPARE(dialog.result(), int(QDialog::Rejected));
+        max->setText(QStringLiteral("256M"));
+        floor->setText(QString());
+        dialog.accept();
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        QCOMPARE(dialog.cacheSettings().maxSize, std::optional<qint64>(qint64(256) << 20));
+        QCOMPARE(dialog.cacheSettings().minFreeSpace, 0);
     }
 };
 
