@@ -515,8 +515,11 @@ void SparseObject::handleChanged(const Error &error)
     failAll(*m_fatal);
     // Drop every cached byte of the old version; chunks still arriving are dropped in onChunkStored().
     const qint64 last = m_geometry.chunkCount() - 1;
-    startOnPool(ioPool(), [store = m_store, last] { (void)store->evict(0, last); });
-    markDirty(0, last);
+    // The map hears of it once the bytes are gone, not before (it would draw them present again).
+    startOnPool(ioPool(), [store = m_store, last, link = m_link, this] {
+        (void)store->evict(0, last);
+        link->post([this, last] { markDirty(0, last); });
+    });
 }
 
 void SparseObject::scheduleCommit(bool force)

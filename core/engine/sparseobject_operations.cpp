@@ -2,6 +2,7 @@
 // check that an operation fits in the cache at once (cachebudget.h).
 #include "sparseobject.h"
 #include "cachebudget.h"
+#include "enginelink.h"
 #include "exportwriter.h"
 #include "handoff.h"
 #include "iopool.h"
@@ -39,24 +40,45 @@ QFuture<Result<qint64>> SparseObject::evict(const QList<ByteRange> &ranges)
         const auto [a, b] = m_geometry.chunksTouching(r);
         spans += m_inFlight.clearRuns(a, b); // chunks in flight are left alone
     }
-    for (const auto &[a, b] : spans)
-        markDirty(a, b);
-    return runOnPool(ioPool(), [store = m_store, spans]() -> Result<qint64> {
-        qint64 dropped = 0;
+    // Coverage is reported once the store has dropped the chunks (on this object's thread, before
+    // the result), so that no view draws an evicted chunk as present after being told.
+    auto promise = std::make_shared<QPromise<Result<qint64>>>();
+    promise->start();
+    QFuture<Result<qint64>> future = promise->future();
+    startOnPool(ioPool(), [store = m_store, spans, link = m_link, promise, this] {
+        Result<qint64> result = qint64(0);
         for (const auto &[a, b] : spans) {
             auto r = store->evict(a, b);
-            if (!r)
-                return r.error();
-            dropped += *r;
+            if (!r) {
+                result = r.error();
+                break;
+            }
+            result = *result + *r;
         }
-        return dropped;
+        link->post([this, spans, promise, result] {
+            for (const auto &[a, b] : spans)
+                markDirty(a, b);
+            promise->addResult(result);
+            promise->finish();
+        });
     });
+    return future;
 }
 
 QFuture<Result<VerifyReport>> SparseObject::verify()
 {
-    markDirty(0, m_geometry.chunkCount() - 1);
-    return runOnPool(ioPool(), [store = m_store] { return store->verify(); });
+    auto promise = std::make_shared<QPromise<Result<VerifyReport>>>();
+    promise->start();
+    QFuture<Result<VerifyReport>> future = promise->future();
+    startOnPool(ioPool(), [store = m_store, link = m_link, promise, this] {
+        Result<VerifyReport> report = store->verify();
+        link->post([this, promise, report] {
+            markDirty(0, m_geometry.chunkCount() - 1); // after the bad chunks are gone
+            promise->addResult(report);
+            promise->finish();
+        });
+    });
+    return future;
 }
 
 QFuture<Result<qint64>> SparseObject::exportTo(const QString &path, ExportMode mode)
