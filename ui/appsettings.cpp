@@ -22,7 +22,8 @@ AppSettings AppSettings::load()
 void AppSettings::save() const
 {
     QSettings s;
-    s.setValue(QStringLiteral("cache/dir"), cacheDir);
+    if (!cacheDirForThisRun)
+        s.setValue(QStringLiteral("cache/dir"), cacheDir);
     s.setValue(QStringLiteral("engine/chunkSize"), chunkSize);
     s.setValue(QStringLiteral("engine/connections"), connections);
     s.setValue(QStringLiteral("engine/timeoutSeconds"), timeoutSeconds);

@@ -15,6 +15,9 @@ struct AppSettings {
     int connections = 4;
     int timeoutSeconds = 30;
     QStringList recent; // newest first, at most kMaxRecent
+    // The cache directory was given for this run only (--cache-dir): save() keeps the stored
+    // default. Choosing a directory in Preferences makes it the default again.
+    bool cacheDirForThisRun = false;
 
     static constexpr int kMaxRecent = 20;
 

@@ -69,6 +69,8 @@ AppSettings SettingsDialog::settings() const
 {
     AppSettings s = m_settings;
     s.cacheDir = m_cacheDir->text().trimmed();
+    if (s.cacheDir != m_settings.cacheDir)
+        s.cacheDirForThisRun = false; // chosen here: the default from now on
     s.chunkSize = m_chunkSize->currentData().toLongLong();
     s.connections = m_connections->value();
     s.timeoutSeconds = m_timeout->value();

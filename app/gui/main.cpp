@@ -26,7 +26,7 @@ int main(int argc, char **argv)
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Open the built-in demo archive."));
-    const QCommandLineOption cacheDir(QStringLiteral("cache-dir"), QStringLiteral("Use DIR as the cache directory."), QStringLiteral("DIR"));
+    const QCommandLineOption cacheDir(QStringLiteral("cache-dir"), QStringLiteral("Use DIR as the cache directory for this run (the default stays)."), QStringLiteral("DIR"));
     const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                         QStringLiteral("Save a picture of the window to FILE (PNG) after --screenshot-after seconds, then quit."),
                                         QStringLiteral("FILE"));
@@ -37,8 +37,10 @@ int main(int argc, char **argv)
     parser.process(app);
 
     sparsescope::AppSettings settings = sparsescope::AppSettings::load();
-    if (parser.isSet(cacheDir))
+    if (parser.isSet(cacheDir)) {
         settings.cacheDir = parser.value(cacheDir);
+        settings.cacheDirForThisRun = true; // not the default of later launches
+    }
     sparsescope::MainWindow window(settings);
     window.show();
     if (parser.isSet(demo))

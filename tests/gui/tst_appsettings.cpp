@@ -1,0 +1,51 @@
+// AppSettings: a cache directory given for one run (--cache-dir) never becomes the default of
+// later launches; one chosen in Preferences does.
+#include "appsettings.h"
+#include "settingsdialog.h"
+
+#include <QLineEdit>
+#include <QSettings>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace sparsescope;
+
+class TestAppSettings : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_home;
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QSettings::setDefaultFormat(QSettings::IniFormat);
+        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_home.path());
+        QCoreApplication::setOrganizationName(QStringLiteral("sparsescope-test"));
+        QCoreApplication::setApplicationName(QStringLiteral("tst_appsettings"));
+    }
+    void aCacheDirectoryForOneRunIsNotSaved()
+    {
+        AppSettings a = AppSettings::load();
+        a.cacheDir = QStringLiteral("/srv/default-cache");
+        a.save();
+        AppSettings run = AppSettings::load();
+        run.cacheDir = QStringLiteral("/tmp/one-run");
+        run.cacheDirForThisRun = true;
+        run.addRecent(QStringLiteral("https://example.org/a.zip"));
+        run.save();
+        const AppSettings later = AppSettings::load();
+        QCOMPARE(later.cacheDir, QStringLiteral("/srv/default-cache"));
+        QCOMPARE(later.recent.value(0), QStringLiteral("https://example.org/a.zip")); // the rest is saved
+
+        // Chosen in Preferences: saved.
+        SettingsDialog dialog(run, CacheSettings{});
+        for (QLineEdit *e : dialog.findChildren<QLineEdit *>())
+            if (e->text() == run.cacheDir)
+                e->setText(QStringLiteral("/srv/chosen"));
+        AppSettings chosen = dialog.settings();
+        QVERIFY(!chosen.cacheDirForThisRun);
+        chosen.save();
+        QCOMPARE(AppSettings::load().cacheDir, QStringLiteral("/srv/chosen"));
+    }
+};
+
+QTEST_MAIN(TestAppSettings)
+#include "tst_appsettings.moc"
