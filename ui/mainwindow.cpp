@@ -99,6 +99,7 @@ void MainWindow::createLayout()
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setSortingEnabled(true);
+    m_table->sortByColumn(ObjectTableModel::Name, Qt::AscendingOrder); // A→Z (Qt's default indicator says Z→A)
     m_table->setAlternatingRowColors(true);
     m_table->setShowGrid(false);
     m_table->setTextElideMode(Qt::ElideMiddle);

@@ -11,6 +11,7 @@
 #include <QAbstractItemModelTester>
 #include <QAction>
 #include <QApplication>
+#include <QHeaderView>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -140,6 +141,26 @@ private Q_SLOTS:
         QCOMPARE(m_nginx.countRequests(QStringLiteral("GET")), 0);
     }
 
+    void theTableIsSortedAToZ()
+    {
+        AppSettings s = settings();
+        s.cacheDir = m_tmp.filePath(QStringLiteral("sorted-cache"));
+        MainWindow w(s);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        for (const QString name : {QStringLiteral("zebra.bin"), QStringLiteral("apple.bin"), QStringLiteral("mango.bin")}) {
+            QFile f(m_tmp.filePath(name));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QByteArray(4096, 'x'));
+            f.close();
+            w.openSource(f.fileName());
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(w.table()->model()->rowCount(), 3, 10000);
+        QAbstractItemModel *m = w.table()->model();
+        QCOMPARE(m->data(m->index(0, ObjectTableModel::Name)).toString(), QStringLiteral("apple.bin"));
+        QCOMPARE(m->data(m->index(2, ObjectTableModel::Name)).toString(), QStringLiteral("zebra.bin"));
+        QCOMPARE(w.table()->horizontalHeader()->sortIndicatorOrder(), Qt::AscendingOrder);
+    }
     void badUrlIsReportedInTheActivityPanel()
     {
         MainWindow w(settings());
