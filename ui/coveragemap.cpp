@@ -52,7 +52,7 @@ void CoverageMap::setObject(const std::shared_ptr<SparseObject> &object)
         refreshSnapshot();
     } else {
         m_geometry = {};
-        m_present = m_inFlight = m_errors = ChunkBitmap();
+        m_present = m_inFlight = m_transferring = m_errors = ChunkBitmap();
     }
     relayout();
     m_timer.start();
@@ -69,6 +69,7 @@ void CoverageMap::setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &
     m_geometry = geometry;
     m_present = present;
     m_inFlight = ChunkBitmap(geometry.chunkCount());
+    m_transferring = ChunkBitmap(geometry.chunkCount());
     m_errors = ChunkBitmap(geometry.chunkCount());
     relayout();
 }
@@ -85,6 +86,7 @@ void CoverageMap::refreshSnapshot()
     if (auto o = m_object.lock()) {
         m_present = o->presentChunks();
         m_inFlight = o->inFlightChunkMap();
+        m_transferring = o->transferringChunkMap();
         m_errors = o->errorChunkMap();
     }
 }
@@ -101,7 +103,7 @@ void CoverageMap::relayout()
     m_glowSince.assign(size_t(m_renderer.cellCount()), -kGlowMs);
     m_fadingOut.assign(size_t(m_renderer.cellCount()), false);
     m_fullDirty = false;
-    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow};
+    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, &m_transferring};
     m_renderer.renderAll(m_image, in);
     update();
 }
@@ -110,7 +112,7 @@ void CoverageMap::renderCells(qint64 first, qint64 last)
 {
     if (m_renderer.cellCount() == 0 || first > last)
         return;
-    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow};
+    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, &m_transferring};
     const QRect device = m_renderer.render(m_image, in, first, last);
     const qreal dpr = devicePixelRatioF();
     update(QRectF(device.x() / dpr, device.y() / dpr, device.width() / dpr, device.height() / dpr).toAlignedRect());
@@ -241,7 +243,8 @@ void CoverageMap::paintLegend(QPainter &p, const QRect &band)
     }
     x += 14;
     swatch(m_renderer.colorFor(1.0, false, false, 1.0f), tr("Just fetched"));
-    swatch(m_renderer.colorFor(0.0, true, false, 0), tr("In flight"));
+    swatch(m_renderer.colorFor(0.0, true, false, 0), tr("Transferring"));
+    swatch(m_renderer.colorFor(0.0, true, false, 0, true), tr("Queued"));
     swatch(m_renderer.colorFor(0.0, false, true, 0), tr("Error"));
     if (!m_selection.isEmpty()) { // only where it fits; the status bar always says it
         const QString sel = tr("Selected: %1").arg(formatBytes(m_selection.length()));
@@ -314,8 +317,10 @@ QString CoverageMap::tooltipFor(qint64 cell) const
     QString state;
     if (c1 >= c0 && m_errors.size() && m_errors.countInSpan(c0, c1) > 0)
         state = tr("error (the last fetch failed)");
-    else if (c1 >= c0 && m_inFlight.size() && m_inFlight.countInSpan(c0, c1) > 0)
-        state = tr("in flight (%1 chunks)").arg(m_inFlight.countInSpan(c0, c1));
+    else if (c1 >= c0 && m_inFlight.size() && m_inFlight.countInSpan(c0, c1) > 0) {
+        const qint64 moving = m_transferring.size() > c1 ? m_transferring.countInSpan(c0, c1) : 0;
+        state = moving > 0 ? tr("being transferred (%1 chunks)").arg(moving) : tr("queued (%1 chunks)").arg(m_inFlight.countInSpan(c0, c1));
+    }
     else if (present >= 1.0)
         state = tr("present");
     else if (present <= 0.0)

@@ -65,6 +65,7 @@ private:
     std::weak_ptr<SparseObject> m_object;
     ChunkGeometry m_geometry;
     ChunkBitmap m_present, m_inFlight, m_errors;
+    ChunkBitmap m_transferring; // the in-flight chunks whose request runs (the rest are queued)
     CoverageRenderer m_renderer;
     QImage m_image;
     std::vector<float> m_glow;           // per cell, 1 = just fetched, -1 = just evicted (both fade to 0)

@@ -143,12 +143,12 @@ double CoverageRenderer::fraction(const ChunkBitmap &chunks, qint64 cell) const
     return double(present) / double(bytes.length());
 }
 
-QRgb CoverageRenderer::colorFor(double presentFraction, bool inFlight, bool error, float glow) const
+QRgb CoverageRenderer::colorFor(double presentFraction, bool inFlight, bool error, float glow, bool queued) const
 {
     if (error)
         return m_colors.error.rgb();
     if (inFlight)
-        return m_colors.inFlight.rgb();
+        return queued ? m_colors.queued.rgb() : m_colors.inFlight.rgb();
     // Any present byte is visible: 0 < f maps to at least the lightest present shade.
     int index = presentFraction <= 0.0 ? 0 : 1 + int(presentFraction * 254.0 + 0.5);
     index = std::clamp(index, 0, 255);
@@ -186,11 +186,12 @@ QRect CoverageRenderer::render(QImage &image, const Inputs &in, qint64 first, qi
         const ByteRange bytes = cellBytes(cell);
         const auto [c0, c1] = m_geometry.chunksTouching(bytes);
         const bool flying = in.inFlight && c1 >= c0 && in.inFlight->countInSpan(c0, c1) > 0;
+        const bool moving = flying && (!in.transferring || (in.transferring->size() > c1 && in.transferring->countInSpan(c0, c1) > 0));
         const bool failed = in.errors && c1 >= c0 && in.errors->countInSpan(c0, c1) > 0;
         const float glow = in.glow && size_t(cell) < in.glow->size() ? (*in.glow)[size_t(cell)] : 0.0f;
         const QRect r = cellRect(cell);
         fillRect(image, r.adjusted(0, 0, m_gapPx, m_gapPx), m_colors.background.rgb());
-        fillRect(image, r, colorFor(f, flying, failed, glow));
+        fillRect(image, r, colorFor(f, flying, failed, glow, flying && !moving));
         changed = changed.united(r.adjusted(0, 0, m_gapPx, m_gapPx));
     }
     return changed;

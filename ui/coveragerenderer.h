@@ -3,7 +3,8 @@
 // pixels. Every cell covers an equal span of bytes of the object (byte-space, so a short last
 // chunk counts for what it is); when there are few enough chunks, a cell is exactly one chunk. A cell's colour comes from the exact fraction of its bytes that
 // are present (a fractional-overlap box filter over the chunks it touches) through a 256-entry
-// colour table; any error wins over in flight, which wins over the present shade. Cells changed
+// colour table; any error wins over in flight (a transfer over a queued request), which wins
+// over the present shade. Cells changed
 // in the last seconds glow and fade (fetched: a bright glow; evicted: the lost shade fading out). Pure: no widget, no I/O; callable from any one thread.
 //
 // Cost: O(chunks / 64 + pixels) for a full render — a 4 Mi-chunk object is a few ms.
@@ -24,7 +25,8 @@ struct CoverageColors {
     QColor missing{0xe3, 0xe6, 0xea};
     QColor presentLight{0x9e, 0xc9, 0xe8}; // a few bytes present
     QColor presentFull{0x1f, 0x5f, 0xae};  // every byte present
-    QColor inFlight{0xf2, 0xa3, 0x1b};
+    QColor inFlight{0xf2, 0xa3, 0x1b};     // being transferred
+    QColor queued{0xf7, 0xd9, 0xa6};       // in flight, its request waiting for a connection
     QColor error{0xd6, 0x27, 0x28};
     QColor glow{0x7f, 0xf0, 0xd8};         // just fetched, fades into the present shade
     QColor background{0xff, 0xff, 0xff};
@@ -59,13 +61,15 @@ public:
         const ChunkBitmap *inFlight = nullptr; // may be null
         const ChunkBitmap *errors = nullptr;   // may be null
         const std::vector<float> *glow = nullptr; // per cell, -1..1 (>0 just fetched, <0 just evicted); may be null
+        const ChunkBitmap *transferring = nullptr; // the in-flight chunks being transferred; null: all of them
     };
     // Renders cells [first, last] into `image` (imageSize(), Format_RGB32). Returns the
     // device-pixel rectangle that changed.
     QRect render(QImage &image, const Inputs &in, qint64 first, qint64 last) const;
     QRect renderAll(QImage &image, const Inputs &in) const { return render(image, in, 0, m_cells - 1); }
 
-    QRgb colorFor(double presentFraction, bool inFlight, bool error, float glow) const;
+    // `queued`: in flight, but its request waits for a connection (drawn lighter than a transfer).
+    QRgb colorFor(double presentFraction, bool inFlight, bool error, float glow, bool queued = false) const;
 
 private:
     void fillRect(QImage &image, const QRect &r, QRgb color) const;

@@ -114,4 +114,13 @@ QList<UpstreamRequest *> RequestQueue::running()
     return out;
 }
 
+QList<std::pair<qint64, qint64>> RequestQueue::transferring() const
+{
+    QList<std::pair<qint64, qint64>> out;
+    for (const auto &[id, r] : m_requests)
+        if (r.running && std::max(r.firstChunk, r.arrivedThrough + 1) <= r.lastChunk)
+            out.append({std::max(r.firstChunk, r.arrivedThrough + 1), r.lastChunk});
+    return out;
+}
+
 } // namespace sparsescope

@@ -50,6 +50,8 @@ public:
     // Removes the queued requests for which `unwanted(first, last)`; returns their chunk spans.
     QList<std::pair<qint64, qint64>> dropQueued(const std::function<bool(qint64, qint64)> &unwanted);
     QList<UpstreamRequest *> running();
+    // The chunk spans of the running requests that have not arrived yet (being transferred).
+    QList<std::pair<qint64, qint64>> transferring() const;
     int runningCount() const { return m_running; }
     int runningInteractive() const { return m_runningInteractive; }
 

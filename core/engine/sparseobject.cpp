@@ -287,6 +287,15 @@ void SparseObject::startRequest(quint64 requestId)
         [this, requestId](qint64 chunk, const Status &st) { onChunkStored(requestId, chunk, st); },
         [this, requestId](const Status &st) { onRequestFinished(requestId, st); }, r.priority == Priority::Interactive);
     r.sourceId = m_source->read(m_geometry.chunkSpan(r.firstChunk, r.lastChunk), r.assembler, r.priority == Priority::Interactive);
+    markDirty(r.firstChunk, r.lastChunk); // queued -> being transferred
+}
+
+ChunkBitmap SparseObject::transferringChunkMap() const
+{
+    ChunkBitmap out(m_geometry.chunkCount());
+    for (const auto &[a, b] : m_requests.transferring())
+        out.setSpan(a, b);
+    return out;
 }
 
 void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &result)

@@ -97,7 +97,8 @@ public:
     // keep the object itself alive there.
     std::shared_ptr<const ChunkStore> store() const;
     qint64 inFlightChunks() const { return m_inFlight.count(); }
-    ChunkBitmap inFlightChunkMap() const { return m_inFlight; }  // snapshot copy
+    ChunkBitmap inFlightChunkMap() const { return m_inFlight; }  // snapshot copy: queued or being transferred
+    ChunkBitmap transferringChunkMap() const;                    // the in-flight chunks whose request is running
     ChunkBitmap errorChunkMap() const { return m_errors; }       // chunks whose last fetch failed
     bool isPresent(qint64 chunk) const;
     bool isInFlight(qint64 chunk) const { return m_inFlight.test(chunk); }

@@ -35,6 +35,17 @@ private Q_SLOTS:
         QCOMPARE(QColor(at(image, r, 60)), c.missing);
         QCOMPARE(QColor(at(image, r, 70)), c.inFlight);
         QCOMPARE(QColor(at(image, r, 80)), c.error);
+        // In flight is two states: a chunk whose request runs is being transferred, the others
+        // wait in the queue and are drawn lighter.
+        flying.setSpan(70, 75);
+        ChunkBitmap transferring(g.chunkCount());
+        transferring.set(70);
+        in.transferring = &transferring;
+        r.renderAll(image, in);
+        QCOMPARE(QColor(at(image, r, 70)), c.inFlight);
+        QCOMPARE(QColor(at(image, r, 71)), c.queued);
+        QCOMPARE(QColor(at(image, r, 75)), c.queued);
+        QVERIFY(c.queued != c.inFlight && c.queued != c.missing);
     }
     void manyChunksAreAggregated()
     {
