@@ -29,6 +29,7 @@ CacheUsageBar::CacheUsageBar(QWidget *parent) : QWidget(parent)
 }
 
 QSize CacheUsageBar::sizeHint() const { return {260, fontMetrics().height() + 6}; }
+QSize CacheUsageBar::minimumSizeHint() const { return {140, fontMetrics().height() + 6}; }
 
 void CacheUsageBar::setCacheDirectory(const QString &dir)
 {

@@ -30,6 +30,7 @@ public:
     void measureNow();
 
     QSize sizeHint() const override;
+    QSize minimumSizeHint() const override;
 
 Q_SIGNALS:
     void evicted(const QString &message);

@@ -13,9 +13,16 @@ constexpr int kBytesPerRow = 16;
 HexPreview::HexPreview(QWidget *parent) : QAbstractScrollArea(parent)
 {
     setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-    // Room for offset, 16 hex bytes and their ASCII, plus the scroll bar.
-    setMinimumWidth(fontMetrics().horizontalAdvance(QLatin1Char('0')) * 84 + 24);
+    // At least the offset and 8 hex bytes (the rest is cut on a small screen); sizeHint() asks
+    // for all 16 and their ASCII.
+    setMinimumWidth(fontMetrics().horizontalAdvance(QLatin1Char('0')) * 36 + 24);
     m_message = tr("Select a range on the map to preview its bytes.");
+}
+
+QSize HexPreview::sizeHint() const
+{
+    // Room for offset, 16 hex bytes and their ASCII, plus the scroll bar.
+    return {fontMetrics().horizontalAdvance(QLatin1Char('0')) * 84 + 24, fontMetrics().height() * 12};
 }
 
 void HexPreview::setBytes(qint64 offset, const QByteArray &bytes)

@@ -11,6 +11,7 @@ namespace sparsescope {
 class HexPreview final : public QAbstractScrollArea {
     Q_OBJECT
 public:
+    QSize sizeHint() const override;
     explicit HexPreview(QWidget *parent = nullptr);
     void setBytes(qint64 offset, const QByteArray &bytes);
     void setMessage(const QString &message); // shown instead of bytes (loading, errors)

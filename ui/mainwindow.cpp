@@ -25,6 +25,8 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QSortFilterProxyModel>
+#include <QScreen>
+#include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
@@ -81,7 +83,32 @@ MainWindow::MainWindow(AppSettings settings, QWidget *parent) : QMainWindow(pare
     });
     m_library->loadCache();
     updateActions();
-    resize(1360, 860);
+    restoreLayout();
+}
+
+void MainWindow::restoreLayout()
+{
+    // The size and splitters the user left, else a size that fits the screen (at 1.5× scale a
+    // fixed 1360×860 would not).
+    const QSettings s;
+    if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray())) {
+        QSize size(1360, 860);
+        if (const QScreen *screen = QGuiApplication::primaryScreen())
+            size = size.boundedTo(screen->availableGeometry().size() * 0.9);
+        resize(size);
+    }
+    const QList<QSplitter *> splitters = findChildren<QSplitter *>();
+    for (int i = 0; i < splitters.size(); ++i)
+        splitters[i]->restoreState(s.value(QStringLiteral("window/splitter%1").arg(i)).toByteArray());
+}
+
+void MainWindow::saveLayout() const
+{
+    QSettings s;
+    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    const QList<QSplitter *> splitters = findChildren<QSplitter *>();
+    for (int i = 0; i < splitters.size(); ++i)
+        s.setValue(QStringLiteral("window/splitter%1").arg(i), splitters[i]->saveState());
 }
 
 MainWindow::~MainWindow()
@@ -190,6 +217,7 @@ void MainWindow::createLayout()
     setCentralWidget(main);
 
     m_selectionLabel = new QLabel;
+    m_selectionLabel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred); // cut, never widens the window
     m_rateLabel = new QLabel;
     m_progress = new QProgressBar;
     m_progress->setMinimumWidth(220);
@@ -534,6 +562,7 @@ void MainWindow::dropEvent(QDropEvent *event)
 void MainWindow::closeEvent(QCloseEvent *event)
 {
     m_library->settings().save();
+    saveLayout();
     event->accept();
 }
 

@@ -62,6 +62,8 @@ protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
     void dropEvent(QDropEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
+    void restoreLayout();    // geometry and splitters as saved (QSettings), else a size that fits the screen
+    void saveLayout() const;
 
 private:
     void createActions();

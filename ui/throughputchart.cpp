@@ -31,10 +31,12 @@ ThroughputChart::ThroughputChart(QWidget *parent) : QWidget(parent)
     m_x->setLabelFormat(QStringLiteral("%d s"));
     m_yRate = new QValueAxis;
     m_yRate->setRange(0, 10);
+    m_yRate->setTickCount(6); // 0, 2, 4, ... 10: round steps (see update())
     m_yRate->setLabelFormat(QStringLiteral("%.0f"));
     m_yRate->setTitleText(tr("MiB/s"));
     m_yHits = new QValueAxis;
     m_yHits->setRange(0, 100);
+    m_yHits->setTickCount(6);
     m_yHits->setLabelFormat(QStringLiteral("%d%%"));
     m_chart->addAxis(m_x, Qt::AlignBottom);
     m_chart->addAxis(m_yRate, Qt::AlignLeft);
@@ -87,8 +89,15 @@ void ThroughputChart::replot()
             bound *= 2;
     }
     if (std::abs(m_yRate->max() - bound) > 1e-9) {
+        // Round steps: a bound of 1, 2 or 5 × 10^k gets 5 or 4 intervals of 0.2, 0.5 or 1 × 10^k.
+        const double p = std::pow(10.0, std::floor(std::log10(bound) + 1e-9));
+        const int intervals = std::abs(bound / p - 2.0) < 1e-6 ? 4 : 5;
+        const double step = bound / intervals;
         m_yRate->setRange(0, bound);
-        m_yRate->setLabelFormat(bound < 4 ? QStringLiteral("%.2g") : QStringLiteral("%.0f"));
+        m_yRate->setTickCount(intervals + 1);
+        m_yHits->setTickCount(intervals + 1); // its grid lines on the same heights
+        const int decimals = step >= 1 ? 0 : int(std::ceil(-std::log10(step) - 1e-9));
+        m_yRate->setLabelFormat(QStringLiteral("%.%1f").arg(decimals));
     }
 }
 

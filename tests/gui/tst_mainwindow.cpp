@@ -12,6 +12,10 @@
 #include <QAction>
 #include <QApplication>
 #include <QHeaderView>
+#include <QSplitter>
+#include <QScreen>
+#include <QLabel>
+#include <QSettings>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -160,6 +164,33 @@ private Q_SLOTS:
         QCOMPARE(m->data(m->index(0, ObjectTableModel::Name)).toString(), QStringLiteral("apple.bin"));
         QCOMPARE(m->data(m->index(2, ObjectTableModel::Name)).toString(), QStringLiteral("zebra.bin"));
         QCOMPARE(w.table()->horizontalHeader()->sortIndicatorOrder(), Qt::AscendingOrder);
+    }
+    void layoutIsRememberedAndFitsTheScreen()
+    {
+        QSettings().remove(QStringLiteral("window")); // a first launch
+        QList<int> sizes;
+        {
+            MainWindow w(settings());
+            w.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&w));
+            const QSize screen = QGuiApplication::primaryScreen()->availableGeometry().size();
+            QVERIFY2(w.width() <= screen.width() && w.height() <= screen.height(), qPrintable(QStringLiteral("%1x%2 on %3x%4, minimum %5x%6").arg(w.width()).arg(w.height()).arg(screen.width()).arg(screen.height()).arg(w.minimumSizeHint().width()).arg(w.minimumSizeHint().height())));
+            w.resize(760, 560);
+            QTRY_COMPARE(w.size(), QSize(760, 560));
+            auto *splitter = w.findChildren<QSplitter *>().value(0);
+            QVERIFY(splitter);
+            sizes = splitter->sizes();
+            sizes[0] += 40;
+            sizes[1] -= 40;
+            splitter->setSizes(sizes);
+            sizes = splitter->sizes();
+            w.close(); // saves
+        }
+        MainWindow again(settings());
+        again.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&again));
+        QCOMPARE(again.size(), QSize(760, 560));
+        QCOMPARE(again.findChildren<QSplitter *>().value(0)->sizes(), sizes);
     }
     void badUrlIsReportedInTheActivityPanel()
     {
