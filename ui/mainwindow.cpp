@@ -68,8 +68,10 @@ MainWindow::MainWindow(AppSettings settings, QWidget *parent) : QMainWindow(pare
             showDemoActivity(row);
     });
     connect(m_library, &ObjectLibrary::entryChanged, this, [this](int row) {
-        if (row != currentRow())
+        if (row != currentRow()) {
+            updateTitle();
             return;
+        }
         updateActions();
         // Not open here: its snapshot changed (another process filled or evicted it).
         const LibraryEntry &e = m_library->entry(row);
@@ -84,6 +86,29 @@ MainWindow::MainWindow(AppSettings settings, QWidget *parent) : QMainWindow(pare
     m_library->loadCache();
     updateActions();
     restoreLayout();
+}
+
+void MainWindow::updateTitle()
+{
+    // The progress of every running operation, so that it shows in the task bar too.
+    qint64 want = 0, left = 0;
+    QStringList names;
+    for (int row = 0; row < m_library->count(); ++row) {
+        const LibraryEntry &e = m_library->entry(row);
+        if (e.operation.isEmpty() || e.remainingBytes < 0)
+            continue;
+        for (const ByteRange &r : e.operationRanges)
+            want += r.length();
+        left += e.remainingBytes;
+        names << e.name;
+    }
+    if (want <= 0) {
+        setWindowTitle(tr("SparseScope"));
+        return;
+    }
+    const int pct = int(100 * (want - left) / want);
+    setWindowTitle(names.size() == 1 ? tr("%1% %2 — SparseScope").arg(pct).arg(names.first())
+                                     : tr("%1% %2 objects — SparseScope").arg(pct).arg(names.size()));
 }
 
 void MainWindow::restoreLayout()
@@ -142,6 +167,8 @@ void MainWindow::createLayout()
     m_table->setColumnWidth(ObjectTableModel::Present, 118);
     m_table->setColumnWidth(ObjectTableModel::OnDisk, 76);
     m_table->setColumnWidth(ObjectTableModel::InFlight, 96);
+    m_table->setColumnWidth(ObjectTableModel::Speed, 88);
+    m_table->setColumnWidth(ObjectTableModel::Eta, 130);
     m_table->setColumnWidth(ObjectTableModel::State, 150);
     connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] { showCurrent(); });
 
@@ -394,12 +421,17 @@ void MainWindow::updateActions()
     m_selectionLabel->setText(sel.isEmpty() ? tr("Click a cell or drag across the map to select bytes.")
                                             : tr("Selection: bytes %1 (%2)").arg(sel.toInclusiveString(), formatBytes(sel.length())));
     if (row >= 0 && m_library->entry(row).operationPercent >= 0 && !m_library->entry(row).operation.isEmpty()) {
-        m_progress->setFormat(m_library->entry(row).operation + QStringLiteral(" %p%"));
-        m_progress->setValue(m_library->entry(row).operationPercent);
+        const LibraryEntry &e = m_library->entry(row);
+        QString format = e.operation + QStringLiteral(" %p%");
+        if (e.etaSeconds >= 0)
+            format += tr(" · %1 left, %2").arg(formatBytes(e.remainingBytes), ObjectTableModel::durationText(e.etaSeconds));
+        m_progress->setFormat(format);
+        m_progress->setValue(e.operationPercent);
         m_progress->show();
     } else {
         m_progress->hide();
     }
+    updateTitle();
 }
 
 void MainWindow::openSource(const QString &source)

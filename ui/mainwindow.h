@@ -62,6 +62,7 @@ protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
     void dropEvent(QDropEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
+    void updateTitle();      // "45% a.bin — SparseScope" while operations run
     void restoreLayout();    // geometry and splitters as saved (QSettings), else a size that fits the screen
     void saveLayout() const;
 

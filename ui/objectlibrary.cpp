@@ -34,6 +34,7 @@ QFuture<Result<T>> notOpen()
 
 ObjectLibrary::ObjectLibrary(AppSettings settings, QObject *parent) : QObject(parent), m_settings(std::move(settings))
 {
+    m_clock.start();
     m_refresh.setInterval(1000);
     connect(&m_refresh, &QTimer::timeout, this, &ObjectLibrary::refresh);
     m_refresh.start();
@@ -412,6 +413,17 @@ void ObjectLibrary::refresh()
             e.state = EntryState::Fetching;
         else if (e.state == EntryState::Fetching && e.inFlightChunks == 0)
             e.state = EntryState::Idle;
+        // Speed: bytes stored per second since the last sample, smoothed (half-life ~1 s).
+        const qint64 nowMs = m_clock.elapsed();
+        if (e.lastSampleMs >= 0 && nowMs > e.lastSampleMs) {
+            const double rate = double(s.storedBytes - e.lastStored) * 1000.0 / double(nowMs - e.lastSampleMs);
+            e.bytesPerSecond = e.bytesPerSecond * 0.5 + std::max(0.0, rate) * 0.5;
+            if (e.bytesPerSecond < 1)
+                e.bytesPerSecond = 0;
+        }
+        e.lastStored = s.storedBytes;
+        e.lastSampleMs = nowMs;
+        e.remainingBytes = e.etaSeconds = -1;
         if (!e.operationRanges.isEmpty()) {
             qint64 want = 0, have = 0;
             for (const ByteRange &r : std::as_const(e.operationRanges)) {
@@ -419,6 +431,9 @@ void ObjectLibrary::refresh()
                 have += e.object->presentBytesIn(r);
             }
             e.operationPercent = want > 0 ? int(100 * have / want) : 100;
+            e.remainingBytes = std::max<qint64>(0, want - have);
+            if (e.bytesPerSecond > 0)
+                e.etaSeconds = qint64(std::ceil(double(e.remainingBytes) / e.bytesPerSecond));
         }
         // Allocation is a stat(2) of the data file: the pool asks, holding only the store.
         QtConcurrent::run(Cache::jobPool(), [store = e.object->store()] { return store->allocatedBytes(); })

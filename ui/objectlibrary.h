@@ -14,6 +14,7 @@
 #include <QDateTime>
 #include <QFuture>
 #include <QObject>
+#include <QElapsedTimer>
 #include <QTimer>
 
 #include <memory>
@@ -38,6 +39,11 @@ struct LibraryEntry {
     QString operation;     // "Prefetching", "Exporting", ... ("" when none)
     int operationPercent = -1;
     QList<ByteRange> operationRanges;
+    double bytesPerSecond = 0;   // fetched into the cache, smoothed over the last seconds
+    qint64 remainingBytes = -1;  // of the running operation, -1 when none
+    qint64 etaSeconds = -1;      // of the running operation at the current speed, -1 unknown
+    qint64 lastStored = 0;       // statistics at the last sample (for the speed)
+    qint64 lastSampleMs = -1;
 };
 
 class ObjectLibrary final : public QObject {
@@ -103,6 +109,7 @@ private:
     AppSettings m_settings;
     std::vector<LibraryEntry> m_entries;
     QTimer m_refresh;
+    QElapsedTimer m_clock; // for per-object speeds
     class CacheWatcher *m_watcher = nullptr;
     bool m_scanning = false;
     bool m_scanAgain = false;

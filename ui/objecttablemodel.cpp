@@ -35,9 +35,20 @@ QVariant ObjectTableModel::headerData(int section, Qt::Orientation orientation, 
     case Present: return tr("Present");
     case OnDisk: return tr("On disk");
     case InFlight: return tr("In flight");
+    case Speed: return tr("Speed");
+    case Eta: return tr("Left / ETA");
     case State: return tr("State");
     }
     return {};
+}
+
+QString ObjectTableModel::durationText(qint64 seconds)
+{
+    if (seconds < 0)
+        return QStringLiteral("—");
+    const qint64 h = seconds / 3600, m = seconds / 60 % 60, sec = seconds % 60;
+    return h > 0 ? QStringLiteral("%1:%2:%3").arg(h).arg(m, 2, 10, QLatin1Char('0')).arg(sec, 2, 10, QLatin1Char('0'))
+                 : QStringLiteral("%1:%2").arg(m).arg(sec, 2, 10, QLatin1Char('0'));
 }
 
 QVariant ObjectTableModel::data(const QModelIndex &index, int role) const
@@ -54,10 +65,12 @@ QVariant ObjectTableModel::data(const QModelIndex &index, int role) const
         case Present: return e.presentBytes;
         case OnDisk: return e.allocatedBytes;
         case InFlight: return e.inFlightChunks;
+        case Speed: return e.bytesPerSecond;
+        case Eta: return e.etaSeconds;
         default: return data(index, Qt::DisplayRole);
         }
     }
-    if (role == Qt::TextAlignmentRole && index.column() >= Size && index.column() <= InFlight)
+    if (role == Qt::TextAlignmentRole && index.column() >= Size && index.column() <= Eta)
         return int(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::ToolTipRole) {
         if (!e.lastError.isEmpty() && (e.state == EntryState::Error || e.state == EntryState::ChangedUpstream))
@@ -85,6 +98,11 @@ QVariant ObjectTableModel::data(const QModelIndex &index, int role) const
                            : QStringLiteral("—");
     case OnDisk: return e.directory.isEmpty() ? QStringLiteral("—") : formatBytes(e.allocatedBytes);
     case InFlight: return e.object ? (e.inFlightChunks > 0 ? tr("%1 chunks").arg(e.inFlightChunks) : QStringLiteral("—")) : QStringLiteral("—");
+    case Speed: return e.bytesPerSecond > 0 ? tr("%1/s").arg(formatBytes(qint64(e.bytesPerSecond))) : QStringLiteral("—");
+    case Eta:
+        if (e.remainingBytes < 0)
+            return QStringLiteral("—");
+        return e.etaSeconds >= 0 ? tr("%1, %2").arg(formatBytes(e.remainingBytes), durationText(e.etaSeconds)) : formatBytes(e.remainingBytes);
     case State:
         if (!e.operation.isEmpty())
             return e.operationPercent >= 0 && !e.operationRanges.isEmpty() ? tr("%1… %2%").arg(e.operation).arg(e.operationPercent)

@@ -192,6 +192,25 @@ private Q_SLOTS:
         QCOMPARE(again.size(), QSize(760, 560));
         QCOMPARE(again.findChildren<QSplitter *>().value(0)->sizes(), sizes);
     }
+    void aPrefetchShowsSpeedRemainingBytesAndEta()
+    {
+        m_nginx.addFile(QStringLiteral("eta.bin"), patternBytes(24 << 20, 9));
+        MainWindow w(settings());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.openSource(m_nginx.url(QStringLiteral("slow/eta.bin"))); // 4 MiB/s per connection
+        QTRY_VERIFY_WITH_TIMEOUT(w.currentRow() >= 0 && w.library()->entry(w.currentRow()).object, 10000);
+        const int row = w.currentRow();
+        w.library()->prefetch(row, {{0, 24 << 20}});
+        QTRY_VERIFY_WITH_TIMEOUT(w.library()->entry(row).etaSeconds > 0 && w.library()->entry(row).bytesPerSecond > (1 << 20), 10000);
+        const LibraryEntry &e = w.library()->entry(row);
+        QVERIFY(e.remainingBytes > 0 && e.remainingBytes < (24 << 20));
+        QVERIFY2(cell(w, ObjectTableModel::Speed).endsWith(QStringLiteral("/s")), qPrintable(cell(w, ObjectTableModel::Speed)));
+        QVERIFY2(cell(w, ObjectTableModel::Eta).contains(u':'), qPrintable(cell(w, ObjectTableModel::Eta)));
+        QVERIFY2(w.windowTitle().contains(QStringLiteral("% eta.bin")), qPrintable(w.windowTitle()));
+        w.library()->cancel(row);
+        QTRY_COMPARE_WITH_TIMEOUT(w.windowTitle(), QStringLiteral("SparseScope"), 5000);
+    }
     void badUrlIsReportedInTheActivityPanel()
     {
         MainWindow w(settings());
