@@ -118,11 +118,29 @@ OpenUrlDialog::OpenUrlDialog(QWidget *parent) : QDialog(parent)
     layout->addWidget(buttons);
 }
 
-QString OpenUrlDialog::url() const { return m_edit->text().trimmed(); }
+QString OpenUrlDialog::url() const { return withScheme(m_edit->text()); }
+
+QString OpenUrlDialog::withScheme(const QString &text)
+{
+    // "host/path" as a browser takes it: https:// unless the host is this machine (http://). Only
+    // when the first segment looks like a host (a dot, a port, or localhost) — never a local path.
+    const QString t = text.trimmed();
+    if (t.isEmpty() || t.contains(QStringLiteral("://")) || t.startsWith(u'/') || t.startsWith(u'.') || t.startsWith(u'~'))
+        return t;
+    const QString host = t.section(u'/', 0, 0);
+    const QString name = host.section(u':', 0, 0).toLower();
+    const bool port = host.contains(u':');
+    const bool looksLikeHost = !name.isEmpty() && (name.contains(u'.') || name == u"localhost" || port) &&
+                               !name.contains(u' ') && t.contains(u'/');
+    if (!looksLikeHost)
+        return t;
+    const bool local = name == u"localhost" || name.startsWith(QStringLiteral("127.")) || name == u"[::1]";
+    return (local ? QStringLiteral("http://") : QStringLiteral("https://")) + t;
+}
 
 bool OpenUrlDialog::isAcceptable(const QString &text, QString *why)
 {
-    const QUrl url(text.trimmed(), QUrl::StrictMode);
+    const QUrl url(withScheme(text), QUrl::StrictMode);
     const QString scheme = url.scheme().toLower();
     if (!url.isValid()) {
         *why = tr("Not a valid URL.");
@@ -140,7 +158,7 @@ bool OpenUrlDialog::isAcceptable(const QString &text, QString *why)
         *why = tr("The URL names no object (its path is empty).");
         return false;
     }
-    *why = tr("OK");
+    *why = text.trimmed().contains(QStringLiteral("://")) ? tr("OK") : tr("Opens %1").arg(url.toString());
     return true;
 }
 

@@ -33,13 +33,17 @@ private:
     QSpinBox *m_timeout;
 };
 
-// OpenUrlDialog: asks for an http(s) URL and accepts only a valid one (scheme, host).
+// OpenUrlDialog: asks for an http(s) URL and accepts only a valid one (scheme, host); host/path
+// without a scheme is taken as a browser takes it.
 class OpenUrlDialog final : public QDialog {
     Q_OBJECT
 public:
     explicit OpenUrlDialog(QWidget *parent = nullptr);
-    QString url() const;
+    QString url() const; // with its scheme (withScheme())
     static bool isAcceptable(const QString &text, QString *why);
+    // "example.org/a.zip" -> "https://example.org/a.zip", "localhost:8080/a" -> "http://...";
+    // text with a scheme, or that is not host/path, unchanged.
+    static QString withScheme(const QString &text);
 
 private:
     QLineEdit *m_edit;

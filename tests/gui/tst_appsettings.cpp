@@ -1,5 +1,6 @@
 // AppSettings: a cache directory given for one run (--cache-dir) never becomes the default of
-// later launches; one chosen in Preferences does.
+// later launches; one chosen in Preferences does. And the Open URL dialog takes host/path as a
+// browser does.
 #include "appsettings.h"
 #include "settingsdialog.h"
 
@@ -44,6 +45,20 @@ private Q_SLOTS:
         QVERIFY(!chosen.cacheDirForThisRun);
         chosen.save();
         QCOMPARE(AppSettings::load().cacheDir, QStringLiteral("/srv/chosen"));
+    }
+    void urlsWithoutASchemeAreTakenAsABrowserWould()
+    {
+        QCOMPARE(OpenUrlDialog::withScheme(QStringLiteral(" example.org/a.zip ")), QStringLiteral("https://example.org/a.zip"));
+        QCOMPARE(OpenUrlDialog::withScheme(QStringLiteral("localhost:8080/data/x.tar")), QStringLiteral("http://localhost:8080/data/x.tar"));
+        QCOMPARE(OpenUrlDialog::withScheme(QStringLiteral("127.0.0.1:9000/x")), QStringLiteral("http://127.0.0.1:9000/x"));
+        QCOMPARE(OpenUrlDialog::withScheme(QStringLiteral("http://example.org/a")), QStringLiteral("http://example.org/a"));
+        QCOMPARE(OpenUrlDialog::withScheme(QStringLiteral("/home/me/a.zip")), QStringLiteral("/home/me/a.zip"));
+        QCOMPARE(OpenUrlDialog::withScheme(QStringLiteral("notes/a.zip")), QStringLiteral("notes/a.zip")); // no host: not a URL
+        QString why;
+        QVERIFY(OpenUrlDialog::isAcceptable(QStringLiteral("example.org/a.zip"), &why));
+        QVERIFY2(why.contains(QStringLiteral("https://example.org/a.zip")), qPrintable(why));
+        QVERIFY(!OpenUrlDialog::isAcceptable(QStringLiteral("notes/a.zip"), &why));
+        QVERIFY(!OpenUrlDialog::isAcceptable(QStringLiteral("example.org"), &why)); // no object named
     }
 };
 
