@@ -7,6 +7,7 @@
 #include "demoarchive.h"
 #include "handoff.h"
 #include "hexpreview.h"
+#include "previewpane.h"
 #include "objectlibrary.h"
 #include "objecttablemodel.h"
 #include "rangeparse.h"
@@ -87,6 +88,8 @@ MainWindow::MainWindow(AppSettings settings, QWidget *parent) : QMainWindow(pare
     updateActions();
     restoreLayout();
 }
+
+HexPreview *MainWindow::preview() const { return m_preview->hex(); }
 
 void MainWindow::updateTitle()
 {
@@ -188,7 +191,7 @@ void MainWindow::createLayout()
     });
 
     m_chart = new ThroughputChart;
-    m_preview = new HexPreview;
+    m_preview = new PreviewPane;
     m_activity = new ActivityPanel;
     m_archive = new ArchivePane;
     connect(m_archive, &ArchivePane::activity, m_activity, &ActivityPanel::addEvent);

@@ -23,6 +23,7 @@ class ArchivePane;
 class CacheUsageBar;
 class CoverageMap;
 class HexPreview;
+class PreviewPane;
 class ObjectLibrary;
 class ObjectTableModel;
 class ThroughputChart;
@@ -41,7 +42,7 @@ public:
     ObjectLibrary *library() const { return m_library; }
     CoverageMap *coverageMap() const { return m_map; }
     ThroughputChart *chart() const { return m_chart; }
-    HexPreview *preview() const { return m_preview; }
+    HexPreview *preview() const;
     ActivityPanel *activityPanel() const { return m_activity; }
     ArchivePane *archivePane() const { return m_archive; }
     QTableView *table() const { return m_table; }
@@ -84,7 +85,7 @@ private:
     CoverageMap *m_map;
     QLabel *m_mapTitle;
     ThroughputChart *m_chart;
-    HexPreview *m_preview;
+    PreviewPane *m_preview;
     ArchivePane *m_archive;
     QLabel *m_previewTitle;
     ActivityPanel *m_activity;

@@ -1,10 +1,12 @@
 // AppSettings: a cache directory given for one run (--cache-dir) never becomes the default of
 // later launches; one chosen in Preferences does. And the Open URL dialog takes host/path as a
-// browser does.
+// browser does; the preview shows text as text.
 #include "appsettings.h"
+#include "previewpane.h"
 #include "settingsdialog.h"
 
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QSettings>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -59,6 +61,19 @@ private Q_SLOTS:
         QVERIFY2(why.contains(QStringLiteral("https://example.org/a.zip")), qPrintable(why));
         QVERIFY(!OpenUrlDialog::isAcceptable(QStringLiteral("notes/a.zip"), &why));
         QVERIFY(!OpenUrlDialog::isAcceptable(QStringLiteral("example.org"), &why)); // no object named
+    }
+    void thePreviewShowsTextAsText()
+    {
+        QVERIFY(PreviewPane::isText("plain\ttext\r\nwith lines"));
+        QVERIFY(PreviewPane::isText("caf\xc3\xa9 na\xc3\xafve"));
+        QVERIFY(PreviewPane::isText("cut in the middle: \xc3")); // a character cut by the range's end
+        QVERIFY(!PreviewPane::isText(QByteArray("bin\0ary", 7)));
+        QVERIFY(!PreviewPane::isText("\xff\xfe not utf-8 at all, long enough"));
+        PreviewPane pane;
+        pane.setBytes(100, "hello\nworld\n");
+        QCOMPARE(pane.text()->toPlainText(), QStringLiteral("hello\nworld\n"));
+        pane.setBytes(0, QByteArray("\x7f" "ELF\x02\x01\x01\0", 8));
+        QVERIFY(pane.text()->toPlainText().contains(QStringLiteral("not UTF-8 text")));
     }
 };
 
