@@ -205,11 +205,10 @@ void CoverageMap::paintSelection(QPainter &p)
     for (const QRect &r : m_renderer.spanRects(a, b))
         region.addRect(QRectF(r.x() / dpr, r.y() / dpr, (r.width() + 1) / dpr, (r.height() + 1) / dpr));
     region = region.simplified();
-    QColor fill = palette().color(QPalette::Highlight);
-    fill.setAlpha(80);
+    // Outlined, not tinted: the cells inside keep their true colours (an evicted cell looks
+    // missing while selected).
     p.save();
     p.setRenderHint(QPainter::Antialiasing, false);
-    p.fillPath(region, fill);
     // The outline contrasts with every cell colour: the text colour, over a halo of the base.
     p.setPen(QPen(palette().color(QPalette::Base), 4));
     p.drawPath(region);
@@ -287,7 +286,15 @@ void CoverageMap::mousePressEvent(QMouseEvent *event)
         return;
     m_anchorCell = cell;
     m_dragging = true;
-    setSelection(m_renderer.cellBytes(cell));
+    setSelection(snappedToChunks(m_renderer.cellBytes(cell)));
+}
+
+ByteRange CoverageMap::snappedToChunks(ByteRange bytes) const
+{
+    // Whole chunks: what prefetch and evict act on anyway (a cell of many chunks may start or end
+    // inside one).
+    const auto [first, last] = m_geometry.chunksTouching(bytes);
+    return last < first ? bytes : m_geometry.chunkSpan(first, last);
 }
 
 void CoverageMap::mouseMoveEvent(QMouseEvent *event)
@@ -298,7 +305,7 @@ void CoverageMap::mouseMoveEvent(QMouseEvent *event)
     if (cell < 0)
         return;
     const qint64 a = std::min(cell, m_anchorCell), b = std::max(cell, m_anchorCell);
-    const ByteRange span{m_renderer.cellBytes(a).begin, m_renderer.cellBytes(b).end};
+    const ByteRange span = snappedToChunks({m_renderer.cellBytes(a).begin, m_renderer.cellBytes(b).end});
     if (span != m_selection)
         setSelection(span);
 }

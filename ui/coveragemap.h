@@ -51,6 +51,7 @@ protected:
     void changeEvent(QEvent *event) override;
 
 private:
+    ByteRange snappedToChunks(ByteRange bytes) const; // widened to whole chunks
     void onCoverageChanged(qint64 firstChunk, qint64 lastChunk);
     void tick();
     void relayout();

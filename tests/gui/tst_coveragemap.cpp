@@ -110,12 +110,36 @@ private Q_SLOTS:
         QTest::mouseRelease(&map, Qt::LeftButton, {}, logicalCenter(9));
         QCOMPARE(map.selection(), (ByteRange{5 * 65536, 10 * 65536}));
         QVERIFY(spy.count() >= 2);
-        // The selection is a translucent highlight over its cells: selected cells change colour,
-        // the others do not.
+        // The selection is outlined, not tinted: its cells keep their true colours (an evicted
+        // cell looks missing while selected), and the outline is drawn on its edge.
         const QImage selected = map.grab().toImage();
-        QVERIFY(QColor(selected.pixel(r.cellRect(7).center())) != c.presentFull);
+        QCOMPARE(QColor(selected.pixel(r.cellRect(7).center())), c.missing);
+        QCOMPARE(QColor(selected.pixel(r.cellRect(9).center())), c.presentFull);
         QCOMPARE(QColor(selected.pixel(r.cellRect(12).center())), c.presentFull);
         QCOMPARE(QColor(selected.pixel(r.cellRect(30).center())), c.missing);
+        const QRect first = r.cellRect(5);
+        QVERIFY(QColor(selected.pixel(first.left(), first.center().y())) != c.missing);
+    }
+    void selectionsSnapToWholeChunks()
+    {
+        // 200,000 chunks of 4 KiB: cells aggregate chunks, and cut across them in byte-space.
+        CoverageMap map;
+        map.resize(500, 300);
+        const ChunkGeometry g{200000 * 4096 + 1000, 4096};
+        map.setSnapshot(g, ChunkBitmap(g.chunkCount()));
+        map.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&map));
+        const CoverageRenderer &r = map.renderer();
+        QVERIFY(r.cellCount() < g.chunkCount());
+        const qreal dpr = map.devicePixelRatioF();
+        const qint64 cell = r.cellCount() / 3;
+        QVERIFY(r.cellBytes(cell).begin % 4096 != 0 || r.cellBytes(cell + 1).begin % 4096 != 0); // cells do cut chunks
+        QTest::mouseClick(&map, Qt::LeftButton, {}, QPoint(int(r.cellRect(cell).center().x() / dpr), int(r.cellRect(cell).center().y() / dpr)));
+        const ByteRange sel = map.selection();
+        QCOMPARE(sel.begin % 4096, 0);
+        QVERIFY(sel.end % 4096 == 0 || sel.end == g.objectSize);
+        QVERIFY(sel.begin <= r.cellBytes(cell).begin && sel.end >= r.cellBytes(cell).end);
+        QVERIFY(sel.length() < r.cellBytes(cell).length() + 2 * 4096);
     }
 };
 
