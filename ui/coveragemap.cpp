@@ -3,6 +3,7 @@
 #include "sparseobject.h"
 
 #include <QHelpEvent>
+#include <QKeyEvent>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
@@ -18,6 +19,7 @@ constexpr int kTickMs = 100;
 CoverageMap::CoverageMap(QWidget *parent) : QWidget(parent)
 {
     setMouseTracking(true);
+    setFocusPolicy(Qt::StrongFocus); // keyboard selection once clicked or tabbed into
     setAttribute(Qt::WA_OpaquePaintEvent);
     setMinimumSize(240, 120);
     m_clock.start();
@@ -46,6 +48,7 @@ void CoverageMap::setObject(const std::shared_ptr<SparseObject> &object)
         disconnect(old.get(), nullptr, this, nullptr);
     m_object = object;
     m_selection = {};
+    m_anchorCell = m_cursorCell = -1;
     if (object) {
         m_geometry = object->geometry();
         connect(object.get(), &SparseObject::coverageChanged, this, &CoverageMap::onCoverageChanged);
@@ -285,8 +288,43 @@ void CoverageMap::mousePressEvent(QMouseEvent *event)
     if (cell < 0)
         return;
     m_anchorCell = cell;
+    m_cursorCell = cell;
     m_dragging = true;
     setSelection(snappedToChunks(m_renderer.cellBytes(cell)));
+}
+
+void CoverageMap::keyPressEvent(QKeyEvent *event)
+{
+    // Arrows move by a cell or a row, PageUp/PageDown by a screenful, Home/End to the ends; with
+    // Shift the selection grows from where it started.
+    const qint64 cells = m_renderer.cellCount();
+    if (cells == 0)
+        return QWidget::keyPressEvent(event);
+    const qint64 cols = std::max(1, m_renderer.columns());
+    const qint64 rowsPerPage = std::max<qint64>(1, (height() - kLegendHeight) * qint64(devicePixelRatioF()) / std::max(1, m_renderer.cellPixels()) - 1);
+    const qint64 from = m_cursorCell >= 0 ? m_cursorCell : 0;
+    qint64 to = from;
+    switch (event->key()) {
+    case Qt::Key_Left: to = from - 1; break;
+    case Qt::Key_Right: to = from + 1; break;
+    case Qt::Key_Up: to = from - cols; break;
+    case Qt::Key_Down: to = from + cols; break;
+    case Qt::Key_PageUp: to = from - cols * rowsPerPage; break;
+    case Qt::Key_PageDown: to = from + cols * rowsPerPage; break;
+    case Qt::Key_Home: to = 0; break;
+    case Qt::Key_End: to = cells - 1; break;
+    default: return QWidget::keyPressEvent(event);
+    }
+    to = std::clamp<qint64>(to, 0, cells - 1);
+    if (m_cursorCell < 0 && event->key() != Qt::Key_Home && event->key() != Qt::Key_End)
+        to = 0; // the first key puts the cursor on the first cell
+    const bool extend = event->modifiers() & Qt::ShiftModifier;
+    if (!extend || m_anchorCell < 0)
+        m_anchorCell = to;
+    m_cursorCell = to;
+    const qint64 a = std::min(m_anchorCell, to), b = std::max(m_anchorCell, to);
+    setSelection(snappedToChunks({m_renderer.cellBytes(a).begin, m_renderer.cellBytes(b).end}));
+    event->accept();
 }
 
 ByteRange CoverageMap::snappedToChunks(ByteRange bytes) const
@@ -304,6 +342,7 @@ void CoverageMap::mouseMoveEvent(QMouseEvent *event)
     qint64 cell = cellAtLogical(event->position());
     if (cell < 0)
         return;
+    m_cursorCell = cell;
     const qint64 a = std::min(cell, m_anchorCell), b = std::max(cell, m_anchorCell);
     const ByteRange span = snappedToChunks({m_renderer.cellBytes(a).begin, m_renderer.cellBytes(b).end});
     if (span != m_selection)

@@ -47,6 +47,7 @@ protected:
     void mousePressEvent(QMouseEvent *event) override;
     void mouseMoveEvent(QMouseEvent *event) override;
     void mouseReleaseEvent(QMouseEvent *event) override;
+    void keyPressEvent(QKeyEvent *event) override;
     bool event(QEvent *event) override;
     void changeEvent(QEvent *event) override;
 
@@ -78,6 +79,7 @@ private:
     bool m_fullDirty = true;
     ByteRange m_selection;
     qint64 m_anchorCell = -1;
+    qint64 m_cursorCell = -1; // the moving end of a keyboard or mouse selection
     bool m_dragging = false;
 };
 

@@ -120,6 +120,35 @@ private Q_SLOTS:
         const QRect first = r.cellRect(5);
         QVERIFY(QColor(selected.pixel(first.left(), first.center().y())) != c.missing);
     }
+    void keyboardSelects()
+    {
+        CoverageMap map;
+        map.resize(500, 300);
+        const ChunkGeometry g{64 * 65536, 65536};
+        map.setSnapshot(g, ChunkBitmap(64));
+        map.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&map));
+        map.setFocus();
+        QTRY_VERIFY(map.hasFocus());
+        const int cols = map.renderer().columns();
+        QTest::keyClick(&map, Qt::Key_Right); // the first key: the first cell
+        QCOMPARE(map.selection(), g.chunkRange(0));
+        QTest::keyClick(&map, Qt::Key_Right);
+        QCOMPARE(map.selection(), g.chunkRange(1));
+        QTest::keyClick(&map, Qt::Key_Down);
+        QCOMPARE(map.selection(), g.chunkRange(1 + cols));
+        QTest::keyClick(&map, Qt::Key_Right, Qt::ShiftModifier);
+        QTest::keyClick(&map, Qt::Key_Right, Qt::ShiftModifier);
+        QCOMPARE(map.selection(), g.chunkSpan(1 + cols, 3 + cols));
+        QTest::keyClick(&map, Qt::Key_End, Qt::ShiftModifier);
+        QCOMPARE(map.selection(), g.chunkSpan(1 + cols, 63));
+        QTest::keyClick(&map, Qt::Key_Home);
+        QCOMPARE(map.selection(), g.chunkRange(0));
+        QTest::keyClick(&map, Qt::Key_Left); // stays at the start
+        QCOMPARE(map.selection(), g.chunkRange(0));
+        QTest::keyClick(&map, Qt::Key_PageDown);
+        QVERIFY(map.selection().begin > g.chunkRange(cols).begin);
+    }
     void selectionsSnapToWholeChunks()
     {
         // 200,000 chunks of 4 KiB: cells aggregate chunks, and cut across them in byte-space.
