@@ -20,16 +20,7 @@ QString Cache::displayName(const QString &source)
     return name.isEmpty() ? source : name;
 }
 
-QThreadPool *Cache::jobPool()
-{
-    static QThreadPool *pool = [] {
-        auto *p = new QThreadPool; // lives as long as the process: jobs may outlive any owner
-        p->setMaxThreadCount(4);
-        p->setExpiryTimeout(30000);
-        return p;
-    }();
-    return pool;
-}
+QThreadPool *Cache::jobPool() { return ::sparsescope::jobPool(); }
 
 QString Cache::storeBackend() { return uring::storeWrites() ? QStringLiteral("io_uring") : QStringLiteral("pwrite"); }
 

@@ -13,4 +13,16 @@ QThreadPool *ioPool()
     return pool;
 }
 
+QThreadPool *jobPool()
+{
+    static QThreadPool *pool = [] {
+        auto *p = new QThreadPool; // lives as long as the process: jobs may outlive any owner
+        p->setMaxThreadCount(4);
+        p->setExpiryTimeout(30000);
+        p->setObjectName(QStringLiteral("sparsescope-jobs"));
+        return p;
+    }();
+    return pool;
+}
+
 } // namespace sparsescope

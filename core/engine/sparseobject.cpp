@@ -29,7 +29,7 @@ QFuture<T> readyFuture(T value) { return QtFuture::makeReadyFuture(std::move(val
 QFuture<SparseObject::OpenResult> SparseObject::open(const QString &sourceText, const EngineConfig &config)
 {
     QThread *home = QThread::currentThread();
-    return runOnPool(ioPool(), [sourceText, config, home]() -> OpenResult {
+    return runOnPool(jobPool(), [sourceText, config, home]() -> OpenResult { // may wait 30 s: not on the I/O pool
         const QUrl url = cachepaths::sourceUrl(sourceText);
         if (!url.isValid())
             return makeError(ErrorKind::Usage, QStringLiteral("invalid source \"%1\": %2").arg(sourceText, url.errorString()));

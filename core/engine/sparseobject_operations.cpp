@@ -70,7 +70,7 @@ QFuture<Result<VerifyReport>> SparseObject::verify()
     auto promise = std::make_shared<QPromise<Result<VerifyReport>>>();
     promise->start();
     QFuture<Result<VerifyReport>> future = promise->future();
-    startOnPool(ioPool(), [store = m_store, link = m_link, promise, this] {
+    startOnPool(jobPool(), [store = m_store, link = m_link, promise, this] { // reads the whole cache: a slow job
         Result<VerifyReport> report = store->verify();
         link->post([this, promise, report] {
             markDirty(0, m_geometry.chunkCount() - 1); // after the bad chunks are gone
@@ -84,7 +84,7 @@ QFuture<Result<VerifyReport>> SparseObject::verify()
 QFuture<Result<qint64>> SparseObject::exportTo(const QString &path, ExportMode mode)
 {
     auto write = [store = m_store, path, mode, size = m_geometry.objectSize] {
-        return runOnPool(ioPool(), [store, path, mode, size] {
+        return runOnPool(jobPool(), [store, path, mode, size] { // up to the whole object: a slow job
             return writeExport(*store, path, size, mode == ExportMode::Full);
         });
     };
