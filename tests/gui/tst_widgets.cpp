@@ -1,6 +1,7 @@
-// AppSettings: a cache directory given for one run (--cache-dir) never becomes the default of
-// later launches; one chosen in Preferences does. And the Open URL dialog takes host/path as a
-// browser does; the preview shows text as text.
+// The app's small parts: a cache directory given for one run (--cache-dir) never becomes the
+// default of later launches, one chosen in Preferences does; the Open URL dialog takes host/path
+// as a browser does; the preview shows text as text; the activity panel groups a burst of errors.
+#include "activitypanel.h"
 #include "appsettings.h"
 #include "previewpane.h"
 #include "settingsdialog.h"
@@ -13,7 +14,7 @@
 
 using namespace sparsescope;
 
-class TestAppSettings : public QObject {
+class TestWidgets : public QObject {
     Q_OBJECT
     QTemporaryDir m_home;
 private Q_SLOTS:
@@ -75,7 +76,24 @@ private Q_SLOTS:
         pane.setBytes(0, QByteArray("\x7f" "ELF\x02\x01\x01\0", 8));
         QVERIFY(pane.text()->toPlainText().contains(QStringLiteral("not UTF-8 text")));
     }
+    void activityGroupsABurstOfErrors()
+    {
+        ActivityPanel panel;
+        panel.addEvent(QStringLiteral("a.bin"), QStringLiteral("opened"), false);
+        for (int i = 0; i < 105; ++i)
+            panel.addEvent(QStringLiteral("a.bin"), QStringLiteral("bytes %1: connection refused").arg(i), true);
+        panel.addEvent(QStringLiteral("b.bin"), QStringLiteral("bytes 0: connection refused"), true);
+        QCOMPARE(panel.topLevelItemCount(), 3); // opened, the group, b.bin's error
+        QTreeWidgetItem *group = panel.topLevelItem(1);
+        QCOMPARE(group->text(1), QStringLiteral("a.bin"));
+        QCOMPARE(group->text(2), QStringLiteral("bytes 0: connection refused (and 104 more)"));
+        QCOMPARE(group->childCount(), 104);
+        QCOMPARE(panel.topLevelItem(0)->text(1), QStringLiteral("b.bin"));
+        // An event that is not an error is its own line.
+        panel.addEvent(QStringLiteral("b.bin"), QStringLiteral("retrying"), false);
+        QCOMPARE(panel.topLevelItemCount(), 4);
+    }
 };
 
-QTEST_MAIN(TestAppSettings)
-#include "tst_appsettings.moc"
+QTEST_MAIN(TestWidgets)
+#include "tst_widgets.moc"
