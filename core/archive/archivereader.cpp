@@ -1,4 +1,5 @@
 #include "archivereader.h"
+#include "logging.h"
 #include "archiveindex.h"
 #include "tarreader.h"
 #include "zipreader.h"
@@ -52,7 +53,7 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device,
     if ((*reader)->entries().isEmpty() && forVisitAll)
         return reader; // listed (and indexed) by the visit
     if (Status saved = archiveindex::save(indexPath, device.size(), device.validator(), (*reader)->listing()); !saved)
-        qWarning().noquote() << saved.error().message; // the next open lists again; nothing is lost
+        qCWarning(lcArchive).noquote() << saved.error().message; // the next open lists again; nothing is lost
     return reader;
 }
 

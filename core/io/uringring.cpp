@@ -1,4 +1,5 @@
 #include "uringring.h"
+#include "logging.h"
 #include "fileutil.h"
 
 #include <QtGlobal>
@@ -25,7 +26,7 @@ const Probe &probe()
         const int rc = io_uring_queue_init(8, &ring, 0);
         if (rc < 0) {
             r.why = QStringLiteral("io_uring setup refused: %1").arg(errnoText(-rc));
-            qWarning("sparsescope: using pread/pwrite instead of io_uring (%s)", qPrintable(r.why));
+            qCWarning(lcIo, "sparsescope: using pread/pwrite instead of io_uring (%s)", qPrintable(r.why));
             return r;
         }
         io_uring_queue_exit(&ring);

@@ -1,4 +1,5 @@
 #include "cachebudget.h"
+#include "logging.h"
 #include "budgetevictor.h"
 #include "fileutil.h"
 
@@ -84,7 +85,7 @@ std::shared_ptr<CacheBudget> CacheBudget::forCache(const QString &cacheDir)
     if (Status st = b->open(); !st) {
         static bool warned = false;
         if (!warned)
-            qWarning().noquote() << QStringLiteral("sparsescope: %1; the cache's budget (max-size, min-free-space) is not enforced").arg(st.error().message);
+            qCWarning(lcBudget).noquote() << QStringLiteral("sparsescope: %1; the cache's budget (max-size, min-free-space) is not enforced").arg(st.error().message);
         warned = true;
         return nullptr;
     }
@@ -151,7 +152,7 @@ CacheSettings CacheBudget::settings()
         if (loaded)
             m_settings = *loaded;
         else
-            qWarning().noquote() << QStringLiteral("sparsescope: %1; keeping the previous settings").arg(loaded.error().message);
+            qCWarning(lcBudget).noquote() << QStringLiteral("sparsescope: %1; keeping the previous settings").arg(loaded.error().message);
     }
     return m_settings;
 }
@@ -308,7 +309,7 @@ Result<CacheBudget::Report> CacheBudget::enforce(qint64 incoming, bool checkFloo
         st->evictionSeq.fetch_add(1, std::memory_order_release);
     }
     for (const QString &w : std::as_const(warnings))
-        qWarning().noquote() << "sparsescope:" << w;
+        qCWarning(lcBudget).noquote() << "sparsescope:" << w;
     return r;
 }
 

@@ -126,6 +126,29 @@ private Q_SLOTS:
         QCOMPARE(qint64(objects.at(0).toObject().value(QStringLiteral("present_bytes")).toDouble()), 4 * MiB);
     }
 
+    void aDamagedConfigIsReportedOnceAndCanBeSilenced()
+    {
+        const QString cache = m_tmp.filePath(QStringLiteral("damaged"));
+        QDir().mkpath(cache);
+        QFile f(cache + QStringLiteral("/config.json"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{ not json");
+        f.close();
+        // `config` itself says what is wrong and what to do.
+        CliRun r = runCli(cache, {QStringLiteral("config")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("config.json") && r.err.contains("delete it"), r.err.constData());
+        // Other commands go on with the defaults and warn (category sparsescope.budget)...
+        r = runCli(cache, {QStringLiteral("prefetch"), url(0), QStringLiteral("-r"), QStringLiteral("0-4095")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.err.contains("keeping the previous settings"), r.err.constData());
+        // ...which QT_LOGGING_RULES silences.
+        r = runCli(cache, {QStringLiteral("prefetch"), url(0), QStringLiteral("-r"), QStringLiteral("0-4095")}, 120000, -1,
+                   {QStringLiteral("QT_LOGGING_RULES=sparsescope.budget.warning=false")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(!r.err.contains("keeping the previous settings"), r.err.constData());
+    }
+
     void prefetchesOneAfterAnotherStayWithinTheBudget()
     {
         const QString cache = m_tmp.filePath(QStringLiteral("sequential"));
