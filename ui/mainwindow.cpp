@@ -274,6 +274,11 @@ void MainWindow::updateActions()
     a.prefetchSelection->setEnabled(selection);
     a.evictSelection->setEnabled(selection);
     a.cancel->setEnabled(busy);
+    const bool paused = open && m_library->entry(row).object->isPaused();
+    a.pause->setEnabled(open);
+    a.pause->setChecked(paused);
+    a.pause->setText(paused ? tr("Res&ume Transfers") : tr("P&ause Transfers"));
+    a.pause->setIcon(style()->standardIcon(paused ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
     a.remove->setEnabled(row >= 0);
     const ByteRange sel = m_map->selection();
     m_selectionLabel->setText(sel.isEmpty() ? tr("Click a cell or drag across the map to select bytes.")

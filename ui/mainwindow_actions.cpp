@@ -69,6 +69,11 @@ void MainWindow::createActions()
     a.evictAll = make(tr("Evict Whole &Object"), QStyle::SP_TrashIcon, QKeySequence(tr("Shift+Del")), [this] { evictAll(); });
     a.verify = make(tr("&Verify"), QStyle::SP_DialogApplyButton, QKeySequence(tr("Ctrl+Shift+V")), [this] { verifyCurrent(); });
     a.cancel = make(tr("&Cancel Operations"), QStyle::SP_BrowserStop, QKeySequence(Qt::Key_Escape), [this] { cancelCurrent(); });
+    a.pause = make(tr("P&ause Transfers"), QStyle::SP_MediaPause, QKeySequence(tr("Ctrl+Shift+Space")), [this] {
+        if (const int row = currentRow(); row >= 0 && m_library->entry(row).object)
+            m_library->setPaused(row, m_actions.pause->isChecked());
+    });
+    a.pause->setCheckable(true);
     a.remove = make(tr("&Remove from Cache"), QStyle::SP_DialogDiscardButton, QKeySequence(), [this] {
         if (currentRow() < 0)
             return;
@@ -112,7 +117,7 @@ void MainWindow::createActions()
     object->addSeparator();
     object->addActions({a.evictSelection, a.evictAll});
     object->addSeparator();
-    object->addActions({a.verify, a.cancel, a.remove});
+    object->addActions({a.verify, a.pause, a.cancel, a.remove});
     menuBar()->addMenu(tr("&Settings"))->addAction(a.settings);
     menuBar()->addMenu(tr("&Help"))->addAction(a.about);
 
@@ -124,7 +129,7 @@ void MainWindow::createActions()
     bar->addSeparator();
     bar->addActions({a.prefetchSelection, a.evictSelection});
     bar->addSeparator();
-    bar->addActions({a.exportFull, a.verify, a.cancel});
+    bar->addActions({a.exportFull, a.verify, a.pause, a.cancel});
 
     m_map->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_map->addActions({a.prefetchSelection, a.evictSelection});

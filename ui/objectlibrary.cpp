@@ -373,6 +373,16 @@ void ObjectLibrary::cancel(int row)
         o->cancelAll();
 }
 
+void ObjectLibrary::setPaused(int row, bool paused)
+{
+    LibraryEntry &e = m_entries[size_t(row)];
+    if (!e.object || e.object->isPaused() == paused)
+        return;
+    e.object->setPaused(paused);
+    Q_EMIT activity(e.name, paused ? tr("paused") : tr("resumed"), false);
+    Q_EMIT entryChanged(row);
+}
+
 void ObjectLibrary::remove(int row)
 {
     LibraryEntry e = std::move(m_entries[size_t(row)]);

@@ -72,6 +72,7 @@ public:
     QFuture<Result<VerifyReport>> verify(int row);
     QFuture<Result<QByteArray>> read(int row, ByteRange range);
     void cancel(int row);          // cancels the entry's operations
+    void setPaused(int row, bool paused); // pauses or resumes its transfers (SparseObject::setPaused)
     void remove(int row);          // closes it and deletes its cache entry
 
 Q_SIGNALS:

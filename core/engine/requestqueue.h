@@ -30,6 +30,7 @@ struct UpstreamRequest {
     quint64 sourceId = 0;                       // the source's id while running
     std::shared_ptr<ChunkAssembler> assembler;  // while running
     qint64 arrivedThrough = -1;                 // last chunk stored so far (chunks arrive in order)
+    bool pausing = false;                       // stopped by a pause: what did not arrive is queued again
 };
 
 class RequestQueue {

@@ -272,8 +272,26 @@ void SparseObject::enqueue(qint64 first, qint64 last, Priority priority, int att
 
 void SparseObject::dispatch()
 {
-    while (const auto id = m_requests.startNext(m_config.source.connections, kInteractiveLane))
+    // Paused: only interactive requests start (in their lane), prefetch work waits.
+    while (const auto id = m_requests.startNext(m_paused ? 0 : m_config.source.connections, kInteractiveLane))
         startRequest(*id);
+}
+
+void SparseObject::setPaused(bool paused)
+{
+    if (paused == m_paused)
+        return;
+    m_paused = paused;
+    if (!paused) {
+        dispatch();
+        return;
+    }
+    for (UpstreamRequest *r : m_requests.running())
+        if (r->priority == Priority::Prefetch && !r->pausing) {
+            r->pausing = true; // onRequestFinished() queues what did not arrive
+            r->assembler->stop();
+            m_source->cancel(r->sourceId);
+        }
 }
 
 void SparseObject::startRequest(quint64 requestId)
@@ -343,6 +361,17 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
     // eviction; they are not this request's to fail.)
     const qint64 missedFrom = std::max(r.firstChunk, r.arrivedThrough + 1);
     const auto leftover = missedFrom <= r.lastChunk ? m_inFlight.setRuns(missedFrom, r.lastChunk) : QList<std::pair<qint64, qint64>>();
+    if (r.pausing && !leftover.isEmpty() && !m_fatal) {
+        // Paused: back in the queue, still in flight for the waiters; the claims go, so that
+        // another process may fetch them meanwhile.
+        releaseClaims(leftover);
+        for (const auto &[a, b] : leftover) {
+            m_requests.enqueue(m_requests.add(a, b, r.priority, r.attempt));
+            markDirty(a, b);
+        }
+        dispatch();
+        return;
+    }
     if (!leftover.isEmpty()) {
         Error error = result ? makeError(ErrorKind::Upstream, QStringLiteral("%1 bytes %2: the transfer ended early")
                                                                    .arg(m_info.displayName, m_geometry.chunkSpan(r.firstChunk, r.lastChunk).toInclusiveString()))

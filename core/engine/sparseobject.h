@@ -81,6 +81,11 @@ public:
     QFuture<Status> flush();
     // Cancels every outstanding operation of this object.
     void cancelAll();
+    // Pause: no prefetch request starts, and the running ones stop (what they did not deliver is
+    // queued again, their claims given back); operations stay pending, and a user's read still
+    // runs (interactive requests are not paused). Resume starts the queue again.
+    void setPaused(bool paused);
+    bool isPaused() const { return m_paused; }
 
     ChunkGeometry geometry() const { return m_geometry; }
     SourceInfo sourceInfo() const { return m_info; }
@@ -187,6 +192,7 @@ private:
     RequestQueue m_requests;                        // upstream requests, queued and running
     quint64 m_nextId = 1;                           // waiter ids
 
+    bool m_paused = false;
     bool m_commitRunning = false;
     bool m_commitAgain = false;
     bool m_commitDeferred = false;  // a commit waits for the interactive requests to finish

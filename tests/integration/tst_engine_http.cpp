@@ -1,4 +1,5 @@
-// The engine against a paced nginx (/slow/: 4 MiB/s per connection): priorities and cancellation,
+// The engine against a paced nginx (/slow/: 4 MiB/s per connection): priorities, cancellation and
+// pause,
 // observed in nginx's access log.
 #include "awaitfuture.h"
 #include "iopool.h"
@@ -82,6 +83,34 @@ private Q_SLOTS:
         // What did arrive is correct and usable.
         for (const ByteRange &r : o->presentRanges().ranges())
             QCOMPARE(*awaitFuture(o->read(r)), m_bytes.mid(r.begin, r.length()));
+    }
+    void pauseStopsTransfersAndResumeFinishes()
+    {
+        auto o = open(QStringLiteral("pause"));
+        QVERIFY(o);
+        auto prefetch = o->prefetch({{0, kSize}}, Priority::Prefetch);
+        QTRY_VERIFY_WITH_TIMEOUT(o->presentBytes() >= 4 * kChunk, 10000);
+        o->setPaused(true);
+        QVERIFY(o->isPaused());
+        // The running request stops; nothing more is asked for or stored; the prefetch waits.
+        QTRY_COMPARE_WITH_TIMEOUT(o->transferringChunkMap().count(), 0, 5000);
+        QTest::qWait(300);
+        const qint64 present = o->presentBytes(), fetched = m_nginx.bodyBytes();
+        QTest::qWait(800);
+        QCOMPARE(o->presentBytes(), present);
+        QCOMPARE(m_nginx.bodyBytes(), fetched);
+        QVERIFY(!prefetch.isFinished());
+        QVERIFY(o->inFlightChunks() > 0); // queued, not forgotten
+        // A user's read still goes through while paused.
+        const ByteRange tail{kSize - 100, kSize};
+        auto bytes = awaitFuture(o->read(tail, Priority::Interactive));
+        QVERIFY(bytes.ok());
+        QCOMPARE(*bytes, m_bytes.mid(tail.begin, 100));
+        // Resume: the prefetch completes, every byte right.
+        o->setPaused(false);
+        QVERIFY(awaitFuture(prefetch).ok());
+        QCOMPARE(o->presentBytes(), kSize);
+        QCOMPARE(*awaitFuture(o->read({0, kSize})), m_bytes);
     }
 };
 
