@@ -232,7 +232,7 @@ void CoverageMap::paintLegend(QPainter &p, const QRect &band)
         p.fillRect(QRect(x, y, sw, sw), QColor::fromRgb(color));
         x += sw + 4;
         p.drawText(QRect(x, band.top(), fm.horizontalAdvance(label) + 2, band.height()), Qt::AlignVCenter, label);
-        x += fm.horizontalAdvance(label) + 14;
+        x += fm.horizontalAdvance(label) + 10;
     };
     swatch(m_renderer.colorFor(0.0, false, false, 0), tr("Missing"));
     // Present: the gradient from a few bytes to every byte of a cell.
@@ -243,7 +243,7 @@ void CoverageMap::paintLegend(QPainter &p, const QRect &band)
         p.fillRect(QRect(x, y, sw, sw), QColor::fromRgb(m_renderer.colorFor(0.01 + i * 0.2475, false, false, 0)));
         x += sw;
     }
-    x += 14;
+    x += 10;
     swatch(m_renderer.colorFor(1.0, false, false, 1.0f), tr("Just fetched"));
     swatch(m_renderer.colorFor(0.0, true, false, 0), tr("Transferring"));
     swatch(m_renderer.colorFor(0.0, true, false, 0, true), tr("Queued"));

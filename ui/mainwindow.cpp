@@ -117,14 +117,17 @@ void MainWindow::createLayout()
     header->setStretchLastSection(false);
     header->setSectionResizeMode(QHeaderView::Interactive);
     header->setSectionResizeMode(ObjectTableModel::Source, QHeaderView::Stretch);
-    m_table->setColumnWidth(ObjectTableModel::Name, 140);
-    m_table->setColumnWidth(ObjectTableModel::Size, 76);
-    m_table->setColumnWidth(ObjectTableModel::Present, 118);
-    m_table->setColumnWidth(ObjectTableModel::OnDisk, 76);
-    m_table->setColumnWidth(ObjectTableModel::InFlight, 96);
-    m_table->setColumnWidth(ObjectTableModel::Speed, 88);
-    m_table->setColumnWidth(ObjectTableModel::Eta, 130);
-    m_table->setColumnWidth(ObjectTableModel::State, 150);
+    // Widths from the font, so that a scaled screen (1.5×) gets wider columns, not cut text.
+    const QFontMetrics fm = m_table->fontMetrics();
+    auto fit = [&](int column, const QString &sample) { m_table->setColumnWidth(column, fm.horizontalAdvance(sample) + 18); };
+    fit(ObjectTableModel::Name, QStringLiteral("some-archive.tar"));
+    fit(ObjectTableModel::Size, QStringLiteral("888.8 MiB"));
+    fit(ObjectTableModel::Present, QStringLiteral("888.8 MiB (100.0%)"));
+    fit(ObjectTableModel::OnDisk, QStringLiteral("888.8 MiB"));
+    fit(ObjectTableModel::InFlight, QStringLiteral("8888 chunks"));
+    fit(ObjectTableModel::Speed, QStringLiteral("88.8 MiB/s"));
+    fit(ObjectTableModel::Eta, QStringLiteral("888.8 MiB, 88:88"));
+    fit(ObjectTableModel::State, QStringLiteral("Prefetching… 100%"));
     connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] { showCurrent(); });
 
     m_map = new CoverageMap;

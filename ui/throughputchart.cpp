@@ -3,6 +3,7 @@
 #include <QChart>
 #include <QChartView>
 #include <QLineSeries>
+#include <QFontMetrics>
 #include <QValueAxis>
 #include <QVBoxLayout>
 
@@ -31,12 +32,12 @@ ThroughputChart::ThroughputChart(QWidget *parent) : QWidget(parent)
     m_x->setLabelFormat(QStringLiteral("%d s"));
     m_yRate = new QValueAxis;
     m_yRate->setRange(0, 10);
-    m_yRate->setTickCount(6); // 0, 2, 4, ... 10: round steps (see update())
+    m_yRate->setTickCount(3); // 0, 5, 10 until a sample fits the steps to the plot's height (see update())
     m_yRate->setLabelFormat(QStringLiteral("%.0f"));
     m_yRate->setTitleText(tr("MiB/s"));
     m_yHits = new QValueAxis;
     m_yHits->setRange(0, 100);
-    m_yHits->setTickCount(6);
+    m_yHits->setTickCount(3);
     m_yHits->setLabelFormat(QStringLiteral("%d%%"));
     m_chart->addAxis(m_x, Qt::AlignBottom);
     m_chart->addAxis(m_yRate, Qt::AlignLeft);
@@ -88,10 +89,19 @@ void ThroughputChart::replot()
         if (bound < top * 1.05)
             bound *= 2;
     }
-    if (std::abs(m_yRate->max() - bound) > 1e-9) {
-        // Round steps: a bound of 1, 2 or 5 × 10^k gets 5 or 4 intervals of 0.2, 0.5 or 1 × 10^k.
+    if (std::abs(m_yRate->max() - bound) > 1e-9 || m_lastPlotHeight != int(m_chart->plotArea().height())) {
+        m_lastPlotHeight = int(m_chart->plotArea().height());
+        // Round steps that fit the plot's height (labels at least ~1.6 lines apart): a bound of
+        // 1, 2 or 5 × 10^k gets steps of 0.2/0.5/1, 0.5/1, or 1/5 × 10^k.
         const double p = std::pow(10.0, std::floor(std::log10(bound) + 1e-9));
-        const int intervals = std::abs(bound / p - 2.0) < 1e-6 ? 4 : 5;
+        const double mantissa = bound / p;
+        const int room = std::max(1, int(m_chart->plotArea().height() / (QFontMetrics(m_yRate->labelsFont()).height() * 1.6)));
+        int intervals = 1;
+        for (int candidate : mantissa < 1.5 ? std::initializer_list<int>{5, 2} : mantissa < 3 ? std::initializer_list<int>{4, 2} : std::initializer_list<int>{5})
+            if (candidate <= room) {
+                intervals = candidate;
+                break;
+            }
         const double step = bound / intervals;
         m_yRate->setRange(0, bound);
         m_yRate->setTickCount(intervals + 1);

@@ -37,6 +37,7 @@ private:
     QValueAxis *m_yHits = nullptr;
     QList<double> m_rates; // MiB/s, oldest first
     QList<double> m_hitRatios;
+    int m_lastPlotHeight = -1; // the axis steps were chosen for this height
     double m_peak = 0;
 };
 
