@@ -52,25 +52,6 @@ private:
     std::thread m_thread;
 };
 
-// Every byte `info` calls present equals the source; returns the present byte count, -1 on a mismatch.
-qint64 checkPresentBytes(const QString &cache, const QString &url, const QByteArray &source)
-{
-    const CliRun info = runCli(cache, {QStringLiteral("info"), url, QStringLiteral("--json")});
-    if (info.exitCode != 0)
-        return -1;
-    const QJsonObject j = info.jsonOut();
-    QFile data(j.value(QStringLiteral("cache_path")).toString() + QStringLiteral("/data"));
-    if (!data.open(QIODevice::ReadOnly))
-        return -1;
-    qint64 present = 0;
-    for (const QJsonValue &v : j.value(QStringLiteral("ranges")).toArray()) {
-        const qint64 b = qint64(v.toArray().at(0).toDouble()), e = qint64(v.toArray().at(1).toDouble());
-        if (!data.seek(b) || data.read(e - b) != source.mid(b, e - b))
-            return -1;
-        present += e - b;
-    }
-    return present;
-}
 } // namespace
 
 class TestBudget : public QObject {

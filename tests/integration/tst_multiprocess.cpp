@@ -27,28 +27,6 @@ std::unique_ptr<QProcess> startCli(const QString &cache, const QStringList &args
     return p;
 }
 
-// Every byte `info` calls present equals the source, read from the cache's data file; returns
-// the present byte count (or -1 after a failed check).
-qint64 checkPresentBytes(const QString &cache, const QString &url, const QByteArray &source)
-{
-    const CliRun info = runCli(cache, {QStringLiteral("info"), url, QStringLiteral("--json")});
-    if (info.exitCode != 0)
-        return -1;
-    const QJsonObject j = info.jsonOut();
-    QFile data(j.value(QStringLiteral("cache_path")).toString() + QStringLiteral("/data"));
-    if (!data.open(QIODevice::ReadOnly))
-        return -1;
-    qint64 present = 0;
-    for (const QJsonValue &v : j.value(QStringLiteral("ranges")).toArray()) {
-        const qint64 b = qint64(v.toArray().at(0).toDouble()), e = qint64(v.toArray().at(1).toDouble());
-        if (!data.seek(b) || data.read(e - b) != source.mid(b, e - b)) {
-            qWarning("bytes %lld-%lld differ from the source", b, e - 1);
-            return -1;
-        }
-        present += e - b;
-    }
-    return present;
-}
 } // namespace
 
 class TestMultiProcess : public QObject {

@@ -1,5 +1,9 @@
 #include "clirunner.h"
 
+#include <QJsonArray>
+
+#include <QFile>
+
 #include <QJsonDocument>
 
 #include <sys/resource.h>
@@ -53,5 +57,26 @@ QJsonObject CliRun::stats() const
 }
 
 QJsonObject CliRun::jsonOut() const { return QJsonDocument::fromJson(out).object(); }
+
+qint64 checkPresentBytes(const QString &cacheDir, const QString &url, const QByteArray &source)
+{
+    const CliRun info = runCli(cacheDir, {QStringLiteral("info"), url, QStringLiteral("--json")});
+    if (info.exitCode != 0)
+        return -1;
+    const QJsonObject j = info.jsonOut();
+    QFile data(j.value(QStringLiteral("cache_path")).toString() + QStringLiteral("/data"));
+    if (!data.open(QIODevice::ReadOnly))
+        return -1;
+    qint64 present = 0;
+    for (const QJsonValue &v : j.value(QStringLiteral("ranges")).toArray()) {
+        const qint64 b = qint64(v.toArray().at(0).toDouble()), e = qint64(v.toArray().at(1).toDouble());
+        if (!data.seek(b) || data.read(e - b) != source.mid(b, e - b)) {
+            qWarning("bytes %lld-%lld differ from the source", b, e - 1);
+            return -1;
+        }
+        present += e - b;
+    }
+    return present;
+}
 
 } // namespace sparsescope::test
