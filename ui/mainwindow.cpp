@@ -279,6 +279,7 @@ void MainWindow::updateActions()
     a.cancel->setEnabled(busy);
     const bool paused = open && m_library->entry(row).object->isPaused();
     a.pause->setEnabled(open);
+    a.retry->setEnabled(open && m_library->canRetry(row));
     a.pause->setChecked(paused);
     a.pause->setText(paused ? tr("Res&ume Transfers") : tr("P&ause Transfers"));
     a.pause->setIcon(style()->standardIcon(paused ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));

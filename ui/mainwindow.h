@@ -99,7 +99,7 @@ private:
 
     struct Actions {
         QAction *openFile, *openUrl, *exportFull, *exportSparse, *quit;
-        QAction *prefetchSelection, *prefetchAll, *evictSelection, *evictAll, *verify, *cancel, *pause, *remove;
+        QAction *prefetchSelection, *prefetchAll, *evictSelection, *evictAll, *verify, *cancel, *pause, *retry, *remove;
         QAction *settings, *about;
     } m_actions{};
 };

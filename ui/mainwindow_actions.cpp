@@ -74,6 +74,10 @@ void MainWindow::createActions()
             m_library->setPaused(row, m_actions.pause->isChecked());
     });
     a.pause->setCheckable(true);
+    a.retry = make(tr("&Retry"), QStyle::SP_BrowserReload, QKeySequence(tr("Ctrl+R")), [this] {
+        if (const int row = currentRow(); row >= 0)
+            m_library->retry(row);
+    });
     a.remove = make(tr("&Remove from Cache"), QStyle::SP_DialogDiscardButton, QKeySequence(), [this] {
         if (currentRow() < 0)
             return;
@@ -117,7 +121,7 @@ void MainWindow::createActions()
     object->addSeparator();
     object->addActions({a.evictSelection, a.evictAll});
     object->addSeparator();
-    object->addActions({a.verify, a.pause, a.cancel, a.remove});
+    object->addActions({a.verify, a.pause, a.retry, a.cancel, a.remove});
     menuBar()->addMenu(tr("&Settings"))->addAction(a.settings);
     menuBar()->addMenu(tr("&Help"))->addAction(a.about);
 

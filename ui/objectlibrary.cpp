@@ -274,16 +274,18 @@ void ObjectLibrary::ensureOpen(int row)
 
 template <typename T>
 QFuture<Result<T>> ObjectLibrary::track(int row, const QString &operation, const QList<ByteRange> &ranges,
-                                        QFuture<Result<T>> future, std::function<QString(const T &)> describe)
+                                        QFuture<Result<T>> future, std::function<void()> again,
+                                        std::function<QString(const T &)> describe)
 {
     LibraryEntry &e = m_entries[size_t(row)];
+    e.retryAtMs = -1; // a new operation (or this retry) runs now
     e.operation = operation;
     e.operationPercent = 0;
     e.operationRanges = ranges;
     e.state = EntryState::Working;
     Q_EMIT entryChanged(row);
     SparseObject *raw = e.object.get();
-    future.then(this, [this, raw, operation, describe](Result<T> result) {
+    future.then(this, [this, raw, operation, describe, again](Result<T> result) {
         const int r = rowOfObject(raw);
         if (r < 0)
             return;
@@ -295,14 +297,24 @@ QFuture<Result<T>> ObjectLibrary::track(int row, const QString &operation, const
         }
         if (e.state == EntryState::Working)
             e.state = EntryState::Idle;
-        if (result)
+        if (result) {
+            e.retry = {};
+            e.retries = 0;
             Q_EMIT activity(e.name, describe(result.value()), false);
-        else if (result.error().kind == ErrorKind::Cancelled)
+        } else if (result.error().kind == ErrorKind::Cancelled) {
+            e.retry = {};
             Q_EMIT activity(e.name, tr("%1 cancelled").arg(operation), false);
-        else {
+        } else {
             e.state = result.error().kind == ErrorKind::Changed ? EntryState::ChangedUpstream : EntryState::Error;
             e.lastError = result.error().message;
             Q_EMIT activity(e.name, result.error().message, true);
+            // The server may come back: try again by itself a few times, later each time.
+            e.retry = again;
+            if (again && result.error().kind == ErrorKind::Upstream && e.retries < kMaxRetries) {
+                const qint64 wait = std::min(kMaxRetryMs, kFirstRetryMs << e.retries);
+                e.retryAtMs = m_clock.elapsed() + wait;
+                Q_EMIT activity(e.name, tr("%1 again in %2 s (attempt %3 of %4)").arg(operation).arg(wait / 1000).arg(e.retries + 2).arg(kMaxRetries + 1), false);
+            }
         }
         refresh();
     }).onCanceled(this, [this, raw, operation] {
@@ -322,7 +334,12 @@ QFuture<Result<qint64>> ObjectLibrary::prefetch(int row, const QList<ByteRange> 
     SparseObject *o = m_entries[size_t(row)].object.get();
     if (!o)
         return notOpen<qint64>();
-    return track<qint64>(row, tr("Prefetching"), ranges, o->prefetch(ranges, Priority::Prefetch),
+    const QString source = m_entries[size_t(row)].source;
+    auto again = [this, source, ranges] {
+        if (const int r = rowOf(source); r >= 0)
+            prefetch(r, ranges);
+    };
+    return track<qint64>(row, tr("Prefetching"), ranges, o->prefetch(ranges, Priority::Prefetch), again,
                          [](const qint64 &bytes) { return tr("prefetched %1").arg(formatBytes(bytes)); });
 }
 
@@ -331,7 +348,7 @@ QFuture<Result<qint64>> ObjectLibrary::evict(int row, const QList<ByteRange> &ra
     SparseObject *o = m_entries[size_t(row)].object.get();
     if (!o)
         return notOpen<qint64>();
-    return track<qint64>(row, tr("Evicting"), {}, o->evict(ranges),
+    return track<qint64>(row, tr("Evicting"), {}, o->evict(ranges), {},
                          [](const qint64 &bytes) { return tr("evicted %1 and freed its disk blocks").arg(formatBytes(bytes)); });
 }
 
@@ -341,7 +358,12 @@ QFuture<Result<qint64>> ObjectLibrary::exportTo(int row, const QString &path, Ex
     if (!o)
         return notOpen<qint64>();
     const QList<ByteRange> whole = mode == ExportMode::Full ? QList<ByteRange>{{0, o->geometry().objectSize}} : QList<ByteRange>{};
-    return track<qint64>(row, tr("Exporting"), whole, o->exportTo(path, mode), [path, mode](const qint64 &bytes) {
+    const QString source = m_entries[size_t(row)].source;
+    auto again = [this, source, path, mode] {
+        if (const int r = rowOf(source); r >= 0)
+            exportTo(r, path, mode);
+    };
+    return track<qint64>(row, tr("Exporting"), whole, o->exportTo(path, mode), again, [path, mode](const qint64 &bytes) {
         return mode == ExportMode::Sparse ? tr("exported %1 present to %2 (sparse)").arg(formatBytes(bytes), path)
                                           : tr("exported to %1").arg(path);
     });
@@ -352,7 +374,7 @@ QFuture<Result<VerifyReport>> ObjectLibrary::verify(int row)
     SparseObject *o = m_entries[size_t(row)].object.get();
     if (!o)
         return notOpen<VerifyReport>();
-    return track<VerifyReport>(row, tr("Verifying"), {}, o->verify(), [](const VerifyReport &r) {
+    return track<VerifyReport>(row, tr("Verifying"), {}, o->verify(), {}, [](const VerifyReport &r) {
         return r.badChunks.isEmpty() ? tr("verified %1 present chunks: all good").arg(r.checkedChunks)
                                      : tr("%1 of %2 chunks were damaged and dropped; they will be fetched again")
                                            .arg(r.badChunks.size()).arg(r.checkedChunks);
@@ -367,8 +389,28 @@ QFuture<Result<QByteArray>> ObjectLibrary::read(int row, ByteRange range)
     return o->read(range, Priority::Interactive);
 }
 
+void ObjectLibrary::retry(int row)
+{
+    LibraryEntry &e = m_entries[size_t(row)];
+    if (!e.retry || !e.object)
+        return;
+    const auto again = e.retry; // track() of the new run replaces it
+    e.retryAtMs = -1;
+    ++e.retries;
+    e.state = EntryState::Idle;
+    again();
+}
+
+qint64 ObjectLibrary::retryInSeconds(int row) const
+{
+    const LibraryEntry &e = m_entries[size_t(row)];
+    return e.retryAtMs < 0 ? -1 : std::max<qint64>(0, (e.retryAtMs - m_clock.elapsed() + 999) / 1000);
+}
+
 void ObjectLibrary::cancel(int row)
 {
+    m_entries[size_t(row)].retry = {};
+    m_entries[size_t(row)].retryAtMs = -1;
     if (auto &o = m_entries[size_t(row)].object)
         o->cancelAll();
 }
@@ -407,6 +449,9 @@ void ObjectLibrary::remove(int row)
 
 void ObjectLibrary::refresh()
 {
+    for (int row = 0; row < count(); ++row)
+        if (const LibraryEntry &e = m_entries[size_t(row)]; e.retryAtMs >= 0 && m_clock.elapsed() >= e.retryAtMs)
+            retry(row);
     qint64 stored = m_closedStored, hit = m_closedHit, upstream = m_closedUpstream;
     for (size_t i = 0; i < m_entries.size(); ++i) {
         LibraryEntry &e = m_entries[i];

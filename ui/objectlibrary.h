@@ -17,6 +17,7 @@
 #include <QElapsedTimer>
 #include <QTimer>
 
+#include <functional>
 #include <memory>
 
 namespace sparsescope {
@@ -43,6 +44,9 @@ struct LibraryEntry {
     qint64 remainingBytes = -1;  // of the running operation, -1 when none
     qint64 etaSeconds = -1;      // of the running operation at the current speed, -1 unknown
     qint64 lastStored = 0;       // statistics at the last sample (for the speed)
+    std::function<void()> retry; // runs the last failed prefetch or export again (empty: none)
+    qint64 retryAtMs = -1;       // when it runs by itself (ObjectLibrary's clock), -1: not scheduled
+    int retries = 0;             // automatic retries of it so far
     qint64 lastSampleMs = -1;
 };
 
@@ -73,6 +77,14 @@ public:
     QFuture<Result<QByteArray>> read(int row, ByteRange range);
     void cancel(int row);          // cancels the entry's operations
     void setPaused(int row, bool paused); // pauses or resumes its transfers (SparseObject::setPaused)
+    // Runs the entry's failed prefetch or export again now (also done by itself, with a backoff of
+    // kFirstRetryMs doubling up to kMaxRetryMs, kMaxRetries times, after an upstream failure).
+    void retry(int row);
+    bool canRetry(int row) const { return bool(m_entries[size_t(row)].retry); }
+    qint64 retryInSeconds(int row) const; // -1 when none is scheduled
+    static constexpr int kMaxRetries = 5;
+    static constexpr qint64 kFirstRetryMs = 5000;
+    static constexpr qint64 kMaxRetryMs = 60000;
     void remove(int row);          // closes it and deletes its cache entry
 
 Q_SIGNALS:
@@ -102,7 +114,7 @@ private:
     void rescan();
     void applyListing(const QList<CachedObject> &listed);
     template <typename T>
-    QFuture<Result<T>> track(int row, const QString &operation, const QList<ByteRange> &ranges, QFuture<Result<T>> future,
+    QFuture<Result<T>> track(int row, const QString &operation, const QList<ByteRange> &ranges, QFuture<Result<T>> future, std::function<void()> again,
                              std::function<QString(const T &)> describe);
     int rowOfObject(const SparseObject *object) const;
     static QString nameOf(const QString &source);

@@ -105,6 +105,8 @@ QVariant ObjectTableModel::data(const QModelIndex &index, int role) const
             return QStringLiteral("—");
         return e.etaSeconds >= 0 ? tr("%1, %2").arg(formatBytes(e.remainingBytes), durationText(e.etaSeconds)) : formatBytes(e.remainingBytes);
     case State:
+        if (e.retryAtMs >= 0)
+            return tr("error, retrying in %1 s").arg(m_library->retryInSeconds(index.row()));
         if (e.object && e.object->isPaused())
             return e.operation.isEmpty() ? tr("paused") : tr("%1 paused at %2%").arg(e.operation).arg(std::max(0, e.operationPercent));
         if (!e.operation.isEmpty())

@@ -267,6 +267,7 @@ void SparseObject::enqueue(qint64 first, qint64 last, Priority priority, int att
 {
     m_requests.enqueue(m_requests.add(first, last, priority, attempt));
     m_inFlight.setSpan(first, last);
+    m_errors.resetSpan(first, last); // asked for again: queued, no longer failed
     markDirty(first, last);
 }
 

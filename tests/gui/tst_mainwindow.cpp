@@ -1,9 +1,11 @@
 // The desktop app end to end against a real nginx: open a URL, select a span on the map and
 // prefetch it through the real action, evict it, export, restart with objects and coverage.
+#include "awaitfuture.h"
 #include "coveragemap.h"
 #include "iopool.h"
 #include "mainwindow.h"
 #include "clirunner.h"
+#include "faultserver.h"
 #include "nginxfixture.h"
 #include "objectlibrary.h"
 #include "objecttablemodel.h"
@@ -237,6 +239,41 @@ private Q_SLOTS:
         pause->trigger(); // resume
         QVERIFY(!object->isPaused());
         QTRY_COMPARE_WITH_TIMEOUT(object->presentBytes(), qint64(16 << 20), 20000);
+    }
+    void aFailedPrefetchIsRetried()
+    {
+        const QByteArray body = patternBytes(2 << 20, 12);
+        FaultServer server(body);
+        QVERIFY(server.start());
+        server.setRule({Fault::ServiceUnavailable, 0, -1}); // every GET: 503 until it comes back
+        MainWindow w(settings());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.openSource(server.url());
+        QTRY_VERIFY_WITH_TIMEOUT(w.currentRow() >= 0 && w.library()->entry(w.currentRow()).object, 10000);
+        const int row = w.currentRow();
+        w.library()->prefetch(row, {{0, 2 << 20}});
+        // It fails (after the engine's own retries), and schedules itself again with a countdown.
+        QTRY_VERIFY_WITH_TIMEOUT(w.library()->retryInSeconds(row) > 0, 20000);
+        QVERIFY2(cell(w, ObjectTableModel::State).startsWith(QStringLiteral("error, retrying in")), qPrintable(cell(w, ObjectTableModel::State)));
+        // The server is back: the countdown runs out and the prefetch completes by itself.
+        server.setRule({});
+        QTRY_COMPARE_WITH_TIMEOUT(w.library()->entry(row).object->presentBytes(), qint64(2 << 20), ObjectLibrary::kFirstRetryMs + 10000);
+        QTRY_VERIFY(!w.library()->canRetry(row));
+        QVERIFY(*awaitFuture(w.library()->read(row, {0, 2 << 20})) == body);
+
+        // Again, with the Retry action instead of the countdown.
+        QVERIFY(awaitFuture(w.library()->evict(row, {{0, 2 << 20}})).ok());
+        server.setRule({Fault::ServiceUnavailable, 0, -1});
+        w.library()->prefetch(row, {{0, 2 << 20}});
+        QTRY_VERIFY_WITH_TIMEOUT(w.library()->retryInSeconds(row) > 0, 20000);
+        QAction *retry = actionNamed(&w, QStringLiteral("&Retry"));
+        QVERIFY(retry);
+        QTRY_VERIFY(retry->isEnabled());
+        server.setRule({});
+        retry->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(w.library()->entry(row).object->presentBytes(), qint64(2 << 20), 20000);
+        QTRY_COMPARE(w.library()->retryInSeconds(row), qint64(-1));
     }
     void badUrlIsReportedInTheActivityPanel()
     {
