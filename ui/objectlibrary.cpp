@@ -312,8 +312,8 @@ QFuture<Result<T>> ObjectLibrary::track(int row, const QString &operation, const
             e.retry = again;
             if (again && result.error().kind == ErrorKind::Upstream && e.retries < kMaxRetries) {
                 const qint64 wait = std::min(kMaxRetryMs, kFirstRetryMs << e.retries);
-                e.retryAtMs = m_clock.elapsed() + wait;
-                Q_EMIT activity(e.name, tr("%1 again in %2 s (attempt %3 of %4)").arg(operation).arg(wait / 1000).arg(e.retries + 2).arg(kMaxRetries + 1), false);
+                e.retryAtMs = m_clock.elapsed() + wait; // counted down in the State column; no line of its own,
+                                                        // so that an outage stays one grouped activity entry
             }
         }
         refresh();

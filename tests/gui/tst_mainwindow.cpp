@@ -210,6 +210,8 @@ private Q_SLOTS:
         QVERIFY2(cell(w, ObjectTableModel::Speed).endsWith(QStringLiteral("/s")), qPrintable(cell(w, ObjectTableModel::Speed)));
         QVERIFY2(cell(w, ObjectTableModel::Eta).contains(u':'), qPrintable(cell(w, ObjectTableModel::Eta)));
         QVERIFY2(w.windowTitle().contains(QStringLiteral("% eta.bin")), qPrintable(w.windowTitle()));
+        if (qEnvironmentVariableIsSet("SPARSESCOPE_SAVE_GRABS")) // for people to look at
+            w.grab().save(qEnvironmentVariable("SPARSESCOPE_SAVE_GRABS") + QStringLiteral("/eta.png"));
         w.library()->cancel(row);
         QTRY_COMPARE_WITH_TIMEOUT(w.windowTitle(), QStringLiteral("SparseScope"), 5000);
     }
@@ -256,6 +258,10 @@ private Q_SLOTS:
         // It fails (after the engine's own retries), and schedules itself again with a countdown.
         QTRY_VERIFY_WITH_TIMEOUT(w.library()->retryInSeconds(row) > 0, 20000);
         QVERIFY2(cell(w, ObjectTableModel::State).startsWith(QStringLiteral("error, retrying in")), qPrintable(cell(w, ObjectTableModel::State)));
+        if (qEnvironmentVariableIsSet("SPARSESCOPE_SAVE_GRABS")) { // for people to look at
+            QTest::qWait(1500);
+            w.grab().save(qEnvironmentVariable("SPARSESCOPE_SAVE_GRABS") + QStringLiteral("/outage.png"));
+        }
         // The server is back: the countdown runs out and the prefetch completes by itself.
         server.setRule({});
         QTRY_COMPARE_WITH_TIMEOUT(w.library()->entry(row).object->presentBytes(), qint64(2 << 20), ObjectLibrary::kFirstRetryMs + 10000);
