@@ -68,6 +68,7 @@ MainWindow::MainWindow(AppSettings settings, QWidget *parent) : QMainWindow(pare
         if (!m_demoSource.isEmpty() && m_library->entry(row).source == m_demoSource)
             showDemoActivity(row);
     });
+    connect(m_library, &ObjectLibrary::operationEnded, this, &MainWindow::notifyIfAway);
     connect(m_library, &ObjectLibrary::entryChanged, this, [this](int row) {
         if (row != currentRow()) {
             updateTitle();

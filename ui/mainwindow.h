@@ -12,6 +12,7 @@
 #include <QTimer>
 
 class QLabel;
+class QSystemTrayIcon;
 class QProgressBar;
 class QSortFilterProxyModel;
 class QTableView;
@@ -63,9 +64,17 @@ protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
     void dropEvent(QDropEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
+    // A long operation (≥ kNotifyAfterMs) that ends while the window is not active is announced:
+    // the task bar is asked for attention (QApplication::alert) and, where there is a system tray,
+    // a desktop notification shows (QSystemTrayIcon::showMessage). notified() says what.
+    static constexpr qint64 kNotifyAfterMs = 10000;
+    void notifyIfAway(const QString &object, const QString &message, bool ok, qint64 elapsedMs);
     void updateTitle();      // "45% a.bin — SparseScope" while operations run
     void restoreLayout();    // geometry and splitters as saved (QSettings), else a size that fits the screen
     void saveLayout() const;
+
+Q_SIGNALS:
+    void notified(const QString &text);
 
 private:
     void createActions();
@@ -92,6 +101,7 @@ private:
     QLabel *m_selectionLabel;
     QLabel *m_rateLabel;
     CacheUsageBar *m_usageBar;
+    QSystemTrayIcon *m_tray = nullptr; // created for the first notification, where there is a tray
     QProgressBar *m_progress;
     QTimer m_previewTimer;
     QString m_demoSource;

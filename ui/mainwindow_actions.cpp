@@ -31,6 +31,7 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
+#include <QSystemTrayIcon>
 #include <QTableView>
 #include <QToolBar>
 #include <QVBoxLayout>
@@ -143,6 +144,27 @@ void MainWindow::createActions()
     m_map->addActions({a.prefetchAll, a.evictAll, a.exportFull, a.exportSparse});
     m_table->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_table->addActions({a.prefetchAll, a.evictAll, a.exportFull, a.verify, a.remove});
+}
+
+void MainWindow::notifyIfAway(const QString &object, const QString &message, bool ok, qint64 elapsedMs)
+{
+    if (elapsedMs < kNotifyAfterMs || isActiveWindow())
+        return;
+    const QString title = ok ? tr("%1: done").arg(object) : tr("%1: failed").arg(object);
+    QApplication::alert(this); // the task bar entry asks for attention
+    if (QSystemTrayIcon::isSystemTrayAvailable()) {
+        if (!m_tray) {
+            m_tray = new QSystemTrayIcon(windowIcon().isNull() ? style()->standardIcon(QStyle::SP_DriveNetIcon) : windowIcon(), this);
+            connect(m_tray, &QSystemTrayIcon::messageClicked, this, [this] {
+                showNormal();
+                raise();
+                activateWindow();
+            });
+        }
+        m_tray->show();
+        m_tray->showMessage(title, message, ok ? QSystemTrayIcon::Information : QSystemTrayIcon::Warning, 8000);
+    }
+    Q_EMIT notified(title + QStringLiteral(": ") + message);
 }
 
 void MainWindow::updateTitle()

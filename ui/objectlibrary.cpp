@@ -285,7 +285,8 @@ QFuture<Result<T>> ObjectLibrary::track(int row, const QString &operation, const
     e.state = EntryState::Working;
     Q_EMIT entryChanged(row);
     SparseObject *raw = e.object.get();
-    future.then(this, [this, raw, operation, describe, again](Result<T> result) {
+    const qint64 startedMs = m_clock.elapsed();
+    future.then(this, [this, raw, operation, describe, again, startedMs](Result<T> result) {
         const int r = rowOfObject(raw);
         if (r < 0)
             return;
@@ -297,10 +298,12 @@ QFuture<Result<T>> ObjectLibrary::track(int row, const QString &operation, const
         }
         if (e.state == EntryState::Working)
             e.state = EntryState::Idle;
+        const qint64 elapsed = m_clock.elapsed() - startedMs;
         if (result) {
             e.retry = {};
             e.retries = 0;
             Q_EMIT activity(e.name, describe(result.value()), false);
+            Q_EMIT operationEnded(e.name, describe(result.value()), true, elapsed);
         } else if (result.error().kind == ErrorKind::Cancelled) {
             e.retry = {};
             Q_EMIT activity(e.name, tr("%1 cancelled").arg(operation), false);
@@ -308,6 +311,7 @@ QFuture<Result<T>> ObjectLibrary::track(int row, const QString &operation, const
             e.state = result.error().kind == ErrorKind::Changed ? EntryState::ChangedUpstream : EntryState::Error;
             e.lastError = result.error().message;
             Q_EMIT activity(e.name, result.error().message, true);
+            Q_EMIT operationEnded(e.name, result.error().message, false, elapsed);
             // The server may come back: try again by itself a few times, later each time.
             e.retry = again;
             if (again && result.error().kind == ErrorKind::Upstream && e.retries < kMaxRetries) {

@@ -99,6 +99,9 @@ Q_SIGNALS:
     void entryRemoved(int row);
     void opened(int row);
     void activity(const QString &object, const QString &message, bool error);
+    // A tracked operation (prefetch, export, verify, evict) ended after `elapsedMs`; `message` is
+    // what the activity panel shows for it.
+    void operationEnded(const QString &object, const QString &message, bool ok, qint64 elapsedMs);
     // Once a second: bytes stored per second across all objects, and the share of bytes asked
     // for that were cache hits in that second (NaN when nothing was asked).
     void sampled(double bytesPerSecond, double hitRatio);

@@ -18,6 +18,7 @@
 #include <QScreen>
 #include <QLabel>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -280,6 +281,32 @@ private Q_SLOTS:
         retry->trigger();
         QTRY_COMPARE_WITH_TIMEOUT(w.library()->entry(row).object->presentBytes(), qint64(2 << 20), 20000);
         QTRY_COMPARE(w.library()->retryInSeconds(row), qint64(-1));
+    }
+    void aLongOperationEndingInTheBackgroundIsAnnounced()
+    {
+        MainWindow w(settings());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QSignalSpy notified(&w, &MainWindow::notified);
+        QWidget other; // another window has the focus
+        other.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&other));
+        other.activateWindow();
+        QTRY_VERIFY(!w.isActiveWindow());
+        Q_EMIT w.library()->operationEnded(QStringLiteral("big.iso"), QStringLiteral("exported to /tmp/big.iso"), true, 42000);
+        QCOMPARE(notified.count(), 1);
+        QCOMPARE(notified.first().first().toString(), QStringLiteral("big.iso: done: exported to /tmp/big.iso"));
+        Q_EMIT w.library()->operationEnded(QStringLiteral("small"), QStringLiteral("prefetched 1 MiB"), true, 300); // short: no
+        QCOMPARE(notified.count(), 1);
+        Q_EMIT w.library()->operationEnded(QStringLiteral("big.iso"), QStringLiteral("HTTP 503"), false, 60000);
+        QCOMPARE(notified.count(), 2);
+        QVERIFY(notified.last().first().toString().startsWith(QStringLiteral("big.iso: failed")));
+        // In front: nothing to announce.
+        other.hide();
+        w.activateWindow();
+        QTRY_VERIFY(w.isActiveWindow());
+        Q_EMIT w.library()->operationEnded(QStringLiteral("big.iso"), QStringLiteral("verified"), true, 42000);
+        QCOMPARE(notified.count(), 2);
     }
     void badUrlIsReportedInTheActivityPanel()
     {
