@@ -1,9 +1,6 @@
 #include "budgetevictor.h"
 #include "accesstimes.h"
-#include "cachepaths.h"
 #include "sparsefilestore.h"
-
-#include <QDir>
 
 #include <algorithm>
 #include <map>
@@ -27,16 +24,6 @@ struct Candidate {
     qint64 last;
 };
 
-QStringList entryDirectories(const QString &cacheDir)
-{
-    QStringList out;
-    const QDir root(cachepaths::objectsRoot(cacheDir));
-    for (const QString &id : root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
-        if (!id.startsWith(u'.')) // being removed
-            out << root.absoluteFilePath(id);
-    return out;
-}
-
 Result<std::unique_ptr<SparseFileStore>> openEntry(const Entry &e)
 {
     // Opened as it is (its own meta as what we want): nothing is reset, nothing waited for.
@@ -52,15 +39,15 @@ Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList 
         return out;
     std::vector<Entry> entries;
     std::vector<Candidate> candidates;
-    for (const QString &dir : entryDirectories(cacheDir)) {
-        auto in = SparseFileStore::inspect(dir);
-        if (!in)
-            continue; // half-created or being removed: nothing to take from it
+    // Entries that cannot be inspected (half-created, being removed) have nothing to take.
+    for (const SparseFileStore::Listed &listed : SparseFileStore::listEntries(cacheDir, nullptr)) {
+        const QString &dir = listed.directory;
+        const SparseFileStore::Inspection &in = listed.inspection;
         const int index = int(entries.size());
-        entries.push_back({dir, in->meta});
-        const qint64 count = in->present.size();
+        entries.push_back({dir, in.meta});
+        const qint64 count = in.present.size();
         const std::vector<quint32> ticks = AccessTimes::read(dir, count);
-        for (const auto &[a, b] : in->present.setRuns(0, count - 1)) {
+        for (const auto &[a, b] : in.present.setRuns(0, count - 1)) {
             qint64 runStart = a;
             for (qint64 c = a + 1; c <= b + 1; ++c)
                 if (c > b || ticks[size_t(c)] != ticks[size_t(runStart)]) {
@@ -116,7 +103,7 @@ Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList 
 Freed freeOrphanBlocks(const QString &cacheDir, QStringList *warnings)
 {
     Freed freed;
-    for (const QString &dir : entryDirectories(cacheDir)) {
+    for (const QString &dir : SparseFileStore::entryDirectories(cacheDir)) {
         auto meta = ObjectMeta::load(dir + QStringLiteral("/meta.json"));
         if (!meta)
             continue;

@@ -67,6 +67,8 @@ public:
         Inspection inspection;
     };
     static QList<Listed> listEntries(const QString &cacheDir, QStringList *warnings);
+    // The entry directories under `cacheDir` (not those being removed), without reading them.
+    static QStringList entryDirectories(const QString &cacheDir);
 
     // (I/O) Deletes the entry in `directory`: waits for a process that is creating or repairing
     // it (up to lockWaitMs; `waiting`, if set, is told at once what it waits for), renames it out

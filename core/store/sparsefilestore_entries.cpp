@@ -35,20 +35,27 @@ Result<SparseFileStore::Inspection> SparseFileStore::inspect(const QString &dire
     return in;
 }
 
+QStringList SparseFileStore::entryDirectories(const QString &cacheDir)
+{
+    QStringList out;
+    const QDir root(cachepaths::objectsRoot(cacheDir));
+    for (const QString &id : root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+        if (!id.startsWith(u'.')) // being removed
+            out << root.absoluteFilePath(id);
+    return out;
+}
+
 QList<SparseFileStore::Listed> SparseFileStore::listEntries(const QString &cacheDir, QStringList *warnings)
 {
     QList<Listed> out;
-    const QDir root(cachepaths::objectsRoot(cacheDir));
-    for (const QString &id : root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
-        if (id.startsWith(u'.'))
-            continue; // being removed
-        auto in = inspect(root.absoluteFilePath(id));
+    for (const QString &dir : entryDirectories(cacheDir)) {
+        auto in = inspect(dir);
         if (!in) {
             if (warnings)
-                *warnings << QStringLiteral("skipping %1: %2").arg(root.absoluteFilePath(id), in.error().message);
+                *warnings << QStringLiteral("skipping %1: %2").arg(dir, in.error().message);
             continue;
         }
-        out.append({root.absoluteFilePath(id), std::move(in).value()});
+        out.append({dir, std::move(in).value()});
     }
     std::sort(out.begin(), out.end(), [](const Listed &a, const Listed &b) { return a.inspection.meta.source < b.inspection.meta.source; });
     return out;
