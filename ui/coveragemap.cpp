@@ -290,7 +290,7 @@ void CoverageMap::mousePressEvent(QMouseEvent *event)
     m_anchorCell = cell;
     m_cursorCell = cell;
     m_dragging = true;
-    setSelection(snappedToChunks(m_renderer.cellBytes(cell)));
+    setSelection(cellSpan(cell, cell));
 }
 
 void CoverageMap::keyPressEvent(QKeyEvent *event)
@@ -322,15 +322,15 @@ void CoverageMap::keyPressEvent(QKeyEvent *event)
     if (!extend || m_anchorCell < 0)
         m_anchorCell = to;
     m_cursorCell = to;
-    const qint64 a = std::min(m_anchorCell, to), b = std::max(m_anchorCell, to);
-    setSelection(snappedToChunks({m_renderer.cellBytes(a).begin, m_renderer.cellBytes(b).end}));
+    setSelection(cellSpan(m_anchorCell, to));
     event->accept();
 }
 
-ByteRange CoverageMap::snappedToChunks(ByteRange bytes) const
+ByteRange CoverageMap::cellSpan(qint64 x, qint64 y) const
 {
     // Whole chunks: what prefetch and evict act on anyway (a cell of many chunks may start or end
     // inside one).
+    const ByteRange bytes{m_renderer.cellBytes(std::min(x, y)).begin, m_renderer.cellBytes(std::max(x, y)).end};
     const auto [first, last] = m_geometry.chunksTouching(bytes);
     return last < first ? bytes : m_geometry.chunkSpan(first, last);
 }
@@ -343,8 +343,7 @@ void CoverageMap::mouseMoveEvent(QMouseEvent *event)
     if (cell < 0)
         return;
     m_cursorCell = cell;
-    const qint64 a = std::min(cell, m_anchorCell), b = std::max(cell, m_anchorCell);
-    const ByteRange span = snappedToChunks({m_renderer.cellBytes(a).begin, m_renderer.cellBytes(b).end});
+    const ByteRange span = cellSpan(m_anchorCell, cell);
     if (span != m_selection)
         setSelection(span);
 }

@@ -52,7 +52,7 @@ protected:
     void changeEvent(QEvent *event) override;
 
 private:
-    ByteRange snappedToChunks(ByteRange bytes) const; // widened to whole chunks
+    ByteRange cellSpan(qint64 x, qint64 y) const; // the bytes of cells x..y (either order), widened to whole chunks
     void onCoverageChanged(qint64 firstChunk, qint64 lastChunk);
     void tick();
     void relayout();

@@ -157,6 +157,12 @@ CacheSettings CacheBudget::settings()
     return m_settings;
 }
 
+CacheSettings CacheBudget::lastSettings() const
+{
+    QMutexLocker l(&m_settingsMutex); // what settings() last read: no stat(2) here
+    return m_settings;
+}
+
 quint32 CacheBudget::nextTick() { return state()->tick.fetch_add(1, std::memory_order_relaxed) + 1; }
 
 void CacheBudget::account(qint64 bytes) { state()->accounted.fetch_add(bytes, std::memory_order_relaxed); }
@@ -205,11 +211,7 @@ void CacheBudget::afterCommit()
 
 std::optional<qint64> CacheBudget::roomForOneOperation()
 {
-    CacheSettings s;
-    {
-        QMutexLocker l(&m_settingsMutex); // what settings() last read: no stat(2) here
-        s = m_settings;
-    }
+    const CacheSettings s = lastSettings();
     std::optional<qint64> room;
     if (s.maxSize)
         room = qint64(double(*s.maxSize) * kStopFraction);
@@ -222,11 +224,7 @@ std::optional<qint64> CacheBudget::roomForOneOperation()
 
 bool CacheBudget::isTight()
 {
-    std::optional<qint64> max;
-    {
-        QMutexLocker l(&m_settingsMutex);
-        max = m_settings.maxSize;
-    }
+    const std::optional<qint64> max = lastSettings().maxSize;
     return max && accountedBytes() > qint64(double(*max) * kStopFraction);
 }
 

@@ -115,7 +115,8 @@ private:
     QString m_cacheDir;
     int m_fd = -1;
     void *m_map = nullptr;
-    QMutex m_settingsMutex;
+    CacheSettings lastSettings() const; // as settings() last read them, without looking at the file
+    mutable QMutex m_settingsMutex;
     CacheSettings m_settings;
     qint64 m_settingsMtime = -1;
     std::chrono::steady_clock::time_point m_settingsCheckedAt{};
