@@ -1,5 +1,4 @@
 #include "sparseobject.h"
-#include "cachebudget.h"
 #include "cachepaths.h"
 #include "chunkassembler.h"
 #include "enginelink.h"
@@ -278,23 +277,6 @@ void SparseObject::dispatch()
         startRequest(*id);
 }
 
-void SparseObject::setPaused(bool paused)
-{
-    if (paused == m_paused)
-        return;
-    m_paused = paused;
-    if (!paused) {
-        dispatch();
-        return;
-    }
-    for (UpstreamRequest *r : m_requests.running())
-        if (r->priority == Priority::Prefetch && !r->pausing) {
-            r->pausing = true; // onRequestFinished() queues what did not arrive
-            r->assembler->stop();
-            m_source->cancel(r->sourceId);
-        }
-}
-
 void SparseObject::startRequest(quint64 requestId)
 {
     // Only chunks no other process is fetching, and that none stored meanwhile, go upstream.
@@ -307,14 +289,6 @@ void SparseObject::startRequest(quint64 requestId)
         [this, requestId](const Status &st) { onRequestFinished(requestId, st); }, r.priority == Priority::Interactive);
     r.sourceId = m_source->read(m_geometry.chunkSpan(r.firstChunk, r.lastChunk), r.assembler, r.priority == Priority::Interactive);
     markDirty(r.firstChunk, r.lastChunk); // queued -> being transferred
-}
-
-ChunkBitmap SparseObject::transferringChunkMap() const
-{
-    ChunkBitmap out(m_geometry.chunkCount());
-    for (const auto &[a, b] : m_requests.transferring())
-        out.setSpan(a, b);
-    return out;
 }
 
 void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &result)
@@ -558,46 +532,6 @@ void SparseObject::handleChanged(const Error &error)
     startOnPool(ioPool(), [store = m_store, last, link = m_link, this] {
         (void)store->evict(0, last);
         link->post([this, last] { markDirty(0, last); });
-    });
-}
-
-void SparseObject::scheduleCommit(bool force)
-{
-    const auto budget = m_store->budget();
-    if (m_requests.runningInteractive() > 0 && !force && !(budget && budget->isTight())) {
-        // (With the budget tight, uncommitted chunks, which it cannot evict, must not pile up.)
-        // An fdatasync of the data file now would stall the user's chunk writes on the same file:
-        // commit once the interactive requests are done (the chunks are readable meanwhile), or
-        // after a second at the latest, so that a stalled read cannot postpone durability.
-        if (!m_commitDeferred)
-            QTimer::singleShot(1000, this, [this] {
-                if (m_commitDeferred) {
-                    m_commitDeferred = false;
-                    scheduleCommit(true);
-                }
-            });
-        m_commitDeferred = true;
-        return;
-    }
-    if (m_commitRunning) {
-        m_commitAgain = true;
-        return;
-    }
-    m_commitRunning = true;
-    startOnPool(ioPool(), [store = m_store, link = m_link, this] {
-        const Status st = store->commit();
-        link->post([this, st] {
-            m_commitRunning = false;
-            if (!st && !m_fatal) {
-                m_fatal = st.error();
-                Q_EMIT errorOccurred(st.error().message);
-                failAll(*m_fatal); // every reader and prefetch learns why, not just "cancelled"
-            }
-            if (m_commitAgain && !m_fatal) {
-                m_commitAgain = false;
-                scheduleCommit();
-            }
-        });
     });
 }
 

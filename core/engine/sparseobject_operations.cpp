@@ -1,13 +1,17 @@
-// SparseObject: operations on the whole object — flush, evict, verify, export — and the budget's
-// check that an operation fits in the cache at once (cachebudget.h).
+// SparseObject: operations on the whole object — pause, flush and the group commits, evict,
+// verify, export — and the budget's check that an operation fits in the cache at once
+// (cachebudget.h).
 #include "sparseobject.h"
 #include "cachebudget.h"
+#include "chunkassembler.h"
 #include "enginelink.h"
 #include "exportwriter.h"
 #include "handoff.h"
 #include "iopool.h"
 #include "rangeparse.h"
 #include "sparsefilestore.h"
+
+#include <QTimer>
 
 namespace sparsescope {
 
@@ -114,6 +118,71 @@ QFuture<Result<qint64>> SparseObject::exportTo(const QString &path, ExportMode m
             });
         });
     return future;
+}
+
+void SparseObject::setPaused(bool paused)
+{
+    if (paused == m_paused)
+        return;
+    m_paused = paused;
+    if (!paused) {
+        dispatch();
+        return;
+    }
+    for (UpstreamRequest *r : m_requests.running())
+        if (r->priority == Priority::Prefetch && !r->pausing) {
+            r->pausing = true; // onRequestFinished() queues what did not arrive
+            r->assembler->stop();
+            m_source->cancel(r->sourceId);
+        }
+}
+
+ChunkBitmap SparseObject::transferringChunkMap() const
+{
+    ChunkBitmap out(m_geometry.chunkCount());
+    for (const auto &[a, b] : m_requests.transferring())
+        out.setSpan(a, b);
+    return out;
+}
+
+void SparseObject::scheduleCommit(bool force)
+{
+    const auto budget = m_store->budget();
+    if (m_requests.runningInteractive() > 0 && !force && !(budget && budget->isTight())) {
+        // (With the budget tight, uncommitted chunks, which it cannot evict, must not pile up.)
+        // An fdatasync of the data file now would stall the user's chunk writes on the same file:
+        // commit once the interactive requests are done (the chunks are readable meanwhile), or
+        // after a second at the latest, so that a stalled read cannot postpone durability.
+        if (!m_commitDeferred)
+            QTimer::singleShot(1000, this, [this] {
+                if (m_commitDeferred) {
+                    m_commitDeferred = false;
+                    scheduleCommit(true);
+                }
+            });
+        m_commitDeferred = true;
+        return;
+    }
+    if (m_commitRunning) {
+        m_commitAgain = true;
+        return;
+    }
+    m_commitRunning = true;
+    startOnPool(ioPool(), [store = m_store, link = m_link, this] {
+        const Status st = store->commit();
+        link->post([this, st] {
+            m_commitRunning = false;
+            if (!st && !m_fatal) {
+                m_fatal = st.error();
+                Q_EMIT errorOccurred(st.error().message);
+                failAll(*m_fatal); // every reader and prefetch learns why, not just "cancelled"
+            }
+            if (m_commitAgain && !m_fatal) {
+                m_commitAgain = false;
+                scheduleCommit();
+            }
+        });
+    });
 }
 
 } // namespace sparsescope
