@@ -311,16 +311,17 @@ int cmdConfig(const CliConfig &c)
 
 int cmdGc(const CliConfig &c)
 {
-    auto report = Cache(c.engine.cacheDir).collectGarbage();
+    const Cache cache(c.engine.cacheDir);
+    auto report = cache.collectGarbage();
     if (!report)
         return fail(report.error());
-    auto usage = Cache(c.engine.cacheDir).usage();
+    auto settings = cache.settings(); // the use after gc is in the report (measured as du does): no second walk
     QTextStream out(stdout);
     out << "freed " << report->objects << (report->objects == 1 ? " object, " : " objects, ") << report->chunks
         << (report->chunks == 1 ? " chunk, " : " chunks, ") << report->bytes << " bytes (" << formatBytes(report->bytes) << ")";
-    if (usage)
-        out << "; the cache uses " << formatBytes(usage->usedBytes) << " of max-size "
-            << (usage->settings.maxSize ? formatBytes(*usage->settings.maxSize) : QStringLiteral("none"));
+    if (settings)
+        out << "; the cache uses " << formatBytes(report->usedAfter) << " of max-size "
+            << (settings->maxSize ? formatBytes(*settings->maxSize) : QStringLiteral("none"));
     out << "\n";
     return ExitOk;
 }

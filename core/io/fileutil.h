@@ -24,6 +24,8 @@ Status syncDirectory(const QString &dir);
 Status syncFilesystem(const QString &dir);
 // mkdir -p with mode 0700 for every directory it creates.
 Status makePrivateDirectory(const QString &dir);
+// `bytes` rounded up to whole 4 KiB blocks: what writing them allocates, what punching them frees.
+inline qint64 blockRounded(qint64 bytes) { return (bytes + 4095) / 4096 * 4096; }
 // Disk blocks allocated to the open file `fd`, in bytes (fstat(2) st_blocks × 512); 0 on error.
 qint64 allocatedBytesOf(int fd);
 // "strerror(errno)" as QString.

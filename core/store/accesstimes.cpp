@@ -12,7 +12,7 @@
 namespace sparsescope {
 
 namespace {
-qint64 pageRounded(qint64 bytes) { return std::max<qint64>(4096, (bytes + 4095) / 4096 * 4096); }
+qint64 pageRounded(qint64 bytes) { return std::max<qint64>(4096, blockRounded(bytes)); }
 } // namespace
 
 AccessTimes::~AccessTimes()

@@ -327,7 +327,7 @@ Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
         return makeError(ErrorKind::LocalIo, QStringLiteral("%1 bytes %2: %3").arg(m_meta.source, r.toInclusiveString(), st.error().message));
     }
     if (m_budget)
-        m_budget->account((r.length() + 4095) / 4096 * 4096);
+        m_budget->account(blockRounded(r.length()));
     stamp(index, index);
     std::unique_lock l(m_stateLock);
     m_present.set(index);

@@ -16,10 +16,6 @@
 
 namespace sparsescope {
 
-namespace {
-qint64 blockRounded(qint64 bytes) { return (bytes + 4095) / 4096 * 4096; }
-} // namespace
-
 Result<qint64> SparseFileStore::evict(qint64 first, qint64 last)
 {
     last = std::min(last, geometry().chunkCount() - 1);
