@@ -28,8 +28,10 @@ const char *kDescription =
     "                                   and free its disk blocks\n"
     "  export SOURCE -o FILE [--sparse] write the object to FILE (fetching what is missing);\n"
     "                                   --sparse writes only present chunks, leaving holes\n"
-    "  verify SOURCE                    re-hash present chunks; drop bad ones (exit 1 if any)\n"
-    "  status [--json]                  the cache's disk use and budget, and every object in it\n"
+    "  verify [SOURCE]                  re-hash present chunks; drop bad ones (exit 1 if any);\n"
+    "                                   no SOURCE: every object and every packed content\n"
+    "  status [--json]                  the cache's disk use and budget, loose and packed\n"
+    "                                   chunks, and every object in it\n"
     "  remove SOURCE                    delete the object's cache entirely\n"
     "  list SOURCE [--json]             the entries of a ZIP or tar archive (path, size,\n"
     "                                   compressed size, type), fetching only what listing needs;\n"
@@ -50,6 +52,11 @@ const char *kDescription =
     "                                   SIZE takes K, M, G, T (KiB..TiB). Past 95 % of max-size the\n"
     "                                   least recently used chunks are evicted down to 90 %\n"
     "  gc                               apply the budget now; print what was freed\n"
+    "  pack [SOURCE...]                 move present chunks (default: of every object) into\n"
+    "                                   shared pack files: each content stored once (SHA-256),\n"
+    "                                   compressed with zstd where that pays; reads stay the same\n"
+    "  repack                           rewrite packs without contents no object uses any more\n"
+    "                                   (after evict, remove or the budget) to give space back\n"
     "\n"
     "Exit status: 0 success, 1 failure at run time, 2 usage error. SIGINT or SIGTERM removes\n"
     "the command's temporary files before it dies; the cache needs nothing.";
@@ -107,7 +114,7 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
                                         QStringLiteral("Read a compressed tar from start to end (list, extract)."));
     p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, caFile, progress, stats, range, output, json, sparse, sequential});
     p.addPositionalArgument(QStringLiteral("COMMAND"),
-                            QStringLiteral("info, read, prefetch, evict, export, verify, status, remove, list, extract, config or gc."));
+                            QStringLiteral("info, read, prefetch, evict, export, verify, status, remove, list, extract, config, gc, pack or repack."));
     p.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("URL or local path of the object."), QStringLiteral("[SOURCE]"));
 
     if (!p.parse(arguments))
@@ -128,9 +135,9 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
         return usageError(QStringLiteral("no command given"));
     c.command = pos.first();
     static const QStringList withSource = {QStringLiteral("info"), QStringLiteral("read"), QStringLiteral("prefetch"),
-                                           QStringLiteral("evict"), QStringLiteral("export"), QStringLiteral("verify"),
+                                           QStringLiteral("evict"), QStringLiteral("export"),
                                            QStringLiteral("remove"), QStringLiteral("list")};
-    if (c.command == u"status" || c.command == u"gc") {
+    if (c.command == u"status" || c.command == u"gc" || c.command == u"repack") {
         if (pos.size() != 1)
             return usageError(QStringLiteral("%1 takes no SOURCE").arg(c.command));
     } else if (c.command == u"config") {
@@ -145,6 +152,12 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
                 if (Status st = check.set(c.entries.first(), c.entries.at(1)); !st)
                     return usageError(st.error().message);
         }
+    } else if (c.command == u"pack") {
+        c.entries = pos.mid(1);
+    } else if (c.command == u"verify") {
+        if (pos.size() > 2)
+            return usageError(QStringLiteral("verify takes at most one SOURCE (none: the whole cache)"));
+        c.source = pos.value(1);
     } else if (c.command == u"extract") {
         if (pos.size() < 2)
             return usageError(QStringLiteral("extract needs a SOURCE"));

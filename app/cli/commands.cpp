@@ -1,5 +1,6 @@
 #include "commands.h"
 #include "archivecommands.h"
+#include "cachecommands.h"
 #include "atomicfile.h"
 #include "awaitfuture.h"
 #include "cache.h"
@@ -23,13 +24,6 @@
 
 namespace sparsescope::cli {
 
-namespace {
-// How chunks are written into the cache: pwrite, or io_uring when SPARSESCOPE_STORE_IO=uring
-// and the kernel allows it (uringring.h).
-QString storeBackend() { return Cache::storeBackend(); }
-
-using ObjectPtr = std::shared_ptr<SparseObject>;
-
 int fail(const QString &message)
 {
     QTextStream(stderr) << "sparsescope-cli: " << message << "\n";
@@ -44,6 +38,13 @@ int fail(const Error &error)
     QTextStream(stderr) << "sparsescope-cli: " << message << "\n";
     return error.kind == ErrorKind::Usage ? ExitUsage : ExitFailure;
 }
+
+namespace {
+// How chunks are written into the cache: pwrite, or io_uring when SPARSESCOPE_STORE_IO=uring
+// and the kernel allows it (uringring.h).
+QString storeBackend() { return Cache::storeBackend(); }
+
+using ObjectPtr = std::shared_ptr<SparseObject>;
 
 Result<ObjectPtr> openObject(const CliConfig &c)
 {
@@ -231,101 +232,6 @@ int cmdVerify(const CliConfig &, SparseObject &o)
     return ExitFailure;
 }
 
-int cmdStatus(const CliConfig &c)
-{
-    const Cache cache(c.engine.cacheDir);
-    auto usage = cache.usage();
-    if (!usage)
-        return fail(usage.error());
-    const CacheListing listing = cache.list();
-    const QList<CachedObject> &rows = listing.objects;
-    for (const QString &w : listing.warnings)
-        QTextStream(stderr) << "sparsescope-cli: warning: " << w << "\n";
-    const CacheSettings &s = usage->settings;
-    if (c.json) {
-        QJsonArray arr;
-        for (const auto &r : rows) {
-            QJsonObject j;
-            j[QStringLiteral("source")] = r.source;
-            j[QStringLiteral("size")] = double(r.size);
-            j[QStringLiteral("chunk_size")] = double(r.chunkSize);
-            j[QStringLiteral("present_bytes")] = double(r.presentBytes);
-            j[QStringLiteral("allocated_bytes")] = double(r.allocatedBytes);
-            j[QStringLiteral("validator")] = r.validator;
-            j[QStringLiteral("cache_path")] = r.directory;
-            arr.append(j);
-        }
-        QJsonObject top;
-        top[QStringLiteral("cache_dir")] = c.engine.cacheDir;
-        top[QStringLiteral("max_size")] = s.maxSize ? QJsonValue(double(*s.maxSize)) : QJsonValue(QJsonValue::Null);
-        top[QStringLiteral("min_free_space")] = double(s.minFreeSpace);
-        top[QStringLiteral("used_bytes")] = double(usage->usedBytes);
-        top[QStringLiteral("objects")] = arr;
-        QTextStream(stdout) << QJsonDocument(top).toJson(QJsonDocument::Compact) << "\n";
-        return ExitOk;
-    }
-    QTextStream out(stdout);
-    out << c.engine.cacheDir << ": " << formatBytes(usage->usedBytes) << " used, max-size "
-        << (s.maxSize ? formatBytes(*s.maxSize) : QStringLiteral("none")) << ", min-free-space " << formatBytes(s.minFreeSpace);
-    if (usage->freeBytes >= 0)
-        out << " (" << formatBytes(usage->freeBytes) << " free)";
-    out << "\n";
-    if (rows.isEmpty()) {
-        out << "no objects in " << c.engine.cacheDir << "\n";
-        return ExitOk;
-    }
-    out << QStringLiteral("%1  %2  %3  %4  %5\n").arg(QStringLiteral("SIZE"), 10).arg(QStringLiteral("PRESENT"), 10)
-               .arg(QStringLiteral("%"), 6).arg(QStringLiteral("ON DISK"), 10).arg(QStringLiteral("SOURCE"));
-    for (const auto &r : rows) {
-        const double pct = r.size > 0 ? 100.0 * double(r.presentBytes) / double(r.size) : 100.0;
-        out << QStringLiteral("%1  %2  %3  %4  %5\n").arg(formatBytes(r.size), 10).arg(formatBytes(r.presentBytes), 10)
-                   .arg(QString::number(pct, 'f', 1), 6).arg(formatBytes(r.allocatedBytes), 10).arg(r.source);
-    }
-    return ExitOk;
-}
-
-int cmdConfig(const CliConfig &c)
-{
-    const Cache cache(c.engine.cacheDir);
-    auto settings = cache.settings();
-    if (!settings)
-        return fail(settings.error());
-    QTextStream out(stdout);
-    if (c.entries.isEmpty()) {
-        for (const QString &key : CacheSettings::keys())
-            out << key << " = " << settings->value(key).value() << "\n";
-        return ExitOk;
-    }
-    const QString &key = c.entries.first();
-    if (c.entries.size() == 1) {
-        out << settings->value(key).value() << "\n"; // the key was checked when parsing
-        return ExitOk;
-    }
-    CacheSettings changed = *settings;
-    if (Status st = changed.set(key, c.entries.at(1)); !st)
-        return fail(st.error());
-    if (Status st = cache.saveSettings(changed); !st)
-        return fail(st.error());
-    return ExitOk;
-}
-
-int cmdGc(const CliConfig &c)
-{
-    const Cache cache(c.engine.cacheDir);
-    auto report = cache.collectGarbage();
-    if (!report)
-        return fail(report.error());
-    auto settings = cache.settings(); // the use after gc is in the report (measured as du does): no second walk
-    QTextStream out(stdout);
-    out << "freed " << report->objects << (report->objects == 1 ? " object, " : " objects, ") << report->chunks
-        << (report->chunks == 1 ? " chunk, " : " chunks, ") << report->bytes << " bytes (" << formatBytes(report->bytes) << ")";
-    if (settings)
-        out << "; the cache uses " << formatBytes(report->usedAfter) << " of max-size "
-            << (settings->maxSize ? formatBytes(*settings->maxSize) : QStringLiteral("none"));
-    out << "\n";
-    return ExitOk;
-}
-
 int cmdRemove(const CliConfig &c)
 {
     const auto waiting = [](const QString &why) { QTextStream(stderr) << "sparsescope-cli: " << why << "\n"; };
@@ -363,6 +269,12 @@ int runCommand(const CliConfig &c)
         rc = cmdGc(c);
     } else if (c.command == u"remove") {
         rc = cmdRemove(c);
+    } else if (c.command == u"pack") {
+        rc = cmdPack(c);
+    } else if (c.command == u"repack") {
+        rc = cmdRepack(c);
+    } else if (c.command == u"verify" && c.source.isEmpty()) {
+        rc = cmdVerifyCache(c);
     } else {
         auto opened = openObject(c);
         if (!opened) {

@@ -1,11 +1,11 @@
 #include "archiveindex.h"
 #include "atomicfile.h"
 #include "fileutil.h"
+#include "sqlitedb.h"
 
 #include <QFile>
 #include <QStringList>
 
-#include <sqlite3.h>
 #include <map>
 #include <unistd.h>
 
@@ -14,30 +14,8 @@ namespace sparsescope::archiveindex {
 namespace {
 constexpr int kFormatVersion = 2;
 
-// One connection, closed on scope exit.
-struct Db {
-    sqlite3 *db = nullptr;
-    ~Db() { sqlite3_close(db); }
-    bool exec(const char *sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
-    QString error() const { return QString::fromUtf8(sqlite3_errmsg(db)); }
-};
-
-struct Statement {
-    sqlite3_stmt *s = nullptr;
-    Statement(sqlite3 *db, const char *sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
-    ~Statement() { sqlite3_finalize(s); }
-    explicit operator bool() const { return s != nullptr; }
-    QString text(int column) const
-    {
-        const auto *p = reinterpret_cast<const char *>(sqlite3_column_text(s, column));
-        return p ? QString::fromUtf8(p, sqlite3_column_bytes(s, column)) : QString();
-    }
-    void bind(int at, const QString &value)
-    {
-        const QByteArray utf8 = value.toUtf8();
-        sqlite3_bind_text(s, at, utf8.constData(), int(utf8.size()), SQLITE_TRANSIENT);
-    }
-};
+using Db = SqliteDb;
+using Statement = SqliteStatement;
 
 QString metaValue(sqlite3 *db, const char *key)
 {

@@ -3,6 +3,7 @@
 #include "handoff.h"
 #include "iopool.h"
 #include "uringring.h"
+#include "packstore.h"
 #include "sparsefilestore.h"
 
 #include <QFileInfo>
@@ -48,9 +49,20 @@ CacheListing Cache::list() const
         o.size = l.inspection.meta.size;
         o.chunkSize = l.inspection.meta.chunkSize;
         o.present = std::move(l.inspection.present);
+        o.packed = std::move(l.inspection.packed);
         o.presentBytes = l.inspection.presentBytes;
+        o.packedBytes = l.inspection.packedBytes;
         o.allocatedBytes = l.inspection.allocatedBytes;
+        o.diskBytes = o.allocatedBytes;
         out.objects.append(std::move(o));
+    }
+    if (std::any_of(out.objects.cbegin(), out.objects.cend(), [](const CachedObject &o) { return o.packedBytes > 0; })) {
+        auto stats = PackStore::stats(m_directory);
+        if (!stats)
+            out.warnings << stats.error().message;
+        else
+            for (CachedObject &o : out.objects)
+                o.diskBytes += stats->storedBytesByObject.value(QFileInfo(o.directory).fileName());
     }
     return out;
 }

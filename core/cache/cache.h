@@ -30,9 +30,43 @@ struct CachedObject {
     qint64 size = 0;         // bytes
     qint64 chunkSize = 0;    // bytes
     ChunkBitmap present;
+    ChunkBitmap packed;        // of the present chunks, those whose bytes are in the packs
     qint64 presentBytes = 0;
-    qint64 allocatedBytes = 0; // disk blocks of its data file, bytes
+    qint64 packedBytes = 0;    // of presentBytes, in the packs
+    qint64 allocatedBytes = 0; // disk blocks of its data file (loose chunks), bytes
+    qint64 diskBytes = 0;      // allocatedBytes + its share of the packs (after compression;
+                               // a content several chunks share is shared out among them)
 };
+
+// What the packs of a cache hold (packstore.h), for status.
+struct PackSummary {
+    qint64 looseChunks = 0, looseBytes = 0;   // present chunks in data files
+    qint64 packedChunks = 0, packedBytes = 0; // present chunks in packs, and their bytes
+    qint64 contents = 0;        // distinct contents stored (after deduplication)
+    qint64 contentBytes = 0;    // their bytes, uncompressed
+    qint64 storedBytes = 0;     // their bytes in the pack files (after compression)
+    qint64 packFiles = 0;
+    qint64 packFileBytes = 0;   // disk blocks of the pack files and the index
+    qint64 dedupSavedBytes = 0; // packedBytes - contentBytes
+};
+
+struct PackReport {
+    qint64 objects = 0;
+    qint64 chunks = 0, bytes = 0; // moved into the packs
+    qint64 storedBytes = 0;       // what they added to the pack files
+    qint64 skipped = 0;           // being fetched or written somewhere: left loose
+};
+struct RepackReport {
+    qint64 forgottenChunks = 0, droppedContents = 0, rewrittenPacks = 0;
+    qint64 bytesBefore = 0, bytesAfter = 0; // pack files' disk use
+};
+struct CacheVerifyReport {
+    qint64 objects = 0, checkedChunks = 0, badChunks = 0; // bad chunks were dropped
+    qint64 contents = 0, badContents = 0;                 // stored contents checked by SHA-256
+    QStringList lines; // one per object with bad chunks
+};
+// Progress of a long cache operation: (done, total), in bytes or items. Returning false cancels.
+using CacheProgress = std::function<bool(qint64, qint64)>;
 
 // How much disk the cache takes, and its budget (cachebudget.h).
 struct CacheUsage {
@@ -95,6 +129,23 @@ public:
     // The last eviction by the budget in any process on this cache (seq 0: none). Cheap: a read
     // of the shared budget page (the first call maps it).
     EvictionNews lastEviction() const;
+
+    // Packs (packstore.h). Each holds the cache's packer lock (one pack, repack or verify at a time
+    // per cache; waits up to waitMs, `waiting` told at once); readers and fetchers in every process
+    // go on meanwhile.
+    // (I/O) Moves the loose present chunks of `sources` (empty: every object) into the packs.
+    // Errors: LocalIo (also: a source not in the cache); Cancelled (progress returned false).
+    Result<PackReport> pack(const QStringList &sources, const CacheProgress &progress = {}, int waitMs = 30000,
+                            const std::function<void(const QString &)> &waiting = {}) const;
+    // (I/O) Rewrites packs without the contents no object uses any more; gives the space back.
+    Result<RepackReport> repack(const CacheProgress &progress = {}, int waitMs = 30000,
+                                const std::function<void(const QString &)> &waiting = {}) const;
+    // (I/O) Checks every stored content (SHA-256) and every present chunk of every object (XXH3);
+    // drops the bad chunks (fetched again when read). Errors: LocalIo.
+    Result<CacheVerifyReport> verifyAll(const CacheProgress &progress = {}, int waitMs = 30000,
+                                        const std::function<void(const QString &)> &waiting = {}) const;
+    // (I/O) Counts and sizes of loose and packed chunks. Errors: LocalIo.
+    Result<PackSummary> packSummary() const;
 
     // Opens `source` in this cache (SparseObject::open with config.cacheDir set to it).
     QFuture<SparseObject::OpenResult> open(const QString &source, EngineConfig config) const;

@@ -17,6 +17,9 @@ Status preadAll(int fd, char *data, qint64 length, qint64 offset, const QString 
 // Writes `bytes` to `path` as an AtomicFile (atomicfile.h), 0600, durable with its directory.
 // Readers see the old or the new file, never a mix.
 Status writeFileAtomically(const QString &path, const QByteArray &bytes);
+// fdatasync(2), skipped when SPARSESCOPE_UNSAFE_NO_FSYNC=1: for measuring what durability costs
+// (tests/bench), never for real use — a crash can then leave records pointing at lost data.
+int dataSync(int fd);
 // fsync(2) of a directory, making renames and creations in it durable.
 Status syncDirectory(const QString &dir);
 // syncfs(2) of the filesystem holding `dir`: every file written there is durable afterwards (one

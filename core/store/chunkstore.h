@@ -25,9 +25,10 @@ namespace sparsescope {
 struct ForeignChanges {
     QList<std::pair<qint64, qint64>> present; // chunk runs another process stored
     QList<std::pair<qint64, qint64>> evicted; // chunk runs another process dropped
+    QList<std::pair<qint64, qint64>> packed;  // chunks another process moved into the packs (still present)
     bool reset = false;                       // another process reset the entry (changed upstream)
     bool removed = false;                     // another process removed the entry from the cache
-    bool isEmpty() const { return present.isEmpty() && evicted.isEmpty() && !reset && !removed; }
+    bool isEmpty() const { return present.isEmpty() && evicted.isEmpty() && packed.isEmpty() && !reset && !removed; }
 };
 
 // The answer to a claim (ChunkStore::claim) on a span of missing chunks.

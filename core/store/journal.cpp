@@ -41,7 +41,7 @@ bool decode(const char *p, JournalRecord *out)
     out->writer = get<quint16>(p + 6);
     out->chunk = get<quint64>(p + 8);
     out->arg = get<quint64>(p + 16);
-    return out->type <= JournalRecord::Reset;
+    return out->type <= JournalRecord::Packed;
 }
 
 JournalState replay(const QByteArray &bytes, qint64 chunkCount, qint64 chunkSize)
@@ -49,6 +49,7 @@ JournalState replay(const QByteArray &bytes, qint64 chunkCount, qint64 chunkSize
     JournalState s;
     s.present.resize(chunkCount);
     s.checksums.resize(chunkCount);
+    s.packed.resize(chunkCount);
     const qint64 n = bytes.size() / kRecordSize;
     // First pass: the decodable prefix after a valid header, and its last Reset.
     qint64 end = 0, lastReset = 0;
@@ -69,15 +70,20 @@ JournalState replay(const QByteArray &bytes, qint64 chunkCount, qint64 chunkSize
     for (qint64 i = std::max<qint64>(1, lastReset + 1); i < end; ++i) {
         JournalRecord r;
         decode(bytes.constData() + i * kRecordSize, &r);
-        if (r.type == JournalRecord::Present) {
+        if (r.type == JournalRecord::Present || r.type == JournalRecord::Packed) {
             if (r.chunk >= quint64(chunkCount))
                 break;
             s.present.set(qint64(r.chunk));
             s.checksums.set(qint64(r.chunk), r.arg);
+            if (r.type == JournalRecord::Packed)
+                s.packed.set(qint64(r.chunk));
+            else
+                s.packed.reset(qint64(r.chunk));
         } else if (r.type == JournalRecord::Evict) {
             if (r.arg == 0 || r.chunk >= quint64(chunkCount) || r.arg > quint64(chunkCount) - r.chunk)
                 break;
             s.present.resetSpan(qint64(r.chunk), qint64(r.chunk + r.arg) - 1);
+            s.packed.resetSpan(qint64(r.chunk), qint64(r.chunk + r.arg) - 1);
         }
         s.validRecords = i + 1;
     }
@@ -109,8 +115,9 @@ Result<JournalState> load(const QString &path, qint64 chunkCount, qint64 chunkSi
             ChunkBitmap none(chunkCount);
             ChecksumTable noSums;
             noSums.resize(chunkCount);
-            if (Status st = rewrite(path, chunkSize, none, noSums); !st)
+            if (Status st = rewrite(path, chunkSize, none, noSums, none); !st)
                 return st.error();
+            s.packed = none;
             s.present = std::move(none);
             s.validRecords = 1;
             s.validBytes = kRecordSize;
@@ -128,13 +135,13 @@ Result<JournalState> load(const QString &path, qint64 chunkCount, qint64 chunkSi
     return s;
 }
 
-Status rewrite(const QString &path, qint64 chunkSize, const ChunkBitmap &present, const ChecksumTable &checksums)
+Status rewrite(const QString &path, qint64 chunkSize, const ChunkBitmap &present, const ChecksumTable &checksums, const ChunkBitmap &packed)
 {
     QByteArray bytes;
     bytes.reserve((present.count() + 1) * kRecordSize);
     bytes += encode({JournalRecord::Header, quint64(kFormat), quint64(chunkSize)});
     for (qint64 i = present.nextSet(0); i < present.size(); i = present.nextSet(i + 1))
-        bytes += encode({JournalRecord::Present, quint64(i), checksums.get(i)});
+        bytes += encode({i < packed.size() && packed.test(i) ? JournalRecord::Packed : JournalRecord::Present, quint64(i), checksums.get(i)});
     return writeFileAtomically(path, bytes);
 }
 

@@ -10,6 +10,11 @@
 //   Evict   (type 2): chunk = first index, arg = number of chunks.
 //   Reset   (type 3): chunk = the object's new size: everything before it is void (the object
 //                     changed upstream and was reset while other processes had it open).
+//   Packed  (type 4): chunk = index, arg = XXH3-64 of the chunk's bytes: present, and its bytes
+//                     are in the cache's packs (packstore.h), no longer in the data file. Appended
+//                     only after the pack and its index row are durable, before the loose copy is
+//                     punched out. A later Present (fetched again) makes the chunk loose again.
+//                     (Binaries before packs end the journal at the first Packed record.)
 // `writer` tags the store instance that appended the record (format 1 wrote 0), so that a
 // process tailing the journal can skip its own records. Many processes append to one journal
 // (O_APPEND; each batch is one write(2) of whole records, and pages hold whole records, so even a
@@ -30,7 +35,7 @@
 namespace sparsescope {
 
 struct JournalRecord {
-    enum Type : quint16 { Header = 0, Present = 1, Evict = 2, Reset = 3 };
+    enum Type : quint16 { Header = 0, Present = 1, Evict = 2, Reset = 3, Packed = 4 };
     quint16 type = Present;
     quint64 chunk = 0;
     quint64 arg = 0;
@@ -40,6 +45,7 @@ struct JournalRecord {
 struct JournalState {
     ChunkBitmap present;
     ChecksumTable checksums;
+    ChunkBitmap packed;       // present chunks whose bytes are in the packs
     qint64 validRecords = 0;  // records accepted, header included
     qint64 validBytes = 0;    // length of the accepted prefix of the file
     qint64 droppedBytes = 0;  // torn or corrupt tail that was dropped
@@ -62,9 +68,10 @@ JournalState replay(const QByteArray &bytes, qint64 chunkCount, qint64 chunkSize
 // Errors (LocalIo): the file cannot be read or, with repair, truncated.
 Result<JournalState> load(const QString &path, qint64 chunkCount, qint64 chunkSize, bool repair);
 
-// Writes a fresh journal (header + one Present record per present chunk) atomically in place of
-// `path`. Used to create a journal and to compact one. Errors (LocalIo).
-Status rewrite(const QString &path, qint64 chunkSize, const ChunkBitmap &present, const ChecksumTable &checksums);
+// Writes a fresh journal (header + one Present or Packed record per present chunk) atomically in
+// place of `path`. Used to create a journal and to compact one. Errors (LocalIo).
+Status rewrite(const QString &path, qint64 chunkSize, const ChunkBitmap &present, const ChecksumTable &checksums,
+               const ChunkBitmap &packed = {});
 } // namespace journal
 
 } // namespace sparsescope

@@ -26,16 +26,6 @@
 namespace sparsescope {
 
 namespace {
-// SPARSESCOPE_UNSAFE_NO_FSYNC=1 skips every fdatasync: for measuring what durability costs
-// (tests/bench), never for real use — a crash can then leave records pointing at lost data.
-bool syncEnabled()
-{
-    static const bool enabled = qgetenv("SPARSESCOPE_UNSAFE_NO_FSYNC") != "1";
-    return enabled;
-}
-
-int dataSync(int fd) { return syncEnabled() ? ::fdatasync(fd) : 0; }
-
 int openFile(const QString &path, int flags)
 {
     return ::open(QFile::encodeName(path).constData(), flags | O_CLOEXEC, 0600);
@@ -116,6 +106,7 @@ Status SparseFileStore::initialize(const ObjectMeta &want, bool exclusive)
         if (!state)
             return state.error();
         m_present = std::move(state->present);
+        m_packed = std::move(state->packed);
         m_checksums = std::move(state->checksums);
         m_tailOffset = state->validBytes;
         m_claimed.resize(m_geometry.chunkCount());
@@ -181,6 +172,7 @@ Status SparseFileStore::initialize(const ObjectMeta &want, bool exclusive)
                                      "chunks they recorded will be fetched again").arg(m_meta.source).arg(state->droppedBytes);
     const qint64 replayedPresent = state->present.count();
     m_present = std::move(state->present);
+    m_packed = std::move(state->packed);
     m_checksums = std::move(state->checksums);
 
     struct stat st {};
@@ -190,7 +182,8 @@ Status SparseFileStore::initialize(const ObjectMeta &want, bool exclusive)
         if (st.st_size < m_meta.size) {
             const qint64 firstLost = st.st_size / m_meta.chunkSize;
             if (firstLost < m_geometry.chunkCount())
-                m_present.resetSpan(firstLost, m_geometry.chunkCount() - 1);
+                for (const auto &[a, b] : gapsBetween(firstLost, m_geometry.chunkCount() - 1, m_packed.setRuns(firstLost, m_geometry.chunkCount() - 1)))
+                    m_present.resetSpan(a, b); // loose ones: packed chunks are not in the data file
         }
         if (::ftruncate(m_dataFd, m_meta.size) != 0)
             return makeError(ErrorKind::LocalIo, QStringLiteral("cannot resize %1: %2").arg(dataPath(), errnoText(errno)));
@@ -202,7 +195,7 @@ Status SparseFileStore::initialize(const ObjectMeta &want, bool exclusive)
     m_journalFd = -1;
     if (state->validRecords > 2 * m_present.count() + 1024 || m_present.count() != replayedPresent ||
         st.st_size != m_meta.size) {
-        if (Status s2 = journal::rewrite(journalPath(), m_meta.chunkSize, m_present, m_checksums); !s2)
+        if (Status s2 = journal::rewrite(journalPath(), m_meta.chunkSize, m_present, m_checksums, m_packed); !s2)
             return s2;
     }
     m_journalFd = openFile(journalPath(), O_WRONLY | O_APPEND);
@@ -219,8 +212,12 @@ Status SparseFileStore::dropChunksInHoles()
 {
     // A chunk recorded present must have all its blocks allocated: a hole would read as zeros
     // (the data file was punched or rewritten behind our back). SEEK_HOLE costs one call per hole.
+    // Packed chunks have no blocks in the data file: only loose runs are looked at.
     qint64 dropped = 0;
-    for (const auto &[first, last] : m_present.setRuns(0, m_geometry.chunkCount() - 1)) {
+    QList<std::pair<qint64, qint64>> loose;
+    for (const auto &[a, b] : m_present.setRuns(0, m_geometry.chunkCount() - 1))
+        loose += gapsBetween(a, b, m_packed.setRuns(a, b));
+    for (const auto &[first, last] : std::as_const(loose)) {
         const ByteRange span = m_geometry.chunkSpan(first, last);
         qint64 pos = span.begin;
         while (pos < span.end) {
@@ -331,6 +328,7 @@ Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
     stamp(index, index);
     std::unique_lock l(m_stateLock);
     m_present.set(index);
+    m_packed.reset(index);
     m_checksums.set(index, sum);
     m_pending.push_back({index, sum});
     return okStatus();
@@ -340,30 +338,61 @@ Result<QByteArray> SparseFileStore::read(ByteRange range) const
 {
     QByteArray out(range.length(), Qt::Uninitialized);
     auto *self = const_cast<SparseFileStore *>(this); // refresh() only catches up with the journal
-    self->catchUpWithDrops(); // an eviction elsewhere before this read: learn it first
-    const quint64 drops = m_foreignDrops.load();
-    const quint64 shared = m_claims.drops();
-    qint64 first = 0, last = -1;
-    {
-        std::shared_lock l(m_stateLock);
-        std::tie(first, last) = m_geometry.chunksTouching(range);
-        if (range.isEmpty())
-            return QByteArray();
-        if (range.end > m_geometry.objectSize || m_present.countInSpan(first, last) != last - first + 1)
-            return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 are not all present in the cache")
+    for (int attempt = 0;; ++attempt) {
+        self->catchUpWithDrops(); // an eviction elsewhere before this read: learn it first
+        const quint64 drops = m_foreignDrops.load();
+        const quint64 shared = m_claims.drops();
+        qint64 first = 0, last = -1;
+        {
+            std::shared_lock l(m_stateLock);
+            std::tie(first, last) = m_geometry.chunksTouching(range);
+            if (range.isEmpty())
+                return QByteArray();
+            if (range.end > m_geometry.objectSize || m_present.countInSpan(first, last) != last - first + 1)
+                return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 are not all present in the cache")
+                                                           .arg(range.toInclusiveString(), m_meta.source));
+            if (Status st = readPresentLocked(range, out.data()); !st)
+                return st.error();
+        }
+        // Another process counts an eviction or a pack (after its record is durable) before it
+        // punches: if the count did not move during the pread, none of the bytes just read was a hole.
+        if (m_claims.drops() != shared)
+            (void)self->refresh();
+        if (!self->droppedSince(drops, first, last)) {
+            stamp(first, last);
+            return out;
+        }
+        if (attempt >= 3 || countPresent(first, last) != last - first + 1)
+            return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted by another process while being read")
                                                        .arg(range.toInclusiveString(), m_meta.source));
-        if (Status st = preadAll(m_dataFd, out.data(), range.length(), range.begin, QStringLiteral("the cache of %1").arg(m_meta.source)); !st)
-            return st.error();
+        // Still present: moved into the packs meanwhile. Read again from where they are now.
     }
-    // Another process counts an eviction (after its record is durable) before it punches: if the
-    // count did not move during the pread, none of the bytes just read was a hole.
-    if (m_claims.drops() != shared)
-        (void)self->refresh();
-    if (self->droppedSince(drops, first, last))
-        return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted by another process while being read")
-                                                   .arg(range.toInclusiveString(), m_meta.source));
-    stamp(first, last);
-    return out;
+}
+
+Status SparseFileStore::readPresentLocked(ByteRange range, char *out) const
+{
+    const auto [first, last] = m_geometry.chunksTouching(range);
+    const QString what = QStringLiteral("the cache of %1").arg(m_meta.source);
+    if (m_packed.countInSpan(first, last) == 0)
+        return preadAll(m_dataFd, out, range.length(), range.begin, what);
+    for (qint64 c = first; c <= last;) {
+        const bool packed = m_packed.test(c);
+        const qint64 runEnd = std::min(last + 1, packed ? m_packed.nextClear(c) : m_packed.nextSet(c));
+        const ByteRange part = m_geometry.chunkSpan(c, runEnd - 1).intersected(range);
+        if (!packed) {
+            if (Status st = preadAll(m_dataFd, out + (part.begin - range.begin), part.length(), part.begin, what); !st)
+                return st;
+        } else {
+            for (qint64 k = c; k < runEnd; ++k) {
+                const ByteRange piece = m_geometry.chunkRange(k).intersected(range);
+                const qint64 chunkBegin = m_geometry.chunkRange(k).begin;
+                if (Status st = readPackedLocked(k, piece.begin - chunkBegin, out + (piece.begin - range.begin), piece.length()); !st)
+                    return st;
+            }
+        }
+        c = runEnd;
+    }
+    return okStatus();
 }
 
 Status SparseFileStore::appendRecords(const QByteArray &records)
@@ -466,6 +495,7 @@ Status SparseFileStore::reset(qint64 newSize, const QString &newValidator)
         st = a;
     std::unique_lock l(m_stateLock);
     m_present = ChunkBitmap(m_geometry.chunkCount());
+    m_packed = ChunkBitmap(m_geometry.chunkCount());
     m_checksums = ChecksumTable();
     m_checksums.resize(m_present.size());
     m_pending.clear();

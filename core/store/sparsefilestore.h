@@ -17,6 +17,11 @@
 // - Repairing a torn journal tail, compacting the journal and creating the entry happen only
 //   when the opener has the entry to itself (the lock taken exclusively, then downgraded).
 // On a network filesystem the lock is kept exclusive (one process per entry).
+//
+// Packed chunks (packstore.h, sparsefilestore_pack.cpp): `pack` moves present chunks out of the
+// data file into the cache's shared packs, as an eviction would (claims, a durable Packed record,
+// the drop counter, then the punch), except that the chunks stay present. Reads, exports and
+// verify take a packed chunk's bytes from its pack; a read that overlapped the move is retried.
 
 #include "accesstimes.h"
 #include "chunkstore.h"
@@ -38,6 +43,8 @@
 namespace sparsescope {
 
 class CacheBudget;
+class PackStore;
+class PackWriter;
 
 class SparseFileStore final : public ChunkStore {
 public:
@@ -55,8 +62,10 @@ public:
     struct Inspection {
         ObjectMeta meta;
         ChunkBitmap present;
+        ChunkBitmap packed;       // the present chunks whose bytes are in the packs
         qint64 presentBytes = 0;
-        qint64 allocatedBytes = 0;
+        qint64 packedBytes = 0;   // of presentBytes, in the packs
+        qint64 allocatedBytes = 0; // disk blocks of the data file (loose chunks)
     };
     static Result<Inspection> inspect(const QString &directory);
 
@@ -94,7 +103,8 @@ public:
     Status writeChunk(qint64 index, QByteArrayView bytes) override;
     Result<QByteArray> read(ByteRange range) const override;
     Status copyPresentTo(int fd, ByteRange range, bool requireAll) const override;
-    Status copyRun(int fd, ByteRange span) const;
+    Status copyRun(int fd, ByteRange span) const;    // loose chunks: copy_file_range(2)
+    Status copyPacked(int fd, qint64 first, qint64 last, ByteRange range) const; // packed chunks [first, last] ∩ range
     Status commit() override;
     Result<qint64> evict(qint64 first, qint64 last) override;
     Result<VerifyReport> verify() override;
@@ -125,6 +135,20 @@ public:
     // bytes freed. Errors: LocalIo.
     Result<qint64> freeOrphanBlocks();
 
+    // Packs (sparsefilestore_pack.cpp).
+    ChunkBitmap packedChunks() const; // snapshot
+    struct PackResult {
+        qint64 chunks = 0;      // moved into packs
+        qint64 bytes = 0;       // their bytes
+        qint64 storedBytes = 0; // what they added to the pack files (after dedup and compression)
+        qint64 skipped = 0;     // claimed by a fetch or a write in some process: left loose
+    };
+    // (I/O) Moves every loose present chunk into the packs through `writer` (the cache's one
+    // packer), in batches: claims, contents staged, writer.commit() (pack and index durable), Packed
+    // records durable, the drop counter, then the loose blocks punched. `progress(bytesDone)`
+    // returning false stops after the current batch (cancel). Errors: LocalIo; Cancelled.
+    Result<PackResult> packInto(PackWriter &writer, const std::function<bool(qint64)> &progress = {});
+
 private:
     SparseFileStore() = default;
     // Bytes of the object that the chunks in `present` hold (the last chunk may be short).
@@ -142,6 +166,12 @@ private:
     void attachBudget(); // the cache's budget and this entry's access times, after initialize()
     void stamp(qint64 first, qint64 last) const;
     qint64 presentBytesLocked() const;
+    // Reads bytes of `range` (all present) into `out`: loose runs with pread(2), packed chunks from
+    // the packs. Holds m_stateLock shared (the caller does). Errors: LocalIo, Integrity.
+    Status readPresentLocked(ByteRange range, char *out) const;
+    Status readPackedLocked(qint64 chunk, qint64 offset, char *out, qint64 length) const;
+    std::shared_ptr<PackStore> packs() const;
+    QString objectId() const;
     QString dataPath() const { return m_dir + QStringLiteral("/data"); }
     QString journalPath() const { return m_dir + QStringLiteral("/journal"); }
     QString metaPath() const { return m_dir + QStringLiteral("/meta.json"); }
@@ -181,6 +211,7 @@ private:
     mutable WriterPreferringMutex m_stateLock; // m_present, m_checksums, m_pending; readers hold it across pread
     ChunkGeometry m_geometry;
     ChunkBitmap m_present;
+    ChunkBitmap m_packed;           // present chunks whose bytes are in the packs
     ChecksumTable m_checksums;
     struct Pending { qint64 chunk; quint64 checksum; };
     std::vector<Pending> m_pending; // written, not yet durable
@@ -188,6 +219,8 @@ private:
     QString m_failure;
 
     std::shared_ptr<CacheBudget> m_budget;
+    mutable QMutex m_packsMutex;
+    mutable std::shared_ptr<PackStore> m_packs; // opened when first needed
     mutable AccessTimes m_access;
     QMutex m_pinMutex;
     QList<std::pair<qint64, qint64>> m_pins; // every pin() not yet unpinned (overlaps allowed)

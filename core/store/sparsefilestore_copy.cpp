@@ -30,9 +30,14 @@ Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) 
                 if (requireAll && m_present.countInSpan(b, e) != e - b + 1)
                     return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted before they could be exported")
                                                                .arg(g.chunkSpan(b, e).toInclusiveString(), m_meta.source));
-                for (const auto &[x, y] : m_present.setRuns(b, e))
-                    if (Status st = copyRun(fd, g.chunkSpan(x, y).intersected(range)); !st)
-                        return st;
+                for (const auto &[x, y] : m_present.setRuns(b, e)) {
+                    for (const auto &[p, q] : gapsBetween(x, y, m_packed.setRuns(x, y)))
+                        if (Status st = copyRun(fd, g.chunkSpan(p, q).intersected(range)); !st)
+                            return st;
+                    for (const auto &[p, q] : m_packed.setRuns(x, y))
+                        if (Status st = copyPacked(fd, p, q, range); !st)
+                            return st;
+                }
             }
             if (m_claims.drops() != shared)
                 (void)self->refresh();
@@ -49,6 +54,21 @@ Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) 
             const ByteRange block = g.chunkSpan(b, e).intersected(range);
             (void)::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, block.begin, block.length());
         }
+    }
+    return okStatus();
+}
+
+Status SparseFileStore::copyPacked(int fd, qint64 first, qint64 last, ByteRange range) const
+{
+    QByteArray buf;
+    for (qint64 c = first; c <= last; ++c) {
+        const ByteRange chunk = m_geometry.chunkRange(c);
+        const ByteRange part = chunk.intersected(range);
+        buf.resize(part.length());
+        if (Status st = readPackedLocked(c, part.begin - chunk.begin, buf.data(), part.length()); !st)
+            return st;
+        if (Status st = pwriteAll(fd, buf.constData(), part.length(), part.begin, QStringLiteral("the export file")); !st)
+            return st;
     }
     return okStatus();
 }

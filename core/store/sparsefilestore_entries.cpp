@@ -28,7 +28,9 @@ Result<SparseFileStore::Inspection> SparseFileStore::inspect(const QString &dire
     Inspection in;
     in.meta = *meta;
     in.present = std::move(state->present);
+    in.packed = std::move(state->packed);
     in.presentBytes = bytesIn(in.present, g);
+    in.packedBytes = bytesIn(in.packed, g);
     struct stat st {};
     if (::stat(QFile::encodeName(directory + QStringLiteral("/data")).constData(), &st) == 0)
         in.allocatedBytes = qint64(st.st_blocks) * 512;

@@ -4,6 +4,7 @@
 #include "cachebudget.h"
 #include "fileutil.h"
 #include "journal.h"
+#include "packstore.h"
 
 #include <xxhash.h>
 
@@ -55,16 +56,19 @@ Result<qint64> SparseFileStore::dropClaimed(qint64 first, qint64 last, QList<qin
     QMutexLocker j(&m_journalMutex);
     std::unique_lock d(m_dataLock);
     QList<std::pair<qint64, qint64>> runs;
-    qint64 dropped = 0;
+    qint64 dropped = 0, looseDropped = 0;
     {
         std::unique_lock l(m_stateLock);
         runs = m_present.setRuns(first, last);
         for (const auto &[a, b] : runs) {
             dropped += m_geometry.chunkSpan(a, b).length();
+            for (const auto &[x, y] : gapsBetween(a, b, m_packed.setRuns(a, b)))
+                looseDropped += m_geometry.chunkSpan(x, y).length();
             if (chunks)
                 *chunks += b - a + 1;
         }
         m_present.resetSpan(first, last);
+        m_packed.resetSpan(first, last); // their contents stay in the packs until repack
         for (const Pending &p : m_pending)
             if (p.chunk >= first && p.chunk <= last)
                 unpending->append(p.chunk);
@@ -80,7 +84,7 @@ Result<qint64> SparseFileStore::dropClaimed(qint64 first, qint64 last, QList<qin
             if (Status st = punchHoles(a, b); !st && result)
                 result = st.error();
         if (m_budget)
-            m_budget->account(-blockRounded(dropped));
+            m_budget->account(-blockRounded(looseDropped));
     }
     if (result)
         result = dropped;
@@ -90,31 +94,44 @@ Result<qint64> SparseFileStore::dropClaimed(qint64 first, qint64 last, QList<qin
 Result<VerifyReport> SparseFileStore::verify()
 {
     VerifyReport report;
+    if (auto p = packs())
+        p->forget(); // decompressed frames cached in memory are not what is on disk
     const ChunkBitmap snapshot = presentChunks();
     QByteArray buf;
     for (qint64 i = snapshot.nextSet(0); i < snapshot.size(); i = snapshot.nextSet(i + 1)) {
         const ByteRange r = m_geometry.chunkRange(i);
         buf.resize(r.length());
-        quint64 expected = 0;
-        bool good = false;
-        {
-            std::shared_lock l(m_stateLock);
-            if (!m_present.test(i))
-                continue; // evicted meanwhile
-            expected = m_checksums.get(i);
-            const Status st = preadAll(m_dataFd, buf.data(), r.length(), r.begin, QStringLiteral("the cache of %1").arg(m_meta.source));
-            if (!st && st.error().kind == ErrorKind::LocalIo)
-                return st.error();
-            good = st && XXH3_64bits(buf.constData(), size_t(buf.size())) == expected;
+        bool good = false, gone = false;
+        for (int attempt = 0; attempt < 2 && !good && !gone; ++attempt) {
+            {
+                std::shared_lock l(m_stateLock);
+                if (!m_present.test(i)) {
+                    gone = true; // evicted meanwhile
+                    break;
+                }
+                const quint64 expected = m_checksums.get(i);
+                // A packed chunk is read from its pack, every frame decompressed and checked.
+                const Status st = readPresentLocked(r, buf.data());
+                if (!st && st.error().kind == ErrorKind::LocalIo)
+                    return st.error();
+                good = st && XXH3_64bits(buf.constData(), size_t(buf.size())) == expected;
+            }
+            if (!good)
+                catchUpWithDrops(); // evicted or packed by another process while being checked?
         }
-        if (!good) {
-            catchUpWithDrops(); // another process counts an eviction before it punches
-            if (!isPresent(i))
-                continue; // evicted by another process while being checked
-        }
+        if (gone || (!good && !isPresent(i)))
+            continue;
         ++report.checkedChunks;
         if (!good) {
             report.badChunks.append(i);
+            bool packedChunk = false;
+            {
+                std::shared_lock l(m_stateLock);
+                packedChunk = m_packed.test(i);
+            }
+            if (auto p = packedChunk ? packs() : nullptr)
+                if (auto where = p->locate(objectId(), i))
+                    (void)p->markBad(where->hash); // never deduplicated onto again
             auto ev = evict(i, i);
             if (!ev)
                 return ev.error();

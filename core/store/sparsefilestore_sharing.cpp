@@ -92,23 +92,32 @@ Result<ForeignChanges> SparseFileStore::refresh()
             own += journal::kRecordSize;
             continue;
         }
-        if (r.type == JournalRecord::Present && r.chunk < quint64(count)) {
+        if ((r.type == JournalRecord::Present || r.type == JournalRecord::Packed) && r.chunk < quint64(count)) {
             const qint64 c = qint64(r.chunk);
             m_checksums.set(c, r.arg);
             if (!m_present.test(c)) {
                 m_present.set(c);
                 addRun(changes.present, c, c);
             }
+            if (r.type == JournalRecord::Present) {
+                m_packed.reset(c);
+            } else if (m_packed.set(c)) {
+                // Its loose bytes are about to be punched: a read of them under way must retry.
+                changes.packed.append({c, c});
+                m_recentDrops.push_back({++m_foreignDrops, c, c});
+            }
         } else if (r.type == JournalRecord::Evict && r.arg > 0 && r.chunk < quint64(count)) {
             const qint64 a = qint64(r.chunk), b = std::min(count - 1, qint64(r.chunk + r.arg) - 1);
             changes.evicted += m_present.setRuns(a, b);
             m_present.resetSpan(a, b);
+            m_packed.resetSpan(a, b);
             m_recentDrops.push_back({++m_foreignDrops, a, b});
         } else if (r.type == JournalRecord::Reset) {
             changes.reset = true;
             if (count > 0)
                 changes.evicted += m_present.setRuns(0, count - 1);
             m_present.resetSpan(0, std::max<qint64>(0, count - 1));
+            m_packed.resetSpan(0, std::max<qint64>(0, count - 1));
             m_recentDrops.push_back({++m_foreignDrops, 0, std::numeric_limits<qint64>::max()});
         }
     }

@@ -1,0 +1,188 @@
+// SparseFileStore and the cache's packs (packstore.h): reading packed chunks, and moving loose
+// chunks into the packs (pack).
+#include "sparsefilestore.h"
+#include "cachebudget.h"
+#include "fileutil.h"
+#include "journal.h"
+#include "packstore.h"
+#include "packwriter.h"
+
+#include <QFileInfo>
+
+#include <mutex>
+#include <shared_mutex>
+#include <xxhash.h>
+
+namespace sparsescope {
+
+QString SparseFileStore::objectId() const { return QFileInfo(m_dir).fileName(); }
+
+std::shared_ptr<PackStore> SparseFileStore::packs() const
+{
+    QMutexLocker l(&m_packsMutex);
+    if (!m_packs) {
+        const QString cache = CacheBudget::cacheOfEntry(m_dir);
+        if (!cache.isEmpty())
+            m_packs = PackStore::forCache(cache);
+    }
+    return m_packs;
+}
+
+ChunkBitmap SparseFileStore::packedChunks() const
+{
+    std::shared_lock l(m_stateLock);
+    return m_packed;
+}
+
+Status SparseFileStore::readPackedLocked(qint64 chunk, qint64 offset, char *out, qint64 length) const
+{
+    const ByteRange part{m_geometry.chunkRange(chunk).begin + offset, m_geometry.chunkRange(chunk).begin + offset + length};
+    const QString what = QStringLiteral("%1, bytes %2 (packed)").arg(m_meta.source, part.toInclusiveString());
+    auto store = packs();
+    if (!store)
+        return makeError(ErrorKind::Integrity, QStringLiteral("%1: the entry is not in a cache directory with packs").arg(what));
+    return store->read(objectId(), chunk, m_checksums.get(chunk), offset, out, length, what);
+}
+
+Result<SparseFileStore::PackResult> SparseFileStore::packInto(PackWriter &writer, const std::function<bool(qint64)> &progress)
+{
+    constexpr qint64 kBatchBytes = 64 << 20; // per commit: one fdatasync of the pack, one index commit
+    PackResult result;
+    if (m_shared)
+        if (auto r = refresh(); !r)
+            return r.error();
+    const ChunkGeometry g = geometry();
+    const qint64 batchChunks = std::max<qint64>(1, kBatchBytes / g.chunkSize);
+    QList<std::pair<qint64, qint64>> loose;
+    {
+        std::shared_lock l(m_stateLock);
+        for (const auto &[a, b] : m_present.setRuns(0, g.chunkCount() - 1))
+            loose += gapsBetween(a, b, m_packed.setRuns(a, b));
+    }
+    // Batches of up to batchChunks loose chunks.
+    using Runs = QList<std::pair<qint64, qint64>>;
+    QList<Runs> batches(1);
+    qint64 inBatch = 0;
+    for (auto [a, b] : std::as_const(loose)) {
+        while (a <= b) {
+            const qint64 take = std::min(b - a + 1, batchChunks - inBatch);
+            batches.last().append({a, a + take - 1});
+            inBatch += take;
+            a += take;
+            if (inBatch == batchChunks) {
+                batches.append(Runs());
+                inBatch = 0;
+            }
+        }
+    }
+    const QString object = objectId();
+    QByteArray buf;
+    for (const auto &batch : std::as_const(batches)) {
+        // 1. Claim (skipping chunks being fetched or written, here or elsewhere).
+        QList<std::pair<qint64, qint64>> claimed;
+        for (const auto &[a, b] : batch) {
+            QList<std::pair<qint64, qint64>> own;
+            {
+                QMutexLocker c(&m_claimMutex);
+                own = m_claimed.setRuns(a, b);
+            }
+            for (const auto &[x, y] : gapsBetween(a, b, own)) {
+                if (!m_shared) {
+                    claimed.append({x, y});
+                    continue;
+                }
+                auto got = m_claims.tryClaim(x, y);
+                if (!got) {
+                    for (const auto &[p, q] : std::as_const(claimed))
+                        m_claims.release(p, q);
+                    return got.error();
+                }
+                claimed += *got;
+            }
+            for (const auto &[x, y] : std::as_const(own))
+                result.skipped += y - x + 1;
+        }
+        auto release = [&] {
+            if (m_shared)
+                for (const auto &[p, q] : std::as_const(claimed))
+                    m_claims.release(p, q);
+        };
+        if (m_shared && !claimed.isEmpty())
+            if (auto r = refresh(); !r) { // what others stored, dropped or packed meanwhile
+                release();
+                return r.error();
+            }
+        // 2. Stage every chunk still loose and intact.
+        QList<qint64> staged;
+        qint64 bytes = 0, stored = 0;
+        for (const auto &[a, b] : std::as_const(claimed)) {
+            for (qint64 c = a; c <= b; ++c) {
+                const ByteRange r = g.chunkRange(c);
+                buf.resize(r.length());
+                {
+                    std::shared_lock l(m_stateLock);
+                    if (!m_present.test(c) || m_packed.test(c))
+                        continue;
+                    if (Status st = preadAll(m_dataFd, buf.data(), r.length(), r.begin, QStringLiteral("the cache of %1").arg(m_meta.source)); !st) {
+                        release();
+                        return st.error();
+                    }
+                    if (XXH3_64bits(buf.constData(), size_t(buf.size())) != m_checksums.get(c))
+                        continue; // damaged: left loose for verify to find, never packed
+                }
+                auto added = writer.add(object, c, buf);
+                if (!added) {
+                    release();
+                    return added.error();
+                }
+                stored += *added;
+                bytes += r.length();
+                staged.append(c);
+            }
+        }
+        // 3. The pack and its index durable, then the Packed records, then the punch.
+        Status st = writer.commit();
+        if (st && !staged.isEmpty()) {
+            QMutexLocker j(&m_journalMutex);
+            std::unique_lock d(m_dataLock);
+            QByteArray records;
+            {
+                std::shared_lock l(m_stateLock);
+                for (qint64 c : std::as_const(staged))
+                    records += journal::encode({JournalRecord::Packed, quint64(c), m_checksums.get(c), m_writer});
+            }
+            st = appendRecords(records);
+            if (st) {
+                {
+                    std::unique_lock l(m_stateLock); // readers in this process now go to the packs
+                    for (qint64 c : std::as_const(staged))
+                        m_packed.set(c);
+                }
+                if (m_shared)
+                    m_claims.addDrop(); // others' reads of the loose bytes under way retry
+                qint64 freed = 0;
+                for (qsizetype i = 0; i < staged.size() && st;) {
+                    qsizetype j = i;
+                    while (j + 1 < staged.size() && staged[j + 1] == staged[j] + 1)
+                        ++j;
+                    st = punchHoles(staged[i], staged[j]);
+                    freed += g.chunkSpan(staged[i], staged[j]).length();
+                    i = j + 1;
+                }
+                if (m_budget)
+                    m_budget->account(-blockRounded(freed));
+            }
+        }
+        release();
+        if (!st)
+            return st.error();
+        result.chunks += staged.size();
+        result.bytes += bytes;
+        result.storedBytes += stored;
+        if (progress && !progress(result.bytes))
+            return makeError(ErrorKind::Cancelled, QStringLiteral("packing %1 was cancelled after %2 chunks").arg(m_meta.source).arg(result.chunks));
+    }
+    return result;
+}
+
+} // namespace sparsescope
