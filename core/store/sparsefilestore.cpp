@@ -473,7 +473,9 @@ Status SparseFileStore::commit()
 Status SparseFileStore::punchHoles(qint64 first, qint64 last)
 {
     const ByteRange span = m_geometry.chunkSpan(first, last);
-    if (::fallocate(m_dataFd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, span.begin, span.length()) != 0)
+    // The object's last block is freed whole: past the end of the file there is nothing to keep.
+    const qint64 end = span.end == m_geometry.objectSize ? blockRounded(span.end) : span.end;
+    if (::fallocate(m_dataFd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, span.begin, end - span.begin) != 0)
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot free the blocks of bytes %1 of %2: %3 (the chunks are no longer "
                                                             "recorded present; only disk space is not reclaimed)")
                                                  .arg(span.toInclusiveString(), m_meta.source, errnoText(errno)));

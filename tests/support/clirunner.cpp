@@ -3,6 +3,7 @@
 #include <QJsonArray>
 
 #include <QFile>
+#include <QTemporaryDir>
 
 #include <QJsonDocument>
 
@@ -64,7 +65,12 @@ qint64 checkPresentBytes(const QString &cacheDir, const QString &url, const QByt
     if (info.exitCode != 0)
         return -1;
     const QJsonObject j = info.jsonOut();
-    QFile data(j.value(QStringLiteral("cache_path")).toString() + QStringLiteral("/data"));
+    // The present bytes as the cache serves them (loose or packed): a sparse export of them.
+    QTemporaryDir dir;
+    const QString copy = dir.filePath(QStringLiteral("present"));
+    if (runCli(cacheDir, {QStringLiteral("export"), url, QStringLiteral("--sparse"), QStringLiteral("-o"), copy}).exitCode != 0)
+        return -1;
+    QFile data(copy);
     if (!data.open(QIODevice::ReadOnly))
         return -1;
     qint64 present = 0;
