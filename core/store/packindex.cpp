@@ -47,7 +47,8 @@ Result<std::unique_ptr<PackIndex>> PackIndex::open(const QString &path, bool cre
                       " bad INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
                       "CREATE TABLE IF NOT EXISTS chunks(object TEXT NOT NULL, chunk INTEGER NOT NULL, hash BLOB NOT NULL,"
                       " PRIMARY KEY(object, chunk)) WITHOUT ROWID;"
-                      "CREATE INDEX IF NOT EXISTS chunks_by_hash ON chunks(hash);"))
+                      "CREATE INDEX IF NOT EXISTS chunks_by_hash ON chunks(hash);"
+                      "CREATE INDEX IF NOT EXISTS blobs_by_pack ON blobs(pack, offset);"))
         return x->failure("create its tables");
     x->m_locate = SqliteStatement(x->m_db.db, "SELECT b.kind, b.pack, b.offset, b.length, b.size, b.frames, b.bad, b.hash"
                                               " FROM chunks c JOIN blobs b ON b.hash = c.hash WHERE c.object = ?1 AND c.chunk = ?2");
@@ -239,6 +240,19 @@ Result<QList<BlobLocation>> PackIndex::unreferencedBlobs()
     SqliteStatement st(m_db.db, (QByteArray("SELECT ") + kBlobColumns +
                                  " FROM blobs WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blobs.hash)").constData());
     return collect(st, [this] { return failure("find unused contents"); });
+}
+
+Result<QHash<qint64, qint64>> PackIndex::liveBytesByPack()
+{
+    SqliteStatement st(m_db.db, "SELECT pack, SUM(length) FROM blobs WHERE EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blobs.hash)"
+                                " GROUP BY pack");
+    QHash<qint64, qint64> out;
+    int rc;
+    while ((rc = sqlite3_step(st.s)) == SQLITE_ROW)
+        out.insert(sqlite3_column_int64(st.s, 0), sqlite3_column_int64(st.s, 1));
+    if (rc != SQLITE_DONE)
+        return failure("measure the packs' live contents");
+    return out;
 }
 
 Result<QList<BlobLocation>> PackIndex::allBlobs()

@@ -83,6 +83,7 @@ public:
     Result<QList<PackedChunkRow>> chunksOf(const QString &object);
     Result<QList<BlobLocation>> blobsIn(qint64 pack); // ordered by offset
     Result<QList<BlobLocation>> unreferencedBlobs();
+    Result<QHash<qint64, qint64>> liveBytesByPack(); // pack -> bytes of its contents some chunk uses
     Result<QList<BlobLocation>> allBlobs();
 
     struct Totals {

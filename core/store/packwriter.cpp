@@ -266,7 +266,18 @@ Result<PackWriter::RepackReport> PackWriter::repack(const std::function<void(qin
         if (!st)
             return st.error();
     }
-    const QList<qint64> doomed = garbageByPack.keys();
+    // Every pack with bytes no used content occupies: unused contents, and the damaged copies a
+    // good one replaced.
+    auto live = m_index->liveBytesByPack();
+    auto packs = m_index->packs();
+    if (!live)
+        return live.error();
+    if (!packs)
+        return packs.error();
+    QList<qint64> doomed;
+    for (const PackIndex::Pack &p : std::as_const(*packs))
+        if (live->value(p.id) < p.bytes || garbageByPack.contains(p.id))
+            doomed.append(p.id);
     qint64 done = 0;
     for (qint64 pack : doomed) {
         if (progress)
@@ -350,6 +361,8 @@ Result<QList<QByteArray>> PackWriter::verifyContents(const std::function<void(qi
         if (progress && done % 256 == 0)
             progress(done, blobs->size());
         ++done;
+        if (b.bad)
+            continue; // reported before; no chunk reads it any more, repack drops it
         auto bytes = store->readBlob(b, QStringLiteral("a content of %1").arg(PackStore::packPath(m_cacheDir, b.pack)));
         if (bytes && chunkcodec::sha256(*bytes) == b.hash)
             continue;

@@ -46,7 +46,7 @@ Status SparseFileStore::readPackedLocked(qint64 chunk, qint64 offset, char *out,
 
 Result<SparseFileStore::PackResult> SparseFileStore::packInto(PackWriter &writer, const std::function<bool(qint64)> &progress)
 {
-    constexpr qint64 kBatchBytes = 64 << 20; // per commit: one fdatasync of the pack, one index commit
+    constexpr qint64 kBatchBytes = 16 << 20; // per commit: one fdatasync of the pack, one index commit
     PackResult result;
     if (m_shared)
         if (auto r = refresh(); !r)
