@@ -104,52 +104,58 @@ Result<BlobLocation> PackStore::locate(const QString &object, qint64 chunk)
     return **found;
 }
 
-Status PackStore::read(const QString &object, qint64 chunk, quint64 checksum, qint64 offset, char *out, qint64 length, const QString &what)
+Status PackStore::read(const QString &object, qint64 chunk, quint64 checksum, qint64 offset, char *out, qint64 length)
 {
     const LocationKey key{object, chunk, checksum};
     for (int attempt = 0;; ++attempt) {
-        BlobLocation b;
+        Cached c;
         {
             QMutexLocker l(&m_mutex);
             closeDeletedPacksLocked();
-            if (auto it = m_locations.constFind(key); it != m_locations.constEnd()) {
-                b = it.value();
-            } else {
+            auto it = m_locations.find(key);
+            if (it == m_locations.end()) {
                 l.unlock();
                 auto found = locate(object, chunk);
                 if (!found)
-                    return makeError(found.error().kind, QStringLiteral("%1: %2").arg(what, found.error().message));
-                b = std::move(found).value();
+                    return found.error();
                 l.relock();
                 if (m_locations.size() >= kMaxLocations)
                     m_locations.clear();
-                m_locations.insert(key, b);
+                it = m_locations.insert(key, Cached{std::move(found).value(), nullptr});
             }
+            if (!it->file && it->where.kind != Kind::Zero) {
+                auto f = packFileLocked(it->where.pack);
+                if (!f) {
+                    m_locations.erase(it);
+                    if (attempt > 0 || f.error().kind != ErrorKind::Integrity)
+                        return f.error();
+                    continue; // repacked away since it was looked up: look it up again
+                }
+                it->file = std::move(f).value();
+            }
+            c = *it;
         }
+        const BlobLocation &b = c.where;
         if (offset < 0 || length < 0 || offset + length > b.size)
-            return makeError(ErrorKind::Integrity, QStringLiteral("%1: the pack index stores %2 bytes for this chunk").arg(what).arg(b.size));
-        Status st = readFrom(b, offset, out, length, what);
-        if (st || attempt > 0 || st.error().kind != ErrorKind::Integrity || b.kind == Kind::Zero)
-            return st;
-        // The pack may have been repacked away since its location was cached: look it up again.
-        QMutexLocker l(&m_mutex);
-        m_locations.remove(key);
+            return makeError(ErrorKind::Integrity, QStringLiteral("the pack index stores %1 bytes for chunk %2 of cache entry %3")
+                                                       .arg(b.size).arg(chunk).arg(object));
+        return readFrom(b, std::move(c.file), offset, out, length, PackStore::packPath(m_cacheDir, b.pack));
     }
 }
 
-Status PackStore::readFrom(const BlobLocation &b, qint64 offset, char *out, qint64 length, const QString &what, bool useFrameCache)
+Status PackStore::readFrom(const BlobLocation &b, std::shared_ptr<PackFile> file, qint64 offset, char *out, qint64 length,
+                           const QString &what, bool useFrameCache)
 {
     if (b.kind == Kind::Zero) {
         std::memset(out, 0, size_t(length));
         return okStatus();
     }
-    std::shared_ptr<PackFile> file;
-    {
+    if (!file) {
         QMutexLocker l(&m_mutex);
         auto f = packFileLocked(b.pack);
         if (!f)
-            return makeError(f.error().kind, QStringLiteral("%1: %2").arg(what, f.error().message));
-        file = *f;
+            return f.error();
+        file = std::move(f).value();
     }
     // A pack that cannot be read is damaged (Integrity): the chunk is dropped and fetched again.
     auto damaged = [&](const Status &st) { return makeError(ErrorKind::Integrity, st.error().message); };
@@ -201,7 +207,7 @@ Status PackStore::readFrom(const BlobLocation &b, qint64 offset, char *out, qint
 Result<QByteArray> PackStore::readBlob(const BlobLocation &b, const QString &what)
 {
     QByteArray out(b.size, Qt::Uninitialized);
-    if (Status st = readFrom(b, 0, out.data(), b.size, what, /*useFrameCache=*/false); !st)
+    if (Status st = readFrom(b, nullptr, 0, out.data(), b.size, what, /*useFrameCache=*/false); !st)
         return st.error();
     return out;
 }

@@ -44,10 +44,12 @@ public:
     // name) into `out`. `checksum` is the chunk's XXH3-64 from the entry's journal: it keys this
     // process's cache of locations, so a chunk packed again with other content is never served
     // from an old location. A compressed chunk decompresses only the frames the range touches
-    // (each verified by its zstd checksum). `what` names the object and range for messages.
-    // Errors: Integrity (no index row: the chunk was evicted or repacked away meanwhile; damaged
-    // frame), LocalIo (pack file or index unreadable).
-    Status read(const QString &object, qint64 chunk, quint64 checksum, qint64 offset, char *out, qint64 length, const QString &what);
+    // (each verified by its zstd checksum), and keeps the last frames decompressed (up to
+    // kFrameCacheBytes, most recently used first). Error messages name the pack, not the object:
+    // the caller adds which object and range. Errors: Integrity (no index row: the chunk was
+    // evicted or repacked away meanwhile; damaged frame; unreadable pack), LocalIo (the index).
+    Status read(const QString &object, qint64 chunk, quint64 checksum, qint64 offset, char *out, qint64 length);
+    static constexpr qint64 kFrameCacheBytes = 64 << 20;
     // (I/O) The location of a packed chunk, from the index (no cache). Errors: as read().
     Result<BlobLocation> locate(const QString &object, qint64 chunk);
     // (I/O) Reads and decodes a whole stored content from its pack file (nothing cached).
@@ -76,7 +78,8 @@ private:
     Result<std::shared_ptr<PackFile>> packFileLocked(qint64 pack);
     void closeDeletedPacksLocked();
     // useFrameCache false: every frame is read and decompressed from the pack file (verify).
-    Status readFrom(const BlobLocation &b, qint64 offset, char *out, qint64 length, const QString &what, bool useFrameCache = true);
+    Status readFrom(const BlobLocation &b, std::shared_ptr<PackFile> file, qint64 offset, char *out, qint64 length,
+                    const QString &what, bool useFrameCache = true);
 
     QString m_cacheDir;
     QMutex m_mutex; // everything below
@@ -90,14 +93,18 @@ private:
         bool operator==(const LocationKey &) const = default;
     };
     friend size_t qHash(const LocationKey &k, size_t seed) { return qHashMulti(seed, k.object, k.chunk, k.checksum); }
-    QHash<LocationKey, BlobLocation> m_locations;
+    struct Cached {
+        BlobLocation where;
+        std::shared_ptr<PackFile> file; // null until first read
+    };
+    QHash<LocationKey, Cached> m_locations;
     struct FrameKey {
         qint64 pack;
         qint64 offset;
         bool operator==(const FrameKey &) const = default;
     };
     friend size_t qHash(const FrameKey &k, size_t seed) { return qHashMulti(seed, k.pack, k.offset); }
-    QCache<FrameKey, QByteArray> m_frames{64}; // decompressed frames, most recently used
+    QCache<FrameKey, QByteArray> m_frames{kFrameCacheBytes / chunkcodec::kFrameSize}; // decompressed, most recently used
 };
 
 } // namespace sparsescope

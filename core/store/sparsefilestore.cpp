@@ -51,6 +51,7 @@ Result<std::unique_ptr<SparseFileStore>> SparseFileStore::open(const QString &di
 {
     std::unique_ptr<SparseFileStore> s(new SparseFileStore);
     s->m_dir = directory;
+    s->m_objectId = QFileInfo(QDir::cleanPath(directory)).fileName();
     if (Status st = makePrivateDirectory(directory); !st)
         return st.error();
     s->m_shared = !ObjectLock::onNetworkFilesystem(directory);

@@ -171,12 +171,12 @@ private:
     Status readPresentLocked(ByteRange range, char *out) const;
     Status readPackedLocked(qint64 chunk, qint64 offset, char *out, qint64 length) const;
     std::shared_ptr<PackStore> packs() const;
-    QString objectId() const;
     QString dataPath() const { return m_dir + QStringLiteral("/data"); }
     QString journalPath() const { return m_dir + QStringLiteral("/journal"); }
     QString metaPath() const { return m_dir + QStringLiteral("/meta.json"); }
 
     QString m_dir;
+    QString m_objectId; // the entry directory's name (the packs' index names entries by it)
     ObjectLock m_lock;
     ObjectMeta m_meta;
     QStringList m_warnings;

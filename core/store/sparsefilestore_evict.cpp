@@ -130,7 +130,7 @@ Result<VerifyReport> SparseFileStore::verify()
                 packedChunk = m_packed.test(i);
             }
             if (auto p = packedChunk ? packs() : nullptr)
-                if (auto where = p->locate(objectId(), i))
+                if (auto where = p->locate(m_objectId, i))
                     (void)p->markBad(where->hash); // never deduplicated onto again
             auto ev = evict(i, i);
             if (!ev)

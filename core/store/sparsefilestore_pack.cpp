@@ -7,6 +7,7 @@
 #include "packstore.h"
 #include "packwriter.h"
 
+#include <QDir>
 #include <QFileInfo>
 
 #include <mutex>
@@ -15,7 +16,6 @@
 
 namespace sparsescope {
 
-QString SparseFileStore::objectId() const { return QFileInfo(m_dir).fileName(); }
 
 std::shared_ptr<PackStore> SparseFileStore::packs() const
 {
@@ -36,12 +36,15 @@ ChunkBitmap SparseFileStore::packedChunks() const
 
 Status SparseFileStore::readPackedLocked(qint64 chunk, qint64 offset, char *out, qint64 length) const
 {
-    const ByteRange part{m_geometry.chunkRange(chunk).begin + offset, m_geometry.chunkRange(chunk).begin + offset + length};
-    const QString what = QStringLiteral("%1, bytes %2 (packed)").arg(m_meta.source, part.toInclusiveString());
     auto store = packs();
-    if (!store)
-        return makeError(ErrorKind::Integrity, QStringLiteral("%1: the entry is not in a cache directory with packs").arg(what));
-    return store->read(objectId(), chunk, m_checksums.get(chunk), offset, out, length, what);
+    Status st = store ? store->read(m_objectId, chunk, m_checksums.get(chunk), offset, out, length)
+                      : Status(makeError(ErrorKind::Integrity, QStringLiteral("the entry is not in a cache directory with packs")));
+    if (!st) { // which object and bytes, for people
+        const qint64 begin = m_geometry.chunkRange(chunk).begin + offset;
+        return makeError(st.error().kind, QStringLiteral("%1, bytes %2 (packed): %3")
+                                              .arg(m_meta.source, ByteRange{begin, begin + length}.toInclusiveString(), st.error().message));
+    }
+    return st;
 }
 
 Result<SparseFileStore::PackResult> SparseFileStore::packInto(PackWriter &writer, const std::function<bool(qint64)> &progress)
@@ -75,7 +78,7 @@ Result<SparseFileStore::PackResult> SparseFileStore::packInto(PackWriter &writer
             }
         }
     }
-    const QString object = objectId();
+    const QString object = m_objectId;
     QByteArray buf;
     for (const auto &batch : std::as_const(batches)) {
         // 1. Claim (skipping chunks being fetched or written, here or elsewhere).

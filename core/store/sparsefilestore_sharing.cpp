@@ -69,8 +69,10 @@ Result<ForeignChanges> SparseFileStore::refresh()
         return changes;
     }
     const qint64 whole = (qint64(st.st_size) - m_tailOffset) / journal::kRecordSize * journal::kRecordSize;
-    if (whole <= 0)
+    if (whole <= 0) {
+        m_sharedDropsSeen = drops; // nothing new: reads need not look again until the counter moves
         return changes;
+    }
     QByteArray bytes(whole, Qt::Uninitialized);
     if (Status rs = preadAll(m_journalReadFd, bytes.data(), whole, m_tailOffset, journalPath()); !rs)
         return rs.error();
