@@ -4,6 +4,7 @@
 #include <QFile>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <map>
@@ -54,17 +55,18 @@ Status PackStore::openIndexLocked()
     if (!index)
         return index.error();
     m_index = std::move(index).value();
-    m_sinceCheck.start();
     return okStatus();
 }
 
-void PackStore::closeDeletedPacksLocked()
+void PackStore::closeDeletedPacks()
 {
     // A repack in any process deletes packs it rewrote: let their space go (readers under way
     // keep their PackFile until they are done).
-    if (m_sinceCheck.isValid() && m_sinceCheck.elapsed() < kCheckDeletedMs)
-        return;
-    m_sinceCheck.start();
+    const qint64 now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    qint64 due = m_nextCheckMs.load(std::memory_order_relaxed);
+    if (now < due || !m_nextCheckMs.compare_exchange_strong(due, now + kCheckDeletedMs))
+        return; // not yet, or another thread looks now
+    QWriteLocker w(&m_lock);
     for (auto it = m_files.begin(); it != m_files.end();) {
         struct stat st {};
         if (::fstat(it.value()->fd, &st) == 0 && st.st_nlink == 0) {
@@ -93,7 +95,7 @@ Result<std::shared_ptr<PackStore::PackFile>> PackStore::packFileLocked(qint64 pa
 
 Result<BlobLocation> PackStore::locate(const QString &object, qint64 chunk)
 {
-    QMutexLocker l(&m_mutex);
+    QMutexLocker l(&m_indexMutex);
     if (Status st = openIndexLocked(); !st)
         return st.error();
     auto found = m_index->locate(object, chunk);
@@ -104,42 +106,61 @@ Result<BlobLocation> PackStore::locate(const QString &object, qint64 chunk)
     return **found;
 }
 
+Result<std::shared_ptr<const PackStore::Cached>> PackStore::cachedLocation(const LocationKey &key)
+{
+    {
+        QReadLocker r(&m_lock);
+        if (auto it = m_locations.constFind(key); it != m_locations.constEnd())
+            return it.value();
+    }
+    auto found = locate(key.object, key.chunk);
+    if (!found)
+        return found.error();
+    auto cached = std::make_shared<Cached>();
+    cached->where = std::move(found).value();
+    QWriteLocker w(&m_lock);
+    if (cached->where.kind != Kind::Zero) {
+        auto f = packFileLocked(cached->where.pack);
+        if (!f)
+            return f.error();
+        cached->file = std::move(f).value();
+    }
+    if (m_locations.size() >= kMaxLocations)
+        m_locations.clear();
+    m_locations.insert(key, cached);
+    return std::shared_ptr<const Cached>(std::move(cached));
+}
+
 Status PackStore::read(const QString &object, qint64 chunk, quint64 checksum, qint64 offset, char *out, qint64 length)
 {
+    closeDeletedPacks();
     const LocationKey key{object, chunk, checksum};
-    for (int attempt = 0;; ++attempt) {
-        Cached c;
-        {
-            QMutexLocker l(&m_mutex);
-            closeDeletedPacksLocked();
-            auto it = m_locations.find(key);
-            if (it == m_locations.end()) {
-                l.unlock();
-                auto found = locate(object, chunk);
-                if (!found)
-                    return found.error();
-                l.relock();
-                if (m_locations.size() >= kMaxLocations)
-                    m_locations.clear();
-                it = m_locations.insert(key, Cached{std::move(found).value(), nullptr});
-            }
-            if (!it->file && it->where.kind != Kind::Zero) {
-                auto f = packFileLocked(it->where.pack);
-                if (!f) {
-                    m_locations.erase(it);
-                    if (attempt > 0 || f.error().kind != ErrorKind::Integrity)
-                        return f.error();
-                    continue; // repacked away since it was looked up: look it up again
-                }
-                it->file = std::move(f).value();
-            }
-            c = *it;
+    {
+        // The common case, a raw content whose location is known: read under the shared lock,
+        // which keeps its pack file open, without copying anything.
+        QReadLocker r(&m_lock);
+        if (auto it = m_locations.constFind(key); it != m_locations.constEnd() && (*it)->where.kind == Kind::Raw) {
+            const BlobLocation &b = (*it)->where;
+            if (offset >= 0 && length >= 0 && offset + length <= b.size &&
+                preadAll((*it)->file->fd, out, length, b.offset + offset, QString()))
+                return okStatus();
         }
-        const BlobLocation &b = c.where;
+    }
+    for (int attempt = 0;; ++attempt) {
+        auto c = cachedLocation(key);
+        if (!c) {
+            // Repacked away since it was looked up (its pack is gone): look it up again, once.
+            if (attempt > 0 || c.error().kind != ErrorKind::Integrity)
+                return c.error();
+            QWriteLocker w(&m_lock);
+            m_locations.remove(key);
+            continue;
+        }
+        const BlobLocation &b = (*c)->where;
         if (offset < 0 || length < 0 || offset + length > b.size)
             return makeError(ErrorKind::Integrity, QStringLiteral("the pack index stores %1 bytes for chunk %2 of cache entry %3")
                                                        .arg(b.size).arg(chunk).arg(object));
-        return readFrom(b, std::move(c.file), offset, out, length, PackStore::packPath(m_cacheDir, b.pack));
+        return readFrom(b, (*c)->file, offset, out, length, QString());
     }
 }
 
@@ -151,24 +172,26 @@ Status PackStore::readFrom(const BlobLocation &b, std::shared_ptr<PackFile> file
         return okStatus();
     }
     if (!file) {
-        QMutexLocker l(&m_mutex);
+        QWriteLocker w(&m_lock);
         auto f = packFileLocked(b.pack);
         if (!f)
             return f.error();
         file = std::move(f).value();
     }
+    // Messages name the pack (built only on failure).
+    auto named = [&] { return what.isEmpty() ? packPath(m_cacheDir, b.pack) : what; };
     // A pack that cannot be read is damaged (Integrity): the chunk is dropped and fetched again.
     auto damaged = [&](const Status &st) { return makeError(ErrorKind::Integrity, st.error().message); };
     if (b.kind == Kind::Raw) {
-        if (Status st = preadAll(file->fd, out, length, b.offset + offset, what); !st)
-            return damaged(st);
+        if (Status st = preadAll(file->fd, out, length, b.offset + offset, QString()); !st)
+            return damaged(makeError(ErrorKind::Integrity, QStringLiteral("%1: %2").arg(named(), st.error().message)));
         return okStatus();
     }
     // zstd: the frames that hold [offset, offset + length).
     const qint64 firstFrame = offset / chunkcodec::kFrameSize;
     const qint64 lastFrame = length > 0 ? (offset + length - 1) / chunkcodec::kFrameSize : firstFrame - 1;
     if (lastFrame >= b.frames.size())
-        return makeError(ErrorKind::Integrity, QStringLiteral("%1: the pack index lists too few compressed frames").arg(what));
+        return makeError(ErrorKind::Integrity, QStringLiteral("%1: the pack index lists too few compressed frames").arg(named()));
     qint64 frameOffset = b.offset;
     for (qint64 i = 0; i < firstFrame; ++i)
         frameOffset += b.frames[i];
@@ -180,7 +203,7 @@ Status PackStore::readFrom(const BlobLocation &b, std::shared_ptr<PackFile> file
         const FrameKey key{b.pack, frameOffset};
         bool cached = false;
         {
-            QMutexLocker l(&m_mutex);
+            QMutexLocker l(&m_framesMutex);
             if (const QByteArray *hit = useFrameCache ? m_frames.object(key) : nullptr) {
                 std::memcpy(out + (from - offset), hit->constData() + (from - frameBegin), size_t(to - from));
                 cached = true;
@@ -188,14 +211,14 @@ Status PackStore::readFrom(const BlobLocation &b, std::shared_ptr<PackFile> file
         }
         if (!cached) {
             compressed.resize(b.frames[i]);
-            if (Status st = preadAll(file->fd, compressed.data(), compressed.size(), frameOffset, what); !st)
-                return damaged(st);
+            if (Status st = preadAll(file->fd, compressed.data(), compressed.size(), frameOffset, QString()); !st)
+                return damaged(makeError(ErrorKind::Integrity, QStringLiteral("%1: %2").arg(named(), st.error().message)));
             plain.resize(frameSize);
-            if (Status st = chunkcodec::decompressFrame(compressed.constData(), compressed.size(), plain.data(), frameSize, what); !st)
+            if (Status st = chunkcodec::decompressFrame(compressed.constData(), compressed.size(), plain.data(), frameSize, named()); !st)
                 return st;
             std::memcpy(out + (from - offset), plain.constData() + (from - frameBegin), size_t(to - from));
             if (useFrameCache) {
-                QMutexLocker l(&m_mutex);
+                QMutexLocker l(&m_framesMutex);
                 m_frames.insert(key, new QByteArray(plain));
             }
         }
@@ -214,11 +237,10 @@ Result<QByteArray> PackStore::readBlob(const BlobLocation &b, const QString &wha
 
 Status PackStore::markBad(const QByteArray &hash)
 {
-    QMutexLocker l(&m_mutex);
+    forget();
+    QMutexLocker l(&m_indexMutex);
     if (Status st = openIndexLocked(); !st)
         return st;
-    m_locations.clear();
-    m_frames.clear();
     return m_index->markBad(hash);
 }
 
@@ -259,10 +281,13 @@ Result<PackStore::Stats> PackStore::stats(const QString &cacheDir)
 
 void PackStore::forget()
 {
-    QMutexLocker l(&m_mutex);
-    m_locations.clear();
+    {
+        QWriteLocker w(&m_lock);
+        m_locations.clear();
+        m_files.clear();
+    }
+    QMutexLocker l(&m_framesMutex);
     m_frames.clear();
-    m_files.clear();
 }
 
 } // namespace sparsescope

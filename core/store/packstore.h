@@ -23,8 +23,10 @@
 #include <QElapsedTimer>
 #include <QHash>
 #include <QMutex>
+#include <QReadWriteLock>
 #include <QString>
 
+#include <atomic>
 #include <memory>
 
 namespace sparsescope {
@@ -70,40 +72,45 @@ public:
 
 private:
     explicit PackStore(QString cacheDir) : m_cacheDir(std::move(cacheDir)) {}
-    Status openIndexLocked();
+    Status openIndexLocked(); // m_indexMutex held
     struct PackFile {
         int fd = -1;
         ~PackFile();
     };
-    Result<std::shared_ptr<PackFile>> packFileLocked(qint64 pack);
-    void closeDeletedPacksLocked();
+    Result<std::shared_ptr<PackFile>> packFileLocked(qint64 pack); // m_lock held for writing
+    void closeDeletedPacks();
     // useFrameCache false: every frame is read and decompressed from the pack file (verify).
     Status readFrom(const BlobLocation &b, std::shared_ptr<PackFile> file, qint64 offset, char *out, qint64 length,
                     const QString &what, bool useFrameCache = true);
 
     QString m_cacheDir;
-    QMutex m_mutex; // everything below
+    QMutex m_indexMutex; // m_index (one SQLite connection, used by one thread at a time)
     std::unique_ptr<PackIndex> m_index;
+    QReadWriteLock m_lock; // m_files, m_locations
     QHash<qint64, std::shared_ptr<PackFile>> m_files; // open pack files (readers keep theirs across a close)
-    QElapsedTimer m_sinceCheck;
+    std::atomic<qint64> m_nextCheckMs{0}; // steady clock ms of the next look for deleted packs
     struct LocationKey {
         QString object;
         qint64 chunk;
         quint64 checksum;
         bool operator==(const LocationKey &) const = default;
     };
-    friend size_t qHash(const LocationKey &k, size_t seed) { return qHashMulti(seed, k.object, k.chunk, k.checksum); }
+    // The checksum is as good as a hash already; the object is compared, not hashed.
+    friend size_t qHash(const LocationKey &k, size_t seed) { return qHashMulti(seed, k.chunk, k.checksum); }
     struct Cached {
         BlobLocation where;
-        std::shared_ptr<PackFile> file; // null until first read
+        std::shared_ptr<PackFile> file; // null for an all-zero chunk
     };
-    QHash<LocationKey, Cached> m_locations;
+    QHash<LocationKey, std::shared_ptr<const Cached>> m_locations;
+    // The location of a packed chunk with its open pack file, looked up and cached if needed.
+    Result<std::shared_ptr<const Cached>> cachedLocation(const LocationKey &key);
     struct FrameKey {
         qint64 pack;
         qint64 offset;
         bool operator==(const FrameKey &) const = default;
     };
     friend size_t qHash(const FrameKey &k, size_t seed) { return qHashMulti(seed, k.pack, k.offset); }
+    QMutex m_framesMutex;
     QCache<FrameKey, QByteArray> m_frames{kFrameCacheBytes / chunkcodec::kFrameSize}; // decompressed, most recently used
 };
 
