@@ -96,6 +96,7 @@ Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList 
         }
         out.chunks += dropped->chunks;
         out.bytes += dropped->bytes;
+        out.packedChunks += dropped->packedChunks;
     }
     return out;
 }

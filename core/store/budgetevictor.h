@@ -18,6 +18,7 @@ struct Freed {
     qint64 objects = 0; // entries that lost chunks
     qint64 chunks = 0;
     qint64 bytes = 0;   // present bytes dropped
+    qint64 packedChunks = 0; // of chunks, packed ones: their disk space comes back at the next repack
     QStringList entries; // the entry directories concerned
 };
 

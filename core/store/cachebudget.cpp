@@ -1,6 +1,7 @@
 #include "cachebudget.h"
 #include "logging.h"
 #include "budgetevictor.h"
+#include "packwriter.h"
 #include "fileutil.h"
 
 #include <QDir>
@@ -287,6 +288,14 @@ Result<CacheBudget::Report> CacheBudget::enforce(qint64 incoming, bool checkFloo
         const budgetevictor::Freed freed = budgetevictor::evictLeastRecentlyUsed(m_cacheDir, toFree, &warnings);
         touched += freed.entries;
         r.chunks = freed.chunks;
+        if (freed.packedChunks > 0) {
+            // Evicted packed chunks free nothing until their packs are rewritten. Unless a pack or
+            // repack runs already (it is not waited for: the next pass looks again).
+            if (auto writer = PackWriter::begin(m_cacheDir, 0)) {
+                if (auto repacked = (*writer)->repack(); !repacked)
+                    warnings << QStringLiteral("the budget could not repack %1: %2").arg(m_cacheDir, repacked.error().message);
+            }
+        }
         r.usedAfter = diskUsage(m_cacheDir);
         st->accounted.store(r.usedAfter);
         // The rest is pinned or claimed (uncommitted): try again once a few more MiB are written.

@@ -122,8 +122,6 @@ Status PackWriter::appendToPack(QByteArrayView data, qint64 *offset)
     if (m_packEnd >= kMaxPackBytes)
         if (Status st = startNewPack(); !st)
             return st;
-    if (m_budget)
-        m_budget->beforeWrite(data.size());
     const qint64 before = m_packEnd;
     if (Status st = pwriteAll(m_packFd, data.data(), data.size(), m_packEnd, PackStore::packPath(m_cacheDir, m_pack)); !st)
         return st;

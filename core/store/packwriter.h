@@ -34,6 +34,9 @@ public:
     // packer (`waiting`, if set, is told at once), then opens or creates the index and the pack
     // to append to. Errors: LocalIo (the lock is still held after waitMs, naming its holder; the
     // directory or index cannot be written).
+    // The pack files' growth is accounted to the cache's budget but never starts an eviction pass:
+    // packing gives back more than it takes once each batch's loose copies are punched (the
+    // cache may pass max-size by one batch, 16 MiB, meanwhile), and the budget's own pass repacks.
     static Result<std::unique_ptr<PackWriter>> begin(const QString &cacheDir, int waitMs,
                                                      const std::function<void(const QString &)> &waiting = {});
     ~PackWriter();

@@ -128,6 +128,7 @@ public:
     struct Dropped {
         qint64 chunks = 0;
         qint64 bytes = 0;
+        qint64 packedChunks = 0; // of chunks: their contents stay in the packs until repack
     };
     Result<Dropped> evictUnclaimed(qint64 first, qint64 last);
     // (I/O) Frees blocks of the data file that hold no present chunk and that nobody claims: left

@@ -186,6 +186,10 @@ Result<SparseFileStore::Dropped> SparseFileStore::evictUnclaimed(qint64 first, q
         if (!st)
             break;
         QList<qint64> unpending; // stays empty: uncommitted chunks are claimed by their writer
+        {
+            std::shared_lock l(m_stateLock);
+            out.packedChunks += m_packed.countInSpan(a, b);
+        }
         auto dropped = dropClaimed(a, b, &unpending, &out.chunks);
         if (!dropped)
             st = dropped.error();
