@@ -70,7 +70,7 @@ ArchivePane::ArchivePane(QWidget *parent) : QWidget(parent)
 {
     m_pool.setMaxThreadCount(1);
     m_tree = new QTreeWidget;
-    m_tree->setHeaderLabels({tr("Entry"), tr("Size"), tr("Packed"), tr("Present")});
+    m_tree->setHeaderLabels({tr("Entry"), tr("Size"), tr("Compressed"), tr("Present")});
     m_tree->setUniformRowHeights(true);
     m_tree->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_tree->header()->setStretchLastSection(false);

@@ -55,13 +55,13 @@ void CoverageMap::setObject(const std::shared_ptr<SparseObject> &object)
         refreshSnapshot();
     } else {
         m_geometry = {};
-        m_present = m_inFlight = m_transferring = m_errors = ChunkBitmap();
+        m_present = m_inFlight = m_transferring = m_errors = m_packed = ChunkBitmap();
     }
     relayout();
     m_timer.start();
 }
 
-void CoverageMap::setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &present)
+void CoverageMap::setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &present, const ChunkBitmap &packed)
 {
     const bool sameObject = !m_object.lock() && geometry.objectSize == m_geometry.objectSize && geometry.chunkSize == m_geometry.chunkSize;
     if (auto old = m_object.lock())
@@ -71,6 +71,7 @@ void CoverageMap::setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &
         m_selection = {}; // a new snapshot of the same object (another process changed it) keeps it
     m_geometry = geometry;
     m_present = present;
+    m_packed = packed;
     m_inFlight = ChunkBitmap(geometry.chunkCount());
     m_transferring = ChunkBitmap(geometry.chunkCount());
     m_errors = ChunkBitmap(geometry.chunkCount());
@@ -91,6 +92,7 @@ void CoverageMap::refreshSnapshot()
         m_inFlight = o->inFlightChunkMap();
         m_transferring = o->transferringChunkMap();
         m_errors = o->errorChunkMap();
+        m_packed = o->packedChunks();
     }
 }
 
@@ -106,7 +108,7 @@ void CoverageMap::relayout()
     m_glowSince.assign(size_t(m_renderer.cellCount()), -kGlowMs);
     m_fadingOut.assign(size_t(m_renderer.cellCount()), false);
     m_fullDirty = false;
-    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, &m_transferring};
+    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, &m_transferring, &m_packed};
     m_renderer.renderAll(m_image, in);
     update();
 }
@@ -115,7 +117,7 @@ void CoverageMap::renderCells(qint64 first, qint64 last)
 {
     if (m_renderer.cellCount() == 0 || first > last)
         return;
-    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, &m_transferring};
+    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, &m_transferring, &m_packed};
     const QRect device = m_renderer.render(m_image, in, first, last);
     const qreal dpr = devicePixelRatioF();
     update(QRectF(device.x() / dpr, device.y() / dpr, device.width() / dpr, device.height() / dpr).toAlignedRect());
@@ -244,6 +246,7 @@ void CoverageMap::paintLegend(QPainter &p, const QRect &band)
         x += sw;
     }
     x += 10;
+    swatch(m_renderer.colorFor(1.0, false, false, 0, false, true), tr("Packed"));
     swatch(m_renderer.colorFor(1.0, false, false, 1.0f), tr("Just fetched"));
     swatch(m_renderer.colorFor(0.0, true, false, 0), tr("Transferring"));
     swatch(m_renderer.colorFor(0.0, true, false, 0, true), tr("Queued"));

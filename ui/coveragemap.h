@@ -26,7 +26,7 @@ public:
     // The object to show (nullptr: none). The map keeps a weak reference only.
     void setObject(const std::shared_ptr<SparseObject> &object);
     // Shows a coverage without a live object (an entry of the cache that is not open).
-    void setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &present);
+    void setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &present, const ChunkBitmap &packed = {});
 
     ByteRange selection() const { return m_selection; }
     qint64 presentChunkCount() const { return m_present.count(); } // of what the map shows
@@ -66,7 +66,7 @@ private:
 
     std::weak_ptr<SparseObject> m_object;
     ChunkGeometry m_geometry;
-    ChunkBitmap m_present, m_inFlight, m_errors;
+    ChunkBitmap m_present, m_inFlight, m_errors, m_packed;
     ChunkBitmap m_transferring; // the in-flight chunks whose request runs (the rest are queued)
     CoverageRenderer m_renderer;
     QImage m_image;

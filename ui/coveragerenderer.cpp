@@ -20,8 +20,11 @@ void CoverageRenderer::setColors(const CoverageColors &colors)
 {
     m_colors = colors;
     m_lut[0] = colors.missing.rgb();
-    for (int i = 1; i < 256; ++i)
+    m_packedLut[0] = colors.missing.rgb();
+    for (int i = 1; i < 256; ++i) {
         m_lut[size_t(i)] = mix(colors.presentLight, colors.presentFull, double(i - 1) / 254.0);
+        m_packedLut[size_t(i)] = mix(colors.packedLight, colors.packedFull, double(i - 1) / 254.0);
+    }
 }
 
 void CoverageRenderer::setLayout(const ChunkGeometry &geometry, QSize size, qreal dpr)
@@ -143,7 +146,7 @@ double CoverageRenderer::fraction(const ChunkBitmap &chunks, qint64 cell) const
     return double(present) / double(bytes.length());
 }
 
-QRgb CoverageRenderer::colorFor(double presentFraction, bool inFlight, bool error, float glow, bool queued) const
+QRgb CoverageRenderer::colorFor(double presentFraction, bool inFlight, bool error, float glow, bool queued, bool packed) const
 {
     if (error)
         return m_colors.error.rgb();
@@ -152,7 +155,7 @@ QRgb CoverageRenderer::colorFor(double presentFraction, bool inFlight, bool erro
     // Any present byte is visible: 0 < f maps to at least the lightest present shade.
     int index = presentFraction <= 0.0 ? 0 : 1 + int(presentFraction * 254.0 + 0.5);
     index = std::clamp(index, 0, 255);
-    QRgb c = m_lut[size_t(index)];
+    QRgb c = packed ? m_packedLut[size_t(index)] : m_lut[size_t(index)];
     if (glow > 0.0f && index > 0) {
         const QColor base = QColor::fromRgb(c);
         c = mix(base, m_colors.glow, double(glow) * 0.85);
@@ -189,9 +192,10 @@ QRect CoverageRenderer::render(QImage &image, const Inputs &in, qint64 first, qi
         const bool moving = flying && (!in.transferring || (in.transferring->size() > c1 && in.transferring->countInSpan(c0, c1) > 0));
         const bool failed = in.errors && c1 >= c0 && in.errors->countInSpan(c0, c1) > 0;
         const float glow = in.glow && size_t(cell) < in.glow->size() ? (*in.glow)[size_t(cell)] : 0.0f;
+        const bool packed = in.packed && f > 0.0 && in.packed->size() > c1 && fraction(*in.packed, cell) * 2.0 >= f;
         const QRect r = cellRect(cell);
         fillRect(image, r.adjusted(0, 0, m_gapPx, m_gapPx), m_colors.background.rgb());
-        fillRect(image, r, colorFor(f, flying, failed, glow, flying && !moving));
+        fillRect(image, r, colorFor(f, flying, failed, glow, flying && !moving, packed));
         changed = changed.united(r.adjusted(0, 0, m_gapPx, m_gapPx));
     }
     return changed;

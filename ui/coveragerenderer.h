@@ -29,6 +29,8 @@ struct CoverageColors {
     QColor queued{0xf7, 0xd9, 0xa6};       // in flight, its request waiting for a connection
     QColor error{0xd6, 0x27, 0x28};
     QColor glow{0x7f, 0xf0, 0xd8};         // just fetched, fades into the present shade
+    QColor packedLight{0xcd, 0xbf, 0xe6};  // present, mostly in the cache's packs: a few bytes
+    QColor packedFull{0x5e, 0x3c, 0x99};   // ... every byte
     QColor background{0xff, 0xff, 0xff};
 };
 
@@ -62,6 +64,7 @@ public:
         const ChunkBitmap *errors = nullptr;   // may be null
         const std::vector<float> *glow = nullptr; // per cell, -1..1 (>0 just fetched, <0 just evicted); may be null
         const ChunkBitmap *transferring = nullptr; // the in-flight chunks being transferred; null: all of them
+        const ChunkBitmap *packed = nullptr;       // the present chunks in the packs; may be null
     };
     // Renders cells [first, last] into `image` (imageSize(), Format_RGB32). Returns the
     // device-pixel rectangle that changed.
@@ -69,13 +72,15 @@ public:
     QRect renderAll(QImage &image, const Inputs &in) const { return render(image, in, 0, m_cells - 1); }
 
     // `queued`: in flight, but its request waits for a connection (drawn lighter than a transfer).
-    QRgb colorFor(double presentFraction, bool inFlight, bool error, float glow, bool queued = false) const;
+    // `packed`: most of the cell's present bytes are in the cache's packs (drawn in another hue).
+    QRgb colorFor(double presentFraction, bool inFlight, bool error, float glow, bool queued = false, bool packed = false) const;
 
 private:
     void fillRect(QImage &image, const QRect &r, QRgb color) const;
 
     CoverageColors m_colors;
     std::array<QRgb, 256> m_lut{};
+    std::array<QRgb, 256> m_packedLut{};
     ChunkGeometry m_geometry;
     QSize m_size;
     int m_cellPx = 12;

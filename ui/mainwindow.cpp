@@ -78,7 +78,7 @@ MainWindow::MainWindow(AppSettings settings, QWidget *parent) : QMainWindow(pare
         // Not open here: its snapshot changed (another process filled or evicted it).
         const LibraryEntry &e = m_library->entry(row);
         if (!e.object && e.size >= 0)
-            m_map->setSnapshot(ChunkGeometry{e.size, e.chunkSize}, e.present);
+            m_map->setSnapshot(ChunkGeometry{e.size, e.chunkSize}, e.present, e.packed);
     });
     connect(m_library, &ObjectLibrary::reset, this, [this] {
         if (currentRow() < 0 && m_library->count() > 0)
@@ -253,7 +253,7 @@ void MainWindow::showCurrent()
     if (e.object)
         m_map->setObject(e.object);
     else if (e.size >= 0)
-        m_map->setSnapshot(ChunkGeometry{e.size, e.chunkSize}, e.present);
+        m_map->setSnapshot(ChunkGeometry{e.size, e.chunkSize}, e.present, e.packed);
     else
         m_map->setObject(nullptr);
     m_mapTitle->setText(tr("<b>%1</b> &nbsp; %2 &nbsp; <span style='color:gray'>%3</span>")

@@ -59,6 +59,9 @@ public:
     void verifyCurrent();
     void cancelCurrent();
     void removeCurrent();
+    // Packs (repack false) or repacks the whole cache on the job pool, with a progress dialog
+    // (pack can be cancelled) and one activity line at the end (mainwindow_cache.cpp).
+    void packCache(bool repack);
 
 protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
@@ -75,6 +78,7 @@ protected:
 
 Q_SIGNALS:
     void notified(const QString &text);
+    void cacheJobFinished(const QString &message, bool ok); // after packCache()
 
 private:
     void createActions();
@@ -110,7 +114,7 @@ private:
     struct Actions {
         QAction *openFile, *openUrl, *exportFull, *exportSparse, *quit;
         QAction *prefetchSelection, *prefetchAll, *evictSelection, *evictAll, *verify, *cancel, *pause, *retry, *remove;
-        QAction *settings, *about;
+        QAction *settings, *about, *packCache, *repackCache;
     } m_actions{};
 };
 

@@ -104,6 +104,11 @@ void MainWindow::createActions()
         }
         m_usageBar->setCacheDirectory(dir);
     });
+    a.packCache = make(tr("&Pack Cache"), QStyle::SP_DriveHDIcon, QKeySequence(), [this] { packCache(false); });
+    a.packCache->setToolTip(tr("Move every object's present chunks into shared pack files: identical chunks stored once, "
+                               "compressed where that pays; reads stay the same"));
+    a.repackCache = make(tr("&Repack Cache"), QStyle::SP_DriveHDIcon, QKeySequence(), [this] { packCache(true); });
+    a.repackCache->setToolTip(tr("Rewrite the packs without the chunks no object holds any more, giving the space back"));
     a.about = make(tr("&About SparseScope"), QStyle::SP_MessageBoxInformation, QKeySequence(), [this] {
         QMessageBox::about(this, tr("About SparseScope"),
                            tr("<h3>SparseScope %1</h3><p>Sparse, out-of-order materialization of large byte objects: "
@@ -123,6 +128,8 @@ void MainWindow::createActions()
     object->addActions({a.evictSelection, a.evictAll});
     object->addSeparator();
     object->addActions({a.verify, a.pause, a.retry, a.cancel, a.remove});
+    QMenu *cache = menuBar()->addMenu(tr("&Cache"));
+    cache->addActions({a.packCache, a.repackCache});
     menuBar()->addMenu(tr("&Settings"))->addAction(a.settings);
     menuBar()->addMenu(tr("&Help"))->addAction(a.about);
 

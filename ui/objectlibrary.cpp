@@ -22,6 +22,8 @@ void adopt(LibraryEntry &e, const CachedObject &l)
     e.present = l.present;
     e.presentBytes = l.presentBytes;
     e.allocatedBytes = l.allocatedBytes;
+    e.packed = l.packed;
+    e.packedDiskBytes = l.diskBytes - l.allocatedBytes;
 }
 
 } // namespace
@@ -176,8 +178,13 @@ void ObjectLibrary::applyListing(const QList<CachedObject> &listed)
             continue;
         }
         LibraryEntry &e = m_entries[size_t(row)];
-        if (e.object || e.state == EntryState::Opening)
-            continue; // an open object follows the journal itself
+        if (e.object || e.state == EntryState::Opening) { // an open object follows the journal itself
+            if (const qint64 share = l.diskBytes - l.allocatedBytes; share != e.packedDiskBytes) {
+                e.packedDiskBytes = share; // but only the listing knows its share of the packs
+                Q_EMIT entryChanged(row);
+            }
+            continue;
+        }
         adopt(e, l);
         Q_EMIT entryChanged(row);
     }

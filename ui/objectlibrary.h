@@ -34,6 +34,8 @@ struct LibraryEntry {
     qint64 allocatedBytes = 0;
     qint64 inFlightChunks = 0;
     ChunkBitmap present;   // snapshot while not open
+    ChunkBitmap packed;    // of present, the chunks in the cache's packs (snapshot while not open)
+    qint64 packedDiskBytes = 0; // its share of the pack files (after compression and deduplication)
     std::shared_ptr<SparseObject> object;
     EntryState state = EntryState::NotOpen;
     QString lastError;
@@ -61,6 +63,9 @@ public:
 
     // Lists the cache directory and recent objects (asynchronously); emits reset() when done.
     void loadCache();
+    // Lists the cache again (asynchronously) and merges what changed row by row (also done by
+    // itself when another process changes the cache).
+    void rescan();
     int count() const { return int(m_entries.size()); }
     const LibraryEntry &entry(int row) const { return m_entries[size_t(row)]; }
     int rowOf(const QString &source) const; // -1 if unknown
@@ -114,7 +119,6 @@ private:
     // Other processes on the cache: entries they create, fill, evict or remove (QFileSystemWatcher
     // on the objects directory and on each entry's journal, debounced), merged row by row.
     void watchCache();
-    void rescan();
     void applyListing(const QList<CachedObject> &listed);
     template <typename T>
     QFuture<Result<T>> track(int row, const QString &operation, const QList<ByteRange> &ranges, QFuture<Result<T>> future, std::function<void()> again,

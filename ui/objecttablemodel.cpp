@@ -64,7 +64,7 @@ QVariant ObjectTableModel::data(const QModelIndex &index, int role) const
         switch (index.column()) {
         case Size: return e.size;
         case Present: return e.presentBytes;
-        case OnDisk: return e.allocatedBytes;
+        case OnDisk: return e.allocatedBytes + e.packedDiskBytes;
         case InFlight: return e.inFlightChunks;
         case Speed: return e.bytesPerSecond;
         case Eta: return e.etaSeconds;
@@ -79,7 +79,9 @@ QVariant ObjectTableModel::data(const QModelIndex &index, int role) const
         if (index.column() == Source || index.column() == Name)
             return e.source;
         if (index.column() == OnDisk)
-            return tr("Disk blocks held by the cache entry (%1 bytes)").arg(e.allocatedBytes);
+            return e.packedDiskBytes > 0 ? tr("%1 bytes loose in the cache entry, %2 bytes its share of the packs (after compression "
+                                              "and deduplication)").arg(e.allocatedBytes).arg(e.packedDiskBytes)
+                                         : tr("Disk blocks held by the cache entry (%1 bytes)").arg(e.allocatedBytes);
         return {};
     }
     if (role == Qt::ForegroundRole && index.column() == State) {
@@ -97,7 +99,7 @@ QVariant ObjectTableModel::data(const QModelIndex &index, int role) const
     case Present:
         return e.size >= 0 ? QStringLiteral("%1 (%2%)").arg(formatBytes(e.presentBytes), QString::number(pct, 'f', 1))
                            : QStringLiteral("—");
-    case OnDisk: return e.directory.isEmpty() ? QStringLiteral("—") : formatBytes(e.allocatedBytes);
+    case OnDisk: return e.directory.isEmpty() ? QStringLiteral("—") : formatBytes(e.allocatedBytes + e.packedDiskBytes);
     case InFlight: return e.object ? (e.inFlightChunks > 0 ? tr("%1 chunks").arg(e.inFlightChunks) : QStringLiteral("—")) : QStringLiteral("—");
     case Speed: return e.bytesPerSecond > 0 ? tr("%1/s").arg(formatBytes(qint64(e.bytesPerSecond))) : QStringLiteral("—");
     case Eta:

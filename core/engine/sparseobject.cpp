@@ -112,6 +112,7 @@ QString SparseObject::cachePath() const { return m_store->location(); }
 std::shared_ptr<const ChunkStore> SparseObject::store() const { return m_store; }
 qint64 SparseObject::presentBytes() const { return m_store->presentBytes(); }
 ChunkBitmap SparseObject::presentChunks() const { return m_store->presentChunks(); }
+ChunkBitmap SparseObject::packedChunks() const { return m_store->packedChunks(); }
 qint64 SparseObject::allocatedBytes() const { return m_store->allocatedBytes(); }
 bool SparseObject::isPresent(qint64 chunk) const { return m_store->isPresent(chunk); }
 

@@ -95,6 +95,7 @@ public:
     const Statistics &statistics() const { return *m_stats; }
     qint64 presentBytes() const;
     ChunkBitmap presentChunks() const;
+    ChunkBitmap packedChunks() const; // of the present chunks, those whose bytes are in the cache's packs
     RangeSet presentRanges() const;
     qint64 presentBytesIn(ByteRange range) const; // present bytes of `range` (reads only its chunks' runs)
     qint64 allocatedBytes() const; // stat of the data file: call off the GUI thread

@@ -95,6 +95,8 @@ void SparseObject::applyForeign(const ForeignChanges &changes)
     }
     for (const auto &[a, b] : changes.evicted)
         markDirty(a, b);
+    for (const auto &[a, b] : changes.packed) // still present, drawn as packed
+        markDirty(a, b);
     for (const auto &[a, b] : changes.present) {
         markDirty(a, b);
         for (const auto &[x, y] : m_foreign.setRuns(a, b)) {

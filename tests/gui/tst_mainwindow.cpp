@@ -371,6 +371,55 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(w.library()->count(), 1, 3000);
         QCOMPARE(w.library()->entry(0).object, object);
     }
+
+    void packCacheDrawsPackedChunksAndShrinksTheOnDiskColumn()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QTemporaryDir tmp;
+        AppSettings s;
+        s.cacheDir = tmp.filePath(QStringLiteral("cache"));
+        s.chunkSize = kChunk;
+        // Text: packs compress it, so the on-disk column must fall well below the present bytes.
+        QByteArray text;
+        for (int i = 0; text.size() < (4 << 20); ++i)
+            text += QStringLiteral("line %1: GET /api/items?id=%2 status=200\n").arg(i).arg(i % 977).toLatin1();
+        const QString path = tmp.filePath(QStringLiteral("log.txt"));
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(text);
+        f.close();
+        MainWindow w(s);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.openSource(path);
+        QTRY_VERIFY_WITH_TIMEOUT(w.currentRow() >= 0 && w.library()->entry(w.currentRow()).object, 10000);
+        auto object = w.library()->entry(w.currentRow()).object;
+        w.prefetchAll();
+        QTRY_COMPARE_WITH_TIMEOUT(object->presentBytes(), qint64(text.size()), 10000);
+        QSignalSpy finished(&w, &MainWindow::cacheJobFinished);
+        QAction *pack = actionNamed(&w, QStringLiteral("&Pack Cache"));
+        QVERIFY(pack);
+        pack->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 20000);
+        QVERIFY2(finished.first().at(1).toBool(), qPrintable(finished.first().at(0).toString()));
+        QVERIFY2(finished.first().at(0).toString().startsWith(QStringLiteral("packed ")), qPrintable(finished.first().at(0).toString()));
+        // The open object learns of it from the journal: its chunks are packed, and drawn so.
+        QTRY_COMPARE_WITH_TIMEOUT(object->packedChunks().count(), object->presentChunks().count(), 5000);
+        const CoverageRenderer &r = w.coverageMap()->renderer();
+        QTRY_COMPARE_WITH_TIMEOUT(QColor(w.coverageMap()->grab().toImage().pixel(r.cellRect(3).center())).name(),
+                                  CoverageColors{}.packedFull.name(), 5000);
+        // On disk: its share of the packs (compressed), not the present bytes.
+        QTRY_VERIFY_WITH_TIMEOUT(w.library()->entry(w.currentRow()).packedDiskBytes > 0, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.library()->entry(w.currentRow()).allocatedBytes + w.library()->entry(w.currentRow()).packedDiskBytes <
+                                     text.size() / 3, 5000);
+        // Reads still serve the same bytes.
+        auto read = object->read({1000, 2000}, Priority::Interactive);
+        QTRY_VERIFY_WITH_TIMEOUT(read.isFinished(), 5000);
+        QVERIFY(read.result());
+        QCOMPARE(*read.result(), text.mid(1000, 1000));
+        if (const QString dir = qEnvironmentVariable("SPARSESCOPE_SAVE_GRABS"); !dir.isEmpty())
+            w.grab().save(dir + QStringLiteral("/packed.png"));
+    }
 };
 
 int main(int argc, char **argv)
