@@ -13,13 +13,33 @@ namespace sparsescope::test {
 
 QString cliPath() { return QStringLiteral(SPARSESCOPE_CLI_PATH); }
 
-QStringList failingFdatasync(int succeeding)
+namespace {
+// Under AddressSanitizer a preloaded shim comes before the ASan runtime, which it would refuse.
+QString asanOptionsForPreload()
 {
-    // Under AddressSanitizer the preloaded shim comes before the ASan runtime, which it would refuse.
     QByteArray asan = qgetenv("ASAN_OPTIONS");
     asan += (asan.isEmpty() ? "" : ":") + QByteArray("verify_asan_link_order=0");
-    return {QStringLiteral("LD_PRELOAD=" SPARSESCOPE_FAILSYNC_PATH), QStringLiteral("FAILSYNC_AFTER=%1").arg(succeeding),
-            QStringLiteral("ASAN_OPTIONS=") + QString::fromUtf8(asan)};
+    return QStringLiteral("ASAN_OPTIONS=") + QString::fromUtf8(asan);
+}
+} // namespace
+
+QStringList failingFdatasync(int succeeding)
+{
+    return {QStringLiteral("LD_PRELOAD=" SPARSESCOPE_FAILSYNC_PATH), QStringLiteral("FAILSYNC_AFTER=%1").arg(succeeding), asanOptionsForPreload()};
+}
+
+QStringList powerCut(const QString &dir, long after, bool randomSubset, unsigned seed, bool zeros, const QString &countFile)
+{
+    QStringList env = {QStringLiteral("LD_PRELOAD=" SPARSESCOPE_POWERCUT_PATH), QStringLiteral("SPARSESCOPE_POWERCUT_DIR=") + dir,
+                       asanOptionsForPreload()};
+    if (after >= 0)
+        env << QStringLiteral("SPARSESCOPE_POWERCUT_AFTER=%1").arg(after)
+            << QStringLiteral("SPARSESCOPE_POWERCUT_MODE=%1").arg(randomSubset ? QStringLiteral("random") : QStringLiteral("all"))
+            << QStringLiteral("SPARSESCOPE_POWERCUT_SEED=%1").arg(seed)
+            << QStringLiteral("SPARSESCOPE_POWERCUT_HOLES=%1").arg(zeros ? QStringLiteral("zeros") : QStringLiteral("holes"));
+    else
+        env << QStringLiteral("SPARSESCOPE_POWERCUT_COUNT_FILE=") + countFile;
+    return env;
 }
 
 CliRun runCli(const QString &cacheDir, const QStringList &args, int timeoutMs, qint64 fileSizeLimit,

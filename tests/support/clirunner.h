@@ -30,5 +30,10 @@ qint64 checkPresentBytes(const QString &cacheDir, const QString &url, const QByt
 // The environment that makes fdatasync(2) fail with EIO in the child after `succeeding` calls
 // succeeded (LD_PRELOAD of tests/support/failsync.cpp), for runCli's extraEnvironment.
 QStringList failingFdatasync(int succeeding);
+// The environment that cuts the power in the child at its `after`-th change to a file under
+// `dir` (LD_PRELOAD of tests/support/powercut.cpp): changes no fsync made durable are undone
+// (`randomSubset`: a random half of them, seeded by `seed`; `zeros`: lost writes leave zeros
+// instead of holes), then SIGKILL. after < 0: count the changes into `countFile` instead.
+QStringList powerCut(const QString &dir, long after, bool randomSubset, unsigned seed, bool zeros, const QString &countFile = {});
 
 } // namespace sparsescope::test
