@@ -45,6 +45,12 @@ QString PackStore::packPath(const QString &cacheDir, qint64 pack)
     return packsDirectory(cacheDir) + QStringLiteral("/pack-%1").arg(pack, 6, 10, QLatin1Char('0'));
 }
 
+PackStore::PackStore(QString cacheDir) : m_cacheDir(std::move(cacheDir))
+{
+    const qint64 mb = qEnvironmentVariableIntValue("SPARSESCOPE_PACK_CACHE_MB");
+    m_frames.setMaxCost(mb > 0 ? mb << 20 : kFrameCacheBytes);
+}
+
 PackStore::~PackStore() = default;
 
 Status PackStore::openIndexLocked()
@@ -219,7 +225,7 @@ Status PackStore::readFrom(const BlobLocation &b, std::shared_ptr<PackFile> file
             std::memcpy(out + (from - offset), plain.constData() + (from - frameBegin), size_t(to - from));
             if (useFrameCache) {
                 QMutexLocker l(&m_framesMutex);
-                m_frames.insert(key, new QByteArray(plain));
+                m_frames.insert(key, new QByteArray(plain), plain.size());
             }
         }
         frameOffset += b.frames[i];

@@ -47,7 +47,7 @@ public:
     // process's cache of locations, so a chunk packed again with other content is never served
     // from an old location. A compressed chunk decompresses only the frames the range touches
     // (each verified by its zstd checksum), and keeps the last frames decompressed (up to
-    // kFrameCacheBytes, most recently used first). Error messages name the pack, not the object:
+    // kFrameCacheBytes, most recently used first; SPARSESCOPE_PACK_CACHE_MB sets another size). Error messages name the pack, not the object:
     // the caller adds which object and range. Errors: Integrity (no index row: the chunk was
     // evicted or repacked away meanwhile; damaged frame; unreadable pack), LocalIo (the index).
     Status read(const QString &object, qint64 chunk, quint64 checksum, qint64 offset, char *out, qint64 length);
@@ -71,7 +71,7 @@ public:
     void forget();
 
 private:
-    explicit PackStore(QString cacheDir) : m_cacheDir(std::move(cacheDir)) {}
+    explicit PackStore(QString cacheDir);
     Status openIndexLocked(); // m_indexMutex held
     struct PackFile {
         int fd = -1;
@@ -111,7 +111,7 @@ private:
     };
     friend size_t qHash(const FrameKey &k, size_t seed) { return qHashMulti(seed, k.pack, k.offset); }
     QMutex m_framesMutex;
-    QCache<FrameKey, QByteArray> m_frames{kFrameCacheBytes / chunkcodec::kFrameSize}; // decompressed, most recently used
+    QCache<FrameKey, QByteArray> m_frames; // decompressed, most recently used (cost: bytes)
 };
 
 } // namespace sparsescope
