@@ -1,5 +1,7 @@
 #include "budgetevictor.h"
 #include "accesstimes.h"
+#include "chunkcodec.h"
+#include "packwriter.h"
 #include "sparsefilestore.h"
 
 #include <algorithm>
@@ -32,7 +34,7 @@ Result<std::unique_ptr<SparseFileStore>> openEntry(const Entry &e)
 
 } // namespace
 
-Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList *warnings)
+Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList *warnings, const std::function<PackWriter *()> &packer)
 {
     Freed out;
     if (bytes <= 0)
@@ -62,7 +64,7 @@ Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList 
     std::vector<bool> unusable(entries.size(), false);
     std::vector<bool> touched(entries.size(), false);
     for (const Candidate &c : candidates) {
-        if (out.bytes >= bytes)
+        if (out.bytes + out.packFreed >= bytes)
             break;
         if (unusable[size_t(c.entry)])
             continue;
@@ -78,9 +80,34 @@ Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList 
             it = opened.emplace(c.entry, std::move(store).value()).first;
         }
         SparseFileStore &store = *it->second;
-        // No more chunks than the rest of the target needs (the run's first ones).
         const qint64 chunkSize = store.geometry().chunkSize;
-        const qint64 need = (bytes - out.bytes + chunkSize - 1) / chunkSize;
+        if (packer && !store.packedChunks().countInSpan(c.first, c.last)) {
+            // Cold and loose: if it compresses well, packing keeps it and still frees most of it.
+            auto sample = store.read(store.geometry().chunkRange(c.first), /*stampAccess=*/false);
+            const double ratio = sample ? chunkcodec::sampleRatio(*sample) : 1.0;
+            PackWriter *writer = ratio < kPackInsteadRatio ? packer() : nullptr;
+            if (writer) {
+                const qint64 need = qint64(double(bytes - out.bytes - out.packFreed) / (1.0 - ratio) / double(chunkSize)) + 1;
+                auto packed = store.packRange(*writer, c.first, std::min(c.last, c.first + need - 1));
+                if (packed && packed->chunks > 0) {
+                    // A second chance: they go to the back of the queue, and are evicted (packed)
+                    // only once everything else is colder.
+                    store.stampAccess(c.first, std::min(c.last, c.first + need - 1));
+                    out.packedInstead += packed->chunks;
+                    out.packFreed += std::max<qint64>(0, packed->bytes - packed->storedBytes);
+                    if (!touched[size_t(c.entry)]) {
+                        touched[size_t(c.entry)] = true;
+                        ++out.objects;
+                        out.entries << entries[size_t(c.entry)].directory;
+                    }
+                    continue;
+                }
+                if (!packed && warnings)
+                    *warnings << QStringLiteral("the budget could not pack %1: %2").arg(store.meta().source, packed.error().message);
+            }
+        }
+        // No more chunks than the rest of the target needs (the run's first ones).
+        const qint64 need = (bytes - out.bytes - out.packFreed + chunkSize - 1) / chunkSize;
         const qint64 last = std::min(c.last, c.first + need - 1);
         auto dropped = store.evictUnclaimed(c.first, last);
         if (!dropped) {

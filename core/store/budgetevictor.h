@@ -12,6 +12,12 @@
 #include <QString>
 #include <QStringList>
 
+#include <functional>
+
+namespace sparsescope {
+class PackWriter;
+}
+
 namespace sparsescope::budgetevictor {
 
 struct Freed {
@@ -19,13 +25,21 @@ struct Freed {
     qint64 chunks = 0;
     qint64 bytes = 0;   // present bytes dropped
     qint64 packedChunks = 0; // of chunks, packed ones: their disk space comes back at the next repack
+    qint64 packedInstead = 0; // cold loose chunks packed instead of evicted (compressible), chunks
+    qint64 packFreed = 0;     // the disk that packing freed (loose bytes punched - pack bytes added)
     QStringList entries; // the entry directories concerned
 };
 
 // (I/O) Drops least recently used chunks of the cache under `cacheDir` until at least `bytes`
-// present bytes are gone, or nothing more may go. Problems with single entries are added to
+// are freed (present bytes dropped plus what packing freed), or nothing more may go. Where it
+// pays — a run of cold loose chunks whose first chunk's sample compresses below kPackInsteadRatio,
+// and `packer` (may be empty) gives the cache's packer without waiting — the run is packed
+// instead of dropped: it stays present in less disk, and its access tick is renewed (a second
+// chance: it is evicted when everything else is colder). Problems with single entries are added to
 // `warnings` (may be null) and skipped.
-Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList *warnings);
+constexpr double kPackInsteadRatio = 0.5;
+Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList *warnings,
+                             const std::function<PackWriter *()> &packer = {});
 
 // (I/O) Frees, in every entry, blocks that hold no present chunk and that nobody claims
 // (SparseFileStore::freeOrphanBlocks). Returns the entries that had such blocks and the bytes freed

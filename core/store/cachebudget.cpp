@@ -285,21 +285,34 @@ Result<CacheBudget::Report> CacheBudget::enforce(qint64 incoming, bool checkFloo
     r.reason = QString::fromLatin1(reasonText(reason));
     r.usedAfter = used;
     if (toFree > 0) {
-        const budgetevictor::Freed freed = budgetevictor::evictLeastRecentlyUsed(m_cacheDir, toFree, &warnings);
+        // The cache's packer, taken without waiting the first time a cold run compresses well.
+        std::unique_ptr<PackWriter> packer;
+        bool packerTried = false;
+        const auto lazyPacker = [&]() -> PackWriter * {
+            if (!packerTried) {
+                packerTried = true;
+                if (auto w = PackWriter::begin(m_cacheDir, 0))
+                    packer = std::move(w).value();
+            }
+            return packer.get();
+        };
+        const budgetevictor::Freed freed = budgetevictor::evictLeastRecentlyUsed(m_cacheDir, toFree, &warnings, lazyPacker);
         touched += freed.entries;
         r.chunks = freed.chunks;
         if (freed.packedChunks > 0) {
             // Evicted packed chunks free nothing until their packs are rewritten. Unless a pack or
             // repack runs already (it is not waited for: the next pass looks again).
-            if (auto writer = PackWriter::begin(m_cacheDir, 0)) {
-                if (auto repacked = (*writer)->repack(); !repacked)
+            if (!packerTried)
+                lazyPacker();
+            if (packer)
+                if (auto repacked = packer->repack(); !repacked)
                     warnings << QStringLiteral("the budget could not repack %1: %2").arg(m_cacheDir, repacked.error().message);
-            }
         }
+        packer.reset();
         r.usedAfter = diskUsage(m_cacheDir);
         st->accounted.store(r.usedAfter);
         // The rest is pinned or claimed (uncommitted): try again once a few more MiB are written.
-        m_futileAt = freed.bytes < toFree ? r.usedAfter : -1;
+        m_futileAt = freed.bytes + freed.packFreed < toFree ? r.usedAfter : -1;
     }
     r.bytes = std::max<qint64>(0, r.usedBefore - r.usedAfter);
     touched.removeDuplicates();

@@ -87,6 +87,16 @@ Result<Encoded> encode(QByteArrayView bytes)
     return e;
 }
 
+double sampleRatio(QByteArrayView bytes)
+{
+    const QByteArrayView sample = bytes.first(std::min<qsizetype>(bytes.size(), kFrameSize));
+    if (sample.isEmpty() || isAllZero(sample))
+        return 0.0;
+    QByteArray out(qsizetype(ZSTD_compressBound(size_t(sample.size()))), Qt::Uninitialized);
+    const size_t n = ZSTD_compress(out.data(), size_t(out.size()), sample.data(), size_t(sample.size()), 1);
+    return ZSTD_isError(n) ? 1.0 : double(n) / double(sample.size());
+}
+
 QByteArray framesToBlob(const QList<quint32> &frames)
 {
     QByteArray blob(frames.size() * 4, Qt::Uninitialized);

@@ -36,6 +36,11 @@ struct Encoded {
 // Encodes a chunk's bytes for a pack by the rule above. Errors: none but a zstd failure (Integrity).
 Result<Encoded> encode(QByteArrayView bytes);
 
+// Compressed size / size of a fast sample (zstd level 1 of the first kFrameSize bytes): below
+// about 0.5, packing a chunk frees more than half of its disk (the budget packs such chunks
+// instead of evicting them).
+double sampleRatio(QByteArrayView bytes);
+
 // Frame table as stored in the index (little-endian u32 per frame) and back.
 QByteArray framesToBlob(const QList<quint32> &frames);
 QList<quint32> framesFromBlob(const QByteArray &blob);

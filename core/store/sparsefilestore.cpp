@@ -335,7 +335,7 @@ Status SparseFileStore::writeChunk(qint64 index, QByteArrayView bytes)
     return okStatus();
 }
 
-Result<QByteArray> SparseFileStore::read(ByteRange range) const
+Result<QByteArray> SparseFileStore::read(ByteRange range, bool stampAccess) const
 {
     QByteArray out(range.length(), Qt::Uninitialized);
     auto *self = const_cast<SparseFileStore *>(this); // refresh() only catches up with the journal
@@ -360,7 +360,8 @@ Result<QByteArray> SparseFileStore::read(ByteRange range) const
         if (m_claims.drops() != shared)
             (void)self->refresh();
         if (!self->droppedSince(drops, first, last)) {
-            stamp(first, last);
+            if (stampAccess)
+                stamp(first, last);
             return out;
         }
         if (attempt >= 3 || countPresent(first, last) != last - first + 1)

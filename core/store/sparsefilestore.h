@@ -101,7 +101,9 @@ public:
     qint64 presentBytes() const override;
     qint64 allocatedBytes() const override;
     Status writeChunk(qint64 index, QByteArrayView bytes) override;
-    Result<QByteArray> read(ByteRange range) const override;
+    Result<QByteArray> read(ByteRange range) const override { return read(range, true); }
+    // stampAccess false: the read does not count as a use (the budget's look at a cold chunk).
+    Result<QByteArray> read(ByteRange range, bool stampAccess) const;
     Status copyPresentTo(int fd, ByteRange range, bool requireAll) const override;
     Status copyRun(int fd, ByteRange span) const;    // loose chunks: copy_file_range(2)
     Status copyPacked(int fd, qint64 first, qint64 last, ByteRange range) const; // packed chunks [first, last] ∩ range
@@ -120,6 +122,9 @@ public:
     void unpin(qint64 first, qint64 last);
     // The budget of the cache this entry is in (nullptr: not in a cache directory, or none).
     std::shared_ptr<CacheBudget> budget() const { return m_budget; }
+    // Stamps chunks [first, last] with a new access tick, as a use would (the budget gives chunks it
+    // packed instead of evicting a second chance with it).
+    void stampAccess(qint64 first, qint64 last) const { stamp(first, last); }
     // The access tick of chunk `chunk` (accesstimes.h; 0: never used since the budget exists).
     quint32 accessTick(qint64 chunk) const { return m_access.at(chunk); }
     // (I/O) For the budget's evictor: drops the present chunks of [first, last] that nobody
@@ -149,6 +154,8 @@ public:
     // records durable, the drop counter, then the loose blocks punched. `progress(bytesDone)`
     // returning false stops after the current batch (cancel). Errors: LocalIo; Cancelled.
     Result<PackResult> packInto(PackWriter &writer, const std::function<bool(qint64)> &progress = {});
+    // The same for the loose chunks of [first, last] only (the budget packs cold chunks with it).
+    Result<PackResult> packRange(PackWriter &writer, qint64 first, qint64 last, const std::function<bool(qint64)> &progress = {});
 
 private:
     SparseFileStore() = default;

@@ -10,6 +10,7 @@
 #include <QDir>
 #include <QFileInfo>
 
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 #include <xxhash.h>
@@ -49,6 +50,12 @@ Status SparseFileStore::readPackedLocked(qint64 chunk, qint64 offset, char *out,
 
 Result<SparseFileStore::PackResult> SparseFileStore::packInto(PackWriter &writer, const std::function<bool(qint64)> &progress)
 {
+    return packRange(writer, 0, std::numeric_limits<qint64>::max(), progress);
+}
+
+Result<SparseFileStore::PackResult> SparseFileStore::packRange(PackWriter &writer, qint64 first, qint64 last,
+                                                               const std::function<bool(qint64)> &progress)
+{
     constexpr qint64 kBatchBytes = 16 << 20; // per commit: one fdatasync of the pack, one index commit
     PackResult result;
     if (m_shared)
@@ -57,9 +64,12 @@ Result<SparseFileStore::PackResult> SparseFileStore::packInto(PackWriter &writer
     const ChunkGeometry g = geometry();
     const qint64 batchChunks = std::max<qint64>(1, kBatchBytes / g.chunkSize);
     QList<std::pair<qint64, qint64>> loose;
+    last = std::min(last, g.chunkCount() - 1);
+    if (first > last)
+        return result;
     {
         std::shared_lock l(m_stateLock);
-        for (const auto &[a, b] : m_present.setRuns(0, g.chunkCount() - 1))
+        for (const auto &[a, b] : m_present.setRuns(first, last))
             loose += gapsBetween(a, b, m_packed.setRuns(a, b));
     }
     // Batches of up to batchChunks loose chunks.

@@ -157,6 +157,28 @@ private Q_SLOTS:
         QCOMPARE(runCli(cache, {QStringLiteral("verify")}).exitCode, 0);
     }
 
+    void theBudgetPacksColdTextInsteadOfEvictingIt()
+    {
+        // 24 MiB of text, then 16 MiB of random bytes into a 32M cache: the text (cold, and it
+        // compresses) is packed to make room, not evicted.
+        const QString cache = m_tmp.filePath(QStringLiteral("budget-text"));
+        QByteArray text;
+        for (int i = 0; text.size() < (24 << 20); ++i)
+            text += QStringLiteral("2026-11-30 INFO worker-%1 GET /items?id=%2 status=200 dur_ms=%3\n").arg(i % 8).arg(i % 5003).arg(i % 89).toLatin1();
+        m_nginx.addFile(QStringLiteral("text.log"), text);
+        const QString t = m_nginx.url(QStringLiteral("text.log")), b = m_nginx.url(QStringLiteral("b.bin"));
+        QCOMPARE(runCli(cache, {QStringLiteral("config"), QStringLiteral("max-size"), QStringLiteral("32M")}).exitCode, 0);
+        QCOMPARE(runCli(cache, {QStringLiteral("prefetch"), t}).exitCode, 0);
+        const CliRun fill = runCli(cache, {QStringLiteral("prefetch"), b});
+        QVERIFY2(fill.exitCode == 0, fill.err.constData());
+        QVERIFY2(diskUsage(cache) <= (32 << 20), qPrintable(QStringLiteral("%1 bytes on disk").arg(diskUsage(cache))));
+        QCOMPARE(checkPresentBytes(cache, t, text), qint64(text.size())); // nothing of it evicted
+        QCOMPARE(checkPresentBytes(cache, b, m_other), qint64(m_other.size()));
+        const QJsonObject status = runCli(cache, {QStringLiteral("status"), QStringLiteral("--json")}).jsonOut();
+        QVERIFY(status.value(QStringLiteral("packed_bytes")).toDouble() > 0);
+        QCOMPARE(runCli(cache, {QStringLiteral("verify")}).exitCode, 0);
+    }
+
     void readersGoOnWhilePackRuns()
     {
         const QString cache = m_tmp.filePath(QStringLiteral("readers"));
