@@ -9,6 +9,7 @@
 #include <QSignalSpy>
 #include <QTimer>
 #include <QTemporaryDir>
+#include <QRandomGenerator>
 #include <QtTest>
 
 using namespace sparsescope;
@@ -23,12 +24,15 @@ private Q_SLOTS:
         CacheSettings s;
         s.maxSize = 8 << 20;
         QVERIFY(Cache(cache).saveSettings(s).ok());
-        // A 6 MiB object, all present: 75 % of the budget.
+        // A 6 MiB object, all present: 75 % of the budget. Random bytes: the budget evicts them
+        // (bytes that compress well it would pack instead).
         const QString file = tmp.filePath(QStringLiteral("object.bin"));
         {
             QFile f(file);
             QVERIFY(f.open(QIODevice::WriteOnly));
-            f.write(QByteArray(6 << 20, 'x'));
+            QByteArray random(6 << 20, Qt::Uninitialized);
+            QRandomGenerator(5).fillRange(reinterpret_cast<quint32 *>(random.data()), random.size() / 4);
+            f.write(random);
         }
         EngineConfig config;
         config.cacheDir = cache;
