@@ -101,6 +101,19 @@ Status PackIndex::begin() { return m_db.exec("BEGIN IMMEDIATE") ? okStatus() : S
 Status PackIndex::commit() { return m_db.exec("COMMIT") ? okStatus() : Status(failure("commit")); }
 void PackIndex::rollback() { m_db.exec("ROLLBACK"); }
 
+Status PackIndex::transaction(const std::function<Status()> &work)
+{
+    Status st = begin();
+    if (!st)
+        return st;
+    st = work();
+    if (st)
+        st = commit();
+    if (!st)
+        rollback();
+    return st;
+}
+
 Status PackIndex::putBlob(const BlobLocation &b)
 {
     m_putBlob.bind(1, b.hash);

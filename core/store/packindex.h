@@ -29,6 +29,7 @@
 #include <QList>
 #include <QString>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -61,10 +62,9 @@ public:
     Result<std::optional<BlobLocation>> locate(const QString &object, qint64 chunk);
     Result<std::optional<BlobLocation>> blob(const QByteArray &hash);
 
-    // Writes (each in the caller's transaction: begin() … commit()).
-    Status begin();
-    Status commit(); // durable on return (synchronous=FULL)
-    void rollback();
+    // Writes, each inside transaction(): `work` runs between BEGIN IMMEDIATE and COMMIT (durable
+    // on return: synchronous=FULL); if it or the commit fails, everything it did is rolled back.
+    Status transaction(const std::function<Status()> &work);
     Status putBlob(const BlobLocation &b);
     Status putChunk(const QString &object, qint64 chunk, const QByteArray &hash);
     Status setPackBytes(qint64 pack, qint64 bytes);
@@ -98,6 +98,9 @@ public:
     Result<QHash<QString, qint64>> storedBytesByObject();
 
 private:
+    Status begin();
+    Status commit();
+    void rollback();
     Status step(SqliteStatement &st, const char *what);
     Error failure(const char *what) const;
     QString m_path;

@@ -99,16 +99,17 @@ Status PackWriter::startNewPack()
     if (m_packFd >= 0)
         m_closedFds.append(m_packFd); // synced and closed by the next commit
     m_packFd = -1;
-    if (Status st = m_index->begin(); !st)
+    qint64 id = 0;
+    if (Status st = m_index->transaction([&] {
+            auto added = m_index->addPack();
+            if (!added)
+                return Status(added.error());
+            id = *added;
+            return okStatus();
+        });
+        !st)
         return st;
-    auto id = m_index->addPack();
-    if (!id) {
-        m_index->rollback();
-        return id.error();
-    }
-    if (Status st = m_index->commit(); !st)
-        return st;
-    m_pack = *id;
+    m_pack = id;
     m_packEnd = 0;
     const QString path = PackStore::packPath(m_cacheDir, m_pack);
     m_packFd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -176,23 +177,22 @@ Status PackWriter::commit()
         ::close(fd);
     }
     m_closedFds.clear();
-    Status st = m_index->begin();
-    QHash<qint64, qint64> ends;
-    for (const BlobLocation &b : std::as_const(m_blobs)) {
-        if (st)
-            st = m_index->putBlob(b);
-        if (b.kind != Kind::Zero)
-            ends[b.pack] = std::max(ends.value(b.pack), b.offset + b.length);
-    }
-    for (const Row &r : std::as_const(m_rows))
-        if (st)
-            st = m_index->putChunk(r.object, r.chunk, r.hash);
-    for (auto it = ends.cbegin(); it != ends.cend() && st; ++it)
-        st = m_index->setPackBytes(it.key(), it.value());
-    if (st)
-        st = m_index->commit();
-    else
-        m_index->rollback();
+    const Status st = m_index->transaction([&] {
+        QHash<qint64, qint64> ends;
+        Status s = okStatus();
+        for (const BlobLocation &b : std::as_const(m_blobs)) {
+            if (s)
+                s = m_index->putBlob(b);
+            if (b.kind != Kind::Zero)
+                ends[b.pack] = std::max(ends.value(b.pack), b.offset + b.length);
+        }
+        for (const Row &r : std::as_const(m_rows))
+            if (s)
+                s = m_index->putChunk(r.object, r.chunk, r.hash);
+        for (auto it = ends.cbegin(); it != ends.cend() && s; ++it)
+            s = m_index->setPackBytes(it.key(), it.value());
+        return s;
+    });
     m_blobs.clear();
     m_rows.clear();
     m_stagedHashes.clear();
@@ -237,14 +237,7 @@ Result<PackWriter::RepackReport> PackWriter::repack(const std::function<void(qin
         } else {
             report.forgottenChunks += stale.size();
         }
-        Status st = m_index->begin();
-        if (st)
-            st = m_index->deleteChunks(object, gone ? QList<qint64>{} : stale);
-        if (st)
-            st = m_index->commit();
-        else
-            m_index->rollback();
-        if (!st)
+        if (Status st = m_index->transaction([&] { return m_index->deleteChunks(object, gone ? QList<qint64>{} : stale); }); !st)
             return st.error();
     }
     // 2. Contents nothing uses; packs holding any are rewritten without them.
@@ -256,12 +249,15 @@ Result<PackWriter::RepackReport> PackWriter::repack(const std::function<void(qin
         garbageByPack[b.pack].append(b.hash);
     report.droppedContents = unused->size();
     if (garbageByPack.contains(0)) { // all-zero contents: nothing on disk
-        Status st = m_index->begin();
-        for (const QByteArray &h : garbageByPack.take(0))
-            if (st)
-                st = m_index->deleteBlob(h);
-        st = st ? m_index->commit() : (m_index->rollback(), st);
-        if (!st)
+        const QList<QByteArray> zeros = garbageByPack.take(0);
+        if (Status st = m_index->transaction([&] {
+                Status s = okStatus();
+                for (const QByteArray &h : zeros)
+                    if (s)
+                        s = m_index->deleteBlob(h);
+                return s;
+            });
+            !st)
             return st.error();
     }
     // Every pack with bytes no used content occupies: unused contents, and the damaged copies a
@@ -313,21 +309,20 @@ Result<PackWriter::RepackReport> PackWriter::repack(const std::function<void(qin
             if (st && dataSync(fd) != 0)
                 st = makeError(ErrorKind::LocalIo, QStringLiteral("cannot fsync a pack of %1: %2").arg(m_cacheDir, errnoText(errno)));
         if (st)
-            st = m_index->begin();
-        for (const BlobLocation &n : std::as_const(moved))
-            if (st)
-                st = m_index->putBlob(n);
-        for (const QByteArray &h : std::as_const(garbage))
-            if (st)
-                st = m_index->deleteBlob(h);
-        if (st)
-            st = m_index->setPackBytes(m_pack, m_packEnd);
-        if (st)
-            st = m_index->removePack(pack);
-        if (st)
-            st = m_index->commit();
-        else
-            m_index->rollback();
+            st = m_index->transaction([&] {
+                Status s = okStatus();
+                for (const BlobLocation &n : std::as_const(moved))
+                    if (s)
+                        s = m_index->putBlob(n);
+                for (const QByteArray &h : std::as_const(garbage))
+                    if (s)
+                        s = m_index->deleteBlob(h);
+                if (s)
+                    s = m_index->setPackBytes(m_pack, m_packEnd);
+                if (s)
+                    s = m_index->removePack(pack);
+                return s;
+            });
         if (!st)
             return st.error();
         // The index points elsewhere now: the old pack can go (readers that have it open keep it).
@@ -365,11 +360,7 @@ Result<QList<QByteArray>> PackWriter::verifyContents(const std::function<void(qi
         if (bytes && chunkcodec::sha256(*bytes) == b.hash)
             continue;
         bad.append(b.hash);
-        Status st = m_index->begin();
-        if (st)
-            st = m_index->markBad(b.hash);
-        st = st ? m_index->commit() : (m_index->rollback(), st);
-        if (!st)
+        if (Status st = m_index->transaction([&] { return m_index->markBad(b.hash); }); !st)
             return st.error();
     }
     if (progress)
