@@ -10,7 +10,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <atomic>
 #include <sys/stat.h>
+#include <thread>
+#include <vector>
 
 using namespace sparsescope;
 
@@ -294,6 +297,67 @@ private Q_SLOTS:
         auto v2 = s->verify();
         QVERIFY(v2 && v2->badChunks.isEmpty());
         QCOMPARE(*s->read({0, kSize}), all);
+    }
+
+    void readersInThreadsWhileAnotherStorePacksEvictsAndRepacks()
+    {
+        // Four reader threads on one store; on another store of the entry (another process's
+        // view), rounds of pack, evict of a span, fetch again, repack. Every read either returns
+        // the right bytes or fails (evicted meanwhile, or not yet known present: the engine would
+        // claim and learn it); it never returns wrong ones. (Also under TSan.)
+        QTemporaryDir cache;
+        const QString entry = cache.filePath(QStringLiteral("objects/aaaa"));
+        const QByteArray all = objectBytes();
+        auto owner = filled(entry, QStringLiteral("a"), all);
+        QVERIFY(owner);
+        auto readerStore = SparseFileStore::open(entry, meta(QStringLiteral("a")), 1000);
+        QVERIFY(readerStore);
+        SparseFileStore &reader = **readerStore;
+        std::atomic<bool> stop{false};
+        std::atomic<qint64> good{0}, evicted{0}, wrong{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&, t] {
+                QRandomGenerator rng(quint32(t + 1));
+                while (!stop.load()) {
+                    const qint64 at = rng.bounded(kSize - 1);
+                    const qint64 len = std::min<qint64>(kSize - at, 1 + rng.bounded(3 * kChunk));
+                    auto got = reader.read({at, at + len});
+                    if (!got)
+                        ++evicted;
+                    else if (*got == all.mid(at, len))
+                        ++good;
+                    else
+                        ++wrong;
+                }
+            });
+        for (int round = 0; round < 6; ++round) {
+            {
+                auto writer = PackWriter::begin(cache.path(), 5000);
+                QVERIFY(writer);
+                QVERIFY(owner->packInto(**writer));
+            }
+            const qint64 a = round % 5, b = a + 3;
+            QVERIFY(owner->evict(a, b));
+            for (qint64 c = a; c <= b; ++c) {
+                const ByteRange r = owner->geometry().chunkRange(c);
+                QVERIFY(owner->writeChunk(c, QByteArrayView(all).sliced(r.begin, r.length())));
+            }
+            QVERIFY(owner->commit());
+            auto writer = PackWriter::begin(cache.path(), 5000);
+            QVERIFY(writer);
+            QVERIFY((*writer)->repack());
+        }
+        stop = true;
+        for (auto &t : threads)
+            t.join();
+        qInfo("%lld reads right, %lld refused as evicted meanwhile, %lld wrong", good.load(), evicted.load(), wrong.load());
+        QCOMPARE(wrong.load(), qint64(0));
+        QVERIFY(good.load() > 0);
+        QVERIFY(reader.refresh()); // the chunks fetched again are learnt from the journal (the engine's claim does it)
+        auto last = reader.read({0, kSize});
+        QVERIFY2(last, qPrintable(last ? QString() : last.error().message));
+        QCOMPARE(*last, all);
     }
 
     void onePackerAtATime()
