@@ -8,6 +8,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <mutex>
+#include <shared_mutex>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,7 +74,7 @@ void PackStore::closeDeletedPacks()
     qint64 due = m_nextCheckMs.load(std::memory_order_relaxed);
     if (now < due || !m_nextCheckMs.compare_exchange_strong(due, now + kCheckDeletedMs))
         return; // not yet, or another thread looks now
-    QWriteLocker w(&m_lock);
+    std::unique_lock w(m_lock);
     for (auto it = m_files.begin(); it != m_files.end();) {
         struct stat st {};
         if (::fstat(it.value()->fd, &st) == 0 && st.st_nlink == 0) {
@@ -115,7 +117,7 @@ Result<BlobLocation> PackStore::locate(const QString &object, qint64 chunk)
 Result<std::shared_ptr<const PackStore::Cached>> PackStore::cachedLocation(const LocationKey &key)
 {
     {
-        QReadLocker r(&m_lock);
+        std::shared_lock r(m_lock);
         if (auto it = m_locations.constFind(key); it != m_locations.constEnd())
             return it.value();
     }
@@ -124,7 +126,7 @@ Result<std::shared_ptr<const PackStore::Cached>> PackStore::cachedLocation(const
         return found.error();
     auto cached = std::make_shared<Cached>();
     cached->where = std::move(found).value();
-    QWriteLocker w(&m_lock);
+    std::unique_lock w(m_lock);
     if (cached->where.kind != Kind::Zero) {
         auto f = packFileLocked(cached->where.pack);
         if (!f)
@@ -144,7 +146,7 @@ Status PackStore::read(const QString &object, qint64 chunk, quint64 checksum, qi
     {
         // The common case, a raw content whose location is known: read under the shared lock,
         // which keeps its pack file open, without copying anything.
-        QReadLocker r(&m_lock);
+        std::shared_lock r(m_lock);
         if (auto it = m_locations.constFind(key); it != m_locations.constEnd() && (*it)->where.kind == Kind::Raw) {
             const BlobLocation &b = (*it)->where;
             if (offset >= 0 && length >= 0 && offset + length <= b.size &&
@@ -158,7 +160,7 @@ Status PackStore::read(const QString &object, qint64 chunk, quint64 checksum, qi
             // Repacked away since it was looked up (its pack is gone): look it up again, once.
             if (attempt > 0 || c.error().kind != ErrorKind::Integrity)
                 return c.error();
-            QWriteLocker w(&m_lock);
+            std::unique_lock w(m_lock);
             m_locations.remove(key);
             continue;
         }
@@ -178,7 +180,7 @@ Status PackStore::readFrom(const BlobLocation &b, std::shared_ptr<PackFile> file
         return okStatus();
     }
     if (!file) {
-        QWriteLocker w(&m_lock);
+        std::unique_lock w(m_lock);
         auto f = packFileLocked(b.pack);
         if (!f)
             return f.error();
@@ -288,7 +290,7 @@ Result<PackStore::Stats> PackStore::stats(const QString &cacheDir)
 void PackStore::forget()
 {
     {
-        QWriteLocker w(&m_lock);
+        std::unique_lock w(m_lock);
         m_locations.clear();
         m_files.clear();
     }

@@ -17,13 +17,13 @@
 // the GUI thread. One PackStore per cache directory per process (forCache).
 
 #include "packindex.h"
+#include "writerpreferringmutex.h"
 #include "result.h"
 
 #include <QCache>
 #include <QElapsedTimer>
 #include <QHash>
 #include <QMutex>
-#include <QReadWriteLock>
 #include <QString>
 
 #include <atomic>
@@ -86,7 +86,7 @@ private:
     QString m_cacheDir;
     QMutex m_indexMutex; // m_index (one SQLite connection, used by one thread at a time)
     std::unique_ptr<PackIndex> m_index;
-    QReadWriteLock m_lock; // m_files, m_locations
+    WriterPreferringMutex m_lock; // m_files, m_locations (pthreads: ThreadSanitizer follows it, not QReadWriteLock)
     QHash<qint64, std::shared_ptr<PackFile>> m_files; // open pack files (readers keep theirs across a close)
     std::atomic<qint64> m_nextCheckMs{0}; // steady clock ms of the next look for deleted packs
     struct LocationKey {
