@@ -93,6 +93,7 @@ int cmdInfo(const CliConfig &c, SparseObject &o)
         j[QStringLiteral("present_bytes")] = double(present.totalBytes());
         j[QStringLiteral("present_chunks")] = double(o.presentChunks().count());
         j[QStringLiteral("allocated_bytes")] = double(allocated);
+        j[QStringLiteral("packed_bytes")] = double(o.packedBytes());
         j[QStringLiteral("ranges")] = rangesJson(present);
         j[QStringLiteral("validator")] = o.sourceInfo().validator;
         j[QStringLiteral("cache_path")] = o.cachePath();

@@ -96,6 +96,7 @@ public:
     qint64 presentBytes() const;
     ChunkBitmap presentChunks() const;
     ChunkBitmap packedChunks() const; // of the present chunks, those whose bytes are in the cache's packs
+    qint64 packedBytes() const;       // their bytes
     RangeSet presentRanges() const;
     qint64 presentBytesIn(ByteRange range) const; // present bytes of `range` (reads only its chunks' runs)
     qint64 allocatedBytes() const; // stat of the data file: call off the GUI thread

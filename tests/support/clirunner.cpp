@@ -82,14 +82,23 @@ QJsonObject CliRun::jsonOut() const { return QJsonDocument::fromJson(out).object
 qint64 checkPresentBytes(const QString &cacheDir, const QString &url, const QByteArray &source)
 {
     const CliRun info = runCli(cacheDir, {QStringLiteral("info"), url, QStringLiteral("--json")});
-    if (info.exitCode != 0)
+    if (info.exitCode != 0) {
+        qWarning("info failed: %s", info.err.constData());
         return -1;
+    }
     const QJsonObject j = info.jsonOut();
-    // The present bytes as the cache serves them (loose or packed): a sparse export of them.
+    // The present bytes as the cache holds them: the entry's data file when every chunk is loose
+    // (cheap, and what crash trials look at), else a sparse export (packed chunks too).
     QTemporaryDir dir;
-    const QString copy = dir.filePath(QStringLiteral("present"));
-    if (runCli(cacheDir, {QStringLiteral("export"), url, QStringLiteral("--sparse"), QStringLiteral("-o"), copy}).exitCode != 0)
-        return -1;
+    QString copy = j.value(QStringLiteral("cache_path")).toString() + QStringLiteral("/data");
+    if (j.value(QStringLiteral("packed_bytes")).toDouble() > 0) {
+        copy = dir.filePath(QStringLiteral("present"));
+        if (const CliRun exported = runCli(cacheDir, {QStringLiteral("export"), url, QStringLiteral("--sparse"), QStringLiteral("-o"), copy});
+            exported.exitCode != 0) {
+            qWarning("export --sparse failed: %s", exported.err.constData());
+            return -1;
+        }
+    }
     QFile data(copy);
     if (!data.open(QIODevice::ReadOnly))
         return -1;

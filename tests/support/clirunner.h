@@ -23,8 +23,8 @@ struct CliRun {
 CliRun runCli(const QString &cacheDir, const QStringList &args, int timeoutMs = 120000, qint64 fileSizeLimit = -1,
               const QStringList &extraEnvironment = {});
 QString cliPath();
-// Every byte `info` calls present in `url`'s entry of `cacheDir` equals `source`, as a sparse
-// `export` of the entry gives them (loose or packed); returns the present byte count, or -1 after a failed check (with a warning
+// Every byte `info` calls present in `url`'s entry of `cacheDir` equals `source`, read from the
+// entry's data file, or as a sparse `export` gives them when some chunks are packed; returns the present byte count, or -1 after a failed check (with a warning
 // naming the bytes that differ).
 qint64 checkPresentBytes(const QString &cacheDir, const QString &url, const QByteArray &source);
 // The environment that makes fdatasync(2) fail with EIO in the child after `succeeding` calls
