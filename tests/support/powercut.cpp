@@ -71,21 +71,32 @@ struct State {
         if (const char *s = std::getenv("SPARSESCOPE_POWERCUT_SEED"))
             seed = unsigned(std::atol(s));
     }
-    ~State()
+};
+
+// Never destroyed: threads of the process may still write while static destructors run at exit.
+State &state()
+{
+    static State *s = new State;
+    return *s;
+}
+
+// Writes the count at exit (counting mode).
+struct CountAtExit {
+    ~CountAtExit()
     {
+        State &s = state();
+        long changes = 0;
+        {
+            std::lock_guard l(s.mutex);
+            changes = s.changes;
+        }
         if (const char *f = std::getenv("SPARSESCOPE_POWERCUT_COUNT_FILE"))
             if (FILE *out = std::fopen(f, "w")) {
                 std::fprintf(out, "%ld\n", changes);
                 std::fclose(out);
             }
     }
-};
-
-State &state()
-{
-    static State s;
-    return s;
-}
+} countAtExit;
 
 std::string absolute(int dirfd, const char *path)
 {
