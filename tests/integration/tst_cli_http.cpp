@@ -183,7 +183,7 @@ private Q_SLOTS:
     {
         const CliRun r = cli({QStringLiteral("read"), m_nginx.url(QStringLiteral("redirect/object.bin")), QStringLiteral("-r"),
                               QStringLiteral("100-199"), QStringLiteral("--stats")});
-        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
         QCOMPARE(r.out, m_bytes.mid(100, 100));
         // HEAD -> 302 -> HEAD, then the GET goes straight to the final URL. (Under load Qt's HTTP
         // stack may re-send the first request on its own, invisibly to us: nginx then logs one
