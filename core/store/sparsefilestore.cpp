@@ -371,32 +371,6 @@ Result<QByteArray> SparseFileStore::read(ByteRange range, bool stampAccess) cons
     }
 }
 
-Status SparseFileStore::readPresentLocked(ByteRange range, char *out) const
-{
-    const auto [first, last] = m_geometry.chunksTouching(range);
-    const QString what = QStringLiteral("the cache of %1").arg(m_meta.source);
-    if (m_packed.countInSpan(first, last) == 0)
-        return preadAll(m_dataFd, out, range.length(), range.begin, what);
-    for (qint64 c = first; c <= last;) {
-        const bool packed = m_packed.test(c);
-        const qint64 runEnd = std::min(last + 1, packed ? m_packed.nextClear(c) : m_packed.nextSet(c));
-        const ByteRange part = m_geometry.chunkSpan(c, runEnd - 1).intersected(range);
-        if (!packed) {
-            if (Status st = preadAll(m_dataFd, out + (part.begin - range.begin), part.length(), part.begin, what); !st)
-                return st;
-        } else {
-            for (qint64 k = c; k < runEnd; ++k) {
-                const ByteRange piece = m_geometry.chunkRange(k).intersected(range);
-                const qint64 chunkBegin = m_geometry.chunkRange(k).begin;
-                if (Status st = readPackedLocked(k, piece.begin - chunkBegin, out + (piece.begin - range.begin), piece.length()); !st)
-                    return st;
-            }
-        }
-        c = runEnd;
-    }
-    return okStatus();
-}
-
 Status SparseFileStore::appendRecords(const QByteArray &records)
 {
     const QString what = QStringLiteral("coverage journal of %1").arg(m_meta.source);
