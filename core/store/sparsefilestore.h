@@ -165,6 +165,12 @@ private:
     Status resetShared(const ObjectMeta &want);
     bool othersAppended() const; // fstat(2): records were appended since the last refresh, not all by this store
     void releaseClaimsLocked(qint64 first, qint64 last);
+    using Runs = QList<std::pair<qint64, qint64>>;
+    // Claims, without waiting, what of `runs` nobody claims: chunks this store has claimed itself
+    // are left out (its claims do not exclude itself; `ownSkipped`, if set, counts them), and so
+    // is what another store or process claims — or, with `unpinnedOnly`, pins. On an error
+    // nothing stays claimed. Returns the runs now claimed (to release with m_claims.release).
+    Result<Runs> claimUnclaimed(const Runs &runs, bool unpinnedOnly, qint64 *ownSkipped = nullptr);
     Status dropChunksInHoles();
     Status appendRecords(const QByteArray &records);
     Status punchHoles(qint64 first, qint64 last);

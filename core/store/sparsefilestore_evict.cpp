@@ -146,38 +146,12 @@ Result<SparseFileStore::Dropped> SparseFileStore::evictUnclaimed(qint64 first, q
     Dropped out;
     if (first > last)
         return out;
-    // Chunks of this store's own fetches are left alone (its claims do not exclude itself), and so
-    // is every chunk another store or process has claimed: a fetch or an uncommitted write.
-    QList<std::pair<qint64, qint64>> own;
-    {
-        QMutexLocker c(&m_claimMutex);
-        own = m_claimed.setRuns(first, last);
-    }
-    QList<std::pair<qint64, qint64>> candidates;
-    for (const auto &[a, b] : gapsBetween(first, last, own)) {
-        if (!m_shared) {
-            candidates.append({a, b});
-            continue;
-        }
-        auto unpinned = m_claims.unpinnedRuns(a, b); // being read, prefetched or exported: kept
-        if (!unpinned)
-            return unpinned.error();
-        candidates += *unpinned;
-    }
-    QList<std::pair<qint64, qint64>> runs;
-    for (const auto &[a, b] : std::as_const(candidates)) {
-        if (!m_shared) {
-            runs.append({a, b});
-            continue;
-        }
-        auto got = m_claims.tryClaim(a, b);
-        if (!got) {
-            for (const auto &[x, y] : std::as_const(runs))
-                m_claims.release(x, y);
-            return got.error();
-        }
-        runs += *got;
-    }
+    // Chunks of this store's own fetches are left alone, and so is every chunk another store or
+    // process has claimed (a fetch or an uncommitted write) or pinned (a read or an export).
+    auto claimed = claimUnclaimed({{first, last}}, /*unpinnedOnly=*/true);
+    if (!claimed)
+        return claimed.error();
+    const Runs runs = std::move(claimed).value();
     Status st = okStatus();
     if (m_shared && !runs.isEmpty())
         if (auto r = refresh(); !r) // what others stored or dropped meanwhile

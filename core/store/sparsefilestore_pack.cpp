@@ -99,7 +99,6 @@ Result<SparseFileStore::PackResult> SparseFileStore::packRange(PackWriter &write
             loose += gapsBetween(a, b, m_packed.setRuns(a, b));
     }
     // Batches of up to batchChunks loose chunks.
-    using Runs = QList<std::pair<qint64, qint64>>;
     QList<Runs> batches(1);
     qint64 inBatch = 0;
     for (auto [a, b] : std::as_const(loose)) {
@@ -118,29 +117,10 @@ Result<SparseFileStore::PackResult> SparseFileStore::packRange(PackWriter &write
     QByteArray buf;
     for (const auto &batch : std::as_const(batches)) {
         // 1. Claim (skipping chunks being fetched or written, here or elsewhere).
-        QList<std::pair<qint64, qint64>> claimed;
-        for (const auto &[a, b] : batch) {
-            QList<std::pair<qint64, qint64>> own;
-            {
-                QMutexLocker c(&m_claimMutex);
-                own = m_claimed.setRuns(a, b);
-            }
-            for (const auto &[x, y] : gapsBetween(a, b, own)) {
-                if (!m_shared) {
-                    claimed.append({x, y});
-                    continue;
-                }
-                auto got = m_claims.tryClaim(x, y);
-                if (!got) {
-                    for (const auto &[p, q] : std::as_const(claimed))
-                        m_claims.release(p, q);
-                    return got.error();
-                }
-                claimed += *got;
-            }
-            for (const auto &[x, y] : std::as_const(own))
-                result.skipped += y - x + 1;
-        }
+        auto claimedRuns = claimUnclaimed(batch, /*unpinnedOnly=*/false, &result.skipped);
+        if (!claimedRuns)
+            return claimedRuns.error();
+        const Runs claimed = std::move(claimedRuns).value();
         auto release = [&] {
             if (m_shared)
                 for (const auto &[p, q] : std::as_const(claimed))

@@ -176,6 +176,47 @@ Result<ClaimResult> SparseFileStore::claim(qint64 first, qint64 last)
     return out;
 }
 
+Result<SparseFileStore::Runs> SparseFileStore::claimUnclaimed(const Runs &runs, bool unpinnedOnly, qint64 *ownSkipped)
+{
+    Runs claimed;
+    for (const auto &[a, b] : runs) {
+        Runs own;
+        {
+            QMutexLocker c(&m_claimMutex);
+            own = m_claimed.setRuns(a, b);
+        }
+        if (ownSkipped)
+            for (const auto &[x, y] : std::as_const(own))
+                *ownSkipped += y - x + 1;
+        for (const auto &[x, y] : gapsBetween(a, b, own)) {
+            if (!m_shared) {
+                claimed.append({x, y});
+                continue;
+            }
+            Runs candidates{{x, y}};
+            if (unpinnedOnly) {
+                auto unpinned = m_claims.unpinnedRuns(x, y); // being read, prefetched or exported: kept
+                if (!unpinned) {
+                    for (const auto &[p, q] : std::as_const(claimed))
+                        m_claims.release(p, q);
+                    return unpinned.error();
+                }
+                candidates = *unpinned;
+            }
+            for (const auto &[p, q] : std::as_const(candidates)) {
+                auto got = m_claims.tryClaim(p, q);
+                if (!got) {
+                    for (const auto &[r, t] : std::as_const(claimed))
+                        m_claims.release(r, t);
+                    return got.error();
+                }
+                claimed += *got;
+            }
+        }
+    }
+    return claimed;
+}
+
 void SparseFileStore::releaseClaims(qint64 first, qint64 last)
 {
     QMutexLocker c(&m_claimMutex);
