@@ -114,14 +114,7 @@ qint64 SparseObject::presentBytes() const { return m_store->presentBytes(); }
 ChunkBitmap SparseObject::presentChunks() const { return m_store->presentChunks(); }
 ChunkBitmap SparseObject::packedChunks() const { return m_store->packedChunks(); }
 
-qint64 SparseObject::packedBytes() const
-{
-    const ChunkBitmap packed = m_store->packedChunks();
-    qint64 n = packed.count() * m_geometry.chunkSize;
-    if (m_geometry.chunkCount() > 0 && packed.size() == m_geometry.chunkCount() && packed.test(m_geometry.chunkCount() - 1))
-        n -= m_geometry.chunkSize - m_geometry.chunkRange(m_geometry.chunkCount() - 1).length(); // the short last chunk
-    return n;
-}
+qint64 SparseObject::packedBytes() const { return m_store->packedBytes(); }
 qint64 SparseObject::allocatedBytes() const { return m_store->allocatedBytes(); }
 bool SparseObject::isPresent(qint64 chunk) const { return m_store->isPresent(chunk); }
 

@@ -16,6 +16,7 @@ namespace {
 struct Entry {
     QString directory;
     ObjectMeta meta;
+    ChunkBitmap packed; // as the pass found it (a run already packed is evicted, not packed again)
 };
 
 // A run of present chunks of one entry with one access tick.
@@ -46,7 +47,7 @@ Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList 
         const QString &dir = listed.directory;
         const SparseFileStore::Inspection &in = listed.inspection;
         const int index = int(entries.size());
-        entries.push_back({dir, in.meta});
+        entries.push_back({dir, in.meta, in.packed});
         const qint64 count = in.present.size();
         const std::vector<quint32> ticks = AccessTimes::read(dir, count);
         for (const auto &[a, b] : in.present.setRuns(0, count - 1)) {
@@ -81,7 +82,7 @@ Freed evictLeastRecentlyUsed(const QString &cacheDir, qint64 bytes, QStringList 
         }
         SparseFileStore &store = *it->second;
         const qint64 chunkSize = store.geometry().chunkSize;
-        if (packer && !store.packedChunks().countInSpan(c.first, c.last)) {
+        if (packer && !entries[size_t(c.entry)].packed.countInSpan(c.first, c.last)) {
             // Cold and loose: if it compresses well, packing keeps it and still frees most of it.
             auto sample = store.read(store.geometry().chunkRange(c.first), /*stampAccess=*/false);
             const double ratio = sample ? chunkcodec::sampleRatio(*sample) : 1.0;

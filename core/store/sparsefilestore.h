@@ -143,6 +143,7 @@ public:
 
     // Packs (sparsefilestore_pack.cpp).
     ChunkBitmap packedChunks() const; // snapshot
+    qint64 packedBytes() const;       // bytes of the packed chunks
     struct PackResult {
         qint64 chunks = 0;      // moved into packs
         qint64 bytes = 0;       // their bytes

@@ -61,6 +61,12 @@ Status SparseFileStore::readPresentLocked(ByteRange range, char *out) const
     return okStatus();
 }
 
+qint64 SparseFileStore::packedBytes() const
+{
+    std::shared_lock l(m_stateLock);
+    return bytesIn(m_packed, m_geometry);
+}
+
 Status SparseFileStore::readPackedLocked(qint64 chunk, qint64 offset, char *out, qint64 length) const
 {
     auto store = packs();
