@@ -58,13 +58,13 @@ int cmdStatus(const CliConfig &c)
     if (!usage)
         return fail(usage.error());
     const CacheListing listing = cache.list();
+    if (!listing.packsProblem.isEmpty())
+        return fail(listing.packsProblem);
     const QList<CachedObject> &rows = listing.objects;
     for (const QString &w : listing.warnings)
         QTextStream(stderr) << "sparsescope-cli: warning: " << w << "\n";
     const CacheSettings &s = usage->settings;
-    auto packs = cache.packSummary();
-    if (!packs)
-        return fail(packs.error());
+    const PackSummary *packs = &listing.packs;
     if (c.json) {
         QJsonArray arr;
         for (const auto &r : rows) {

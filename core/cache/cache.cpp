@@ -54,16 +54,27 @@ CacheListing Cache::list() const
         o.packedBytes = l.inspection.packedBytes;
         o.allocatedBytes = l.inspection.allocatedBytes;
         o.diskBytes = o.allocatedBytes;
+        const qint64 packedChunks = o.packed.count();
+        out.packs.looseChunks += o.present.count() - packedChunks;
+        out.packs.looseBytes += o.presentBytes - o.packedBytes;
+        out.packs.packedChunks += packedChunks;
+        out.packs.packedBytes += o.packedBytes;
         out.objects.append(std::move(o));
     }
-    if (std::any_of(out.objects.cbegin(), out.objects.cend(), [](const CachedObject &o) { return o.packedBytes > 0; })) {
-        auto stats = PackStore::stats(m_directory);
-        if (!stats)
-            out.warnings << stats.error().message;
-        else
-            for (CachedObject &o : out.objects)
-                o.diskBytes += stats->storedBytesByObject.value(QFileInfo(o.directory).fileName());
+    auto stats = PackStore::stats(m_directory); // nothing to read while there is no index
+    if (!stats) {
+        out.packsProblem = stats.error().message;
+        out.warnings << out.packsProblem;
+        return out;
     }
+    for (CachedObject &o : out.objects)
+        o.diskBytes += stats->storedBytesByObject.value(QFileInfo(o.directory).fileName());
+    out.packs.contents = stats->totals.blobs;
+    out.packs.contentBytes = stats->totals.blobBytes;
+    out.packs.storedBytes = stats->totals.storedBytes;
+    out.packs.packFiles = stats->packFiles;
+    out.packs.packFileBytes = stats->packFileBytes;
+    out.packs.dedupSavedBytes = std::max<qint64>(0, stats->totals.logicalBytes - stats->totals.blobBytes);
     return out;
 }
 

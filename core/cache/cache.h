@@ -81,6 +81,8 @@ using EvictionNews = CacheBudget::News;
 struct CacheListing {
     QList<CachedObject> objects; // sorted by source
     QStringList warnings;        // entries that could not be read, one line each
+    PackSummary packs;           // loose and packed chunks of those objects, and the packs
+    QString packsProblem;        // the pack index could not be read (then packs counts only the entries)
 };
 
 class Cache {
@@ -107,7 +109,7 @@ public:
     // The entry directory `source` has (or would have) in this cache.
     QString entryDirectory(const QString &source) const;
 
-    // (I/O) Every object in the cache.
+    // (I/O) Every object in the cache, and what the packs hold (packs.h).
     CacheListing list() const;
     QFuture<CacheListing> listAsync() const;
     // (I/O) Deletes the entry of `source` (by source or entry directory). Processes that have it
@@ -144,8 +146,6 @@ public:
     // drops the bad chunks (fetched again when read). Errors: LocalIo.
     Result<CacheVerifyReport> verifyAll(const CacheProgress &progress = {}, int waitMs = 30000,
                                         const std::function<void(const QString &)> &waiting = {}) const;
-    // (I/O) Counts and sizes of loose and packed chunks. Errors: LocalIo.
-    Result<PackSummary> packSummary() const;
 
     // Opens `source` in this cache (SparseObject::open with config.cacheDir set to it).
     QFuture<SparseObject::OpenResult> open(const QString &source, EngineConfig config) const;

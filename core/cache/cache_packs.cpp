@@ -120,26 +120,4 @@ Result<CacheVerifyReport> Cache::verifyAll(const CacheProgress &progress, int wa
     return report;
 }
 
-Result<PackSummary> Cache::packSummary() const
-{
-    PackSummary s;
-    for (const SparseFileStore::Listed &l : SparseFileStore::listEntries(m_directory, nullptr)) {
-        const qint64 packedChunks = l.inspection.packed.count();
-        s.looseChunks += l.inspection.present.count() - packedChunks;
-        s.looseBytes += l.inspection.presentBytes - l.inspection.packedBytes;
-        s.packedChunks += packedChunks;
-        s.packedBytes += l.inspection.packedBytes;
-    }
-    auto stats = PackStore::stats(m_directory);
-    if (!stats)
-        return stats.error();
-    s.contents = stats->totals.blobs;
-    s.contentBytes = stats->totals.blobBytes;
-    s.storedBytes = stats->totals.storedBytes;
-    s.packFiles = stats->packFiles;
-    s.packFileBytes = stats->packFileBytes;
-    s.dedupSavedBytes = std::max<qint64>(0, stats->totals.logicalBytes - stats->totals.blobBytes);
-    return s;
-}
-
 } // namespace sparsescope
