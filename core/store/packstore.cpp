@@ -47,6 +47,20 @@ QString PackStore::packPath(const QString &cacheDir, qint64 pack)
     return packsDirectory(cacheDir) + QStringLiteral("/pack-%1").arg(pack, 6, 10, QLatin1Char('0'));
 }
 
+qint64 PackStore::packFilesDiskBytes(const QString &cacheDir, const QList<PackIndex::Pack> &packs, qint64 *files)
+{
+    qint64 total = 0;
+    for (const PackIndex::Pack &p : packs) {
+        struct stat st {};
+        if (::stat(QFile::encodeName(packPath(cacheDir, p.id)).constData(), &st) == 0) {
+            total += qint64(st.st_blocks) * 512;
+            if (files)
+                ++*files;
+        }
+    }
+    return total;
+}
+
 PackStore::PackStore(QString cacheDir) : m_cacheDir(std::move(cacheDir))
 {
     const qint64 mb = qEnvironmentVariableIntValue("SPARSESCOPE_PACK_CACHE_MB");
@@ -268,13 +282,7 @@ Result<PackStore::Stats> PackStore::stats(const QString &cacheDir)
     auto packs = (*opened)->packs();
     if (!packs)
         return packs.error();
-    for (const PackIndex::Pack &p : std::as_const(*packs)) {
-        struct stat st {};
-        if (::stat(QFile::encodeName(packPath(cacheDir, p.id)).constData(), &st) == 0) {
-            ++s.packFiles;
-            s.packFileBytes += qint64(st.st_blocks) * 512;
-        }
-    }
+    s.packFileBytes = packFilesDiskBytes(cacheDir, *packs, &s.packFiles);
     for (const char *suffix : {"", "-wal", "-shm"}) {
         struct stat st {};
         if (::stat(QFile::encodeName(index + QLatin1String(suffix)).constData(), &st) == 0)

@@ -38,6 +38,9 @@ public:
     static std::shared_ptr<PackStore> forCache(const QString &cacheDir);
     static QString packsDirectory(const QString &cacheDir);
     static QString packPath(const QString &cacheDir, qint64 pack);
+    // (I/O) Disk blocks of those of `packs` whose files exist, bytes (stat(2) st_blocks × 512);
+    // `files`, if set, counts them.
+    static qint64 packFilesDiskBytes(const QString &cacheDir, const QList<PackIndex::Pack> &packs, qint64 *files = nullptr);
 
     ~PackStore();
     QString cacheDir() const { return m_cacheDir; }

@@ -58,14 +58,7 @@ PackWriter::~PackWriter()
 qint64 PackWriter::packFileBytes() const
 {
     auto packs = m_index->packs();
-    qint64 total = 0;
-    if (packs)
-        for (const PackIndex::Pack &p : std::as_const(*packs)) {
-            struct stat st {};
-            if (::stat(QFile::encodeName(PackStore::packPath(m_cacheDir, p.id)).constData(), &st) == 0)
-                total += qint64(st.st_blocks) * 512;
-        }
-    return total;
+    return packs ? PackStore::packFilesDiskBytes(m_cacheDir, *packs) : 0;
 }
 
 Status PackWriter::openCurrentPack()
@@ -326,8 +319,7 @@ Result<PackWriter::RepackReport> PackWriter::repack(const std::function<void(qin
         if (!st)
             return st.error();
         // The index points elsewhere now: the old pack can go (readers that have it open keep it).
-        struct stat old {};
-        const qint64 oldBytes = ::stat(QFile::encodeName(oldPath).constData(), &old) == 0 ? qint64(old.st_blocks) * 512 : 0;
+        const qint64 oldBytes = PackStore::packFilesDiskBytes(m_cacheDir, {PackIndex::Pack{pack, 0}});
         ::unlink(QFile::encodeName(oldPath).constData());
         if (m_budget)
             m_budget->account(-oldBytes);
