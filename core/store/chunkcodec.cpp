@@ -1,5 +1,6 @@
 #include "chunkcodec.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <zstd.h>
 
@@ -8,6 +9,13 @@
 namespace sparsescope::chunkcodec {
 
 namespace {
+// OpenSSL frees its per-thread state in each thread's exit and its global state in an atexit
+// handler (OPENSSL_init_crypto(3)). When a pool thread that hashed a chunk ends after main()
+// returned, the two free the same block (ASan saw the double free in `info`). The process is
+// ending anyway, so ask OpenSSL, before anything else loads it (Qt's TLS backend included),
+// to leave its global state to the kernel: OPENSSL_INIT_NO_ATEXIT, OpenSSL 3.0 and later.
+[[maybe_unused]] const bool s_cryptoInitialised = OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr) == 1;
+
 struct CContext {
     ZSTD_CCtx *ctx = ZSTD_createCCtx();
     CContext()
