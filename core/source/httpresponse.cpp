@@ -54,17 +54,25 @@ QByteArray rangeHeader(ByteRange range)
     return "bytes=" + QByteArray::number(range.begin) + '-' + QByteArray::number(range.end - 1);
 }
 
-QByteArray ifRangeValue(const QByteArray &etag, const QByteArray &lastModified)
-{
-    const QByteArray e = etag.trimmed();
-    if (!e.isEmpty() && !e.startsWith("W/"))
-        return e;
-    return lastModified.trimmed();
-}
-
 QString validatorOf(const QByteArray &etag, const QByteArray &lastModified)
 {
-    return QString::fromLatin1(ifRangeValue(etag, lastModified));
+    const QByteArray e = etag.trimmed();
+    return QString::fromLatin1(e.isEmpty() ? lastModified.trimmed() : e);
+}
+
+QByteArray ifRangeFor(const QString &validator)
+{
+    if (validator.startsWith(u"W/"))
+        return {};
+    return validator.toLatin1();
+}
+
+bool sameValidator(const QString &stored, const QString &now)
+{
+    auto opaque = [](QStringView v) { return v.startsWith(u"W/") ? v.sliced(2) : v; };
+    const QStringView a = opaque(stored), b = opaque(now);
+    const bool etags = a.startsWith(u'"') && b.startsWith(u'"');
+    return etags ? a == b : stored == now;
 }
 
 qint64 retryAfterMs(const QByteArray &value, const QDateTime &now)

@@ -25,11 +25,17 @@ Result<ContentRange> parseContentRange(const QByteArray &value);
 // "bytes=FIRST-LAST" for a half-open range (RFC 9110 §14.1.2).
 QByteArray rangeHeader(ByteRange range);
 
-// The validator to send in If-Range: a strong ETag, or else Last-Modified; a weak ETag (W/"...")
-// must not be used in If-Range (§13.1.5), so it yields Last-Modified or nothing.
-QByteArray ifRangeValue(const QByteArray &etag, const QByteArray &lastModified);
-// The validator we store: the strong ETag if there is one, else Last-Modified, else empty.
+// The validator we store (SourceInfo::validator): a strong ETag, else a weak ETag (W/"..."), else
+// Last-Modified, else empty.
 QString validatorOf(const QByteArray &etag, const QByteArray &lastModified);
+// The If-Range value (§13.1.5) for a stored validator: a strong ETag or a Last-Modified date as it
+// is; nothing for a weak ETag, which If-Range must not carry. Without If-Range the response's own
+// validators are compared with the stored one instead (sameValidator).
+QByteArray ifRangeFor(const QString &validator);
+// Whether the validator of a response still names the stored one: ETags by the weak comparison
+// (§8.8.3.2: W/"x" matches "x", so Apache's weak ETag of a fresh file matches its later strong
+// one), dates and other values exactly.
+bool sameValidator(const QString &stored, const QString &now);
 
 // Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date, in milliseconds from `now`
 // (0 for a date in the past); -1 when the value is absent or neither form.
