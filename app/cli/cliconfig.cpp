@@ -100,6 +100,10 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
                                     QStringLiteral("Also trust the CA certificates in this PEM file for HTTPS (certificates are "
                                                    "always verified)."),
                                     QStringLiteral("FILE"));
+    const QCommandLineOption maxAge(QStringLiteral("max-age"),
+                                    QStringLiteral("Trust a cached object validated upstream less than SECONDS ago "
+                                                   "without asking the server (default: 0, always revalidate)."),
+                                    QStringLiteral("SECONDS"));
     const QCommandLineOption progress(QStringLiteral("progress"),
                                       QStringLiteral("Show a progress bar on stderr (default when stderr is a terminal)."));
     const QCommandLineOption stats(QStringLiteral("stats"),
@@ -112,7 +116,7 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
     const QCommandLineOption sparse(QStringLiteral("sparse"), QStringLiteral("Export only present chunks, leaving holes (export)."));
     const QCommandLineOption sequential(QStringLiteral("sequential"),
                                         QStringLiteral("Read a compressed tar from start to end (list, extract)."));
-    p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, caFile, progress, stats, range, output, json, sparse, sequential});
+    p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, caFile, maxAge, progress, stats, range, output, json, sparse, sequential});
     p.addPositionalArgument(QStringLiteral("COMMAND"),
                             QStringLiteral("info, read, prefetch, evict, export, verify, status, remove, list, extract, config, gc, pack or repack."));
     p.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("URL or local path of the object."), QStringLiteral("[SOURCE]"));
@@ -226,6 +230,13 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
     }
     if (p.isSet(caFile))
         c.engine.source.caFile = p.value(caFile);
+    if (p.isSet(maxAge)) {
+        bool ok = false;
+        const qint64 s = p.value(maxAge).toLongLong(&ok);
+        if (!ok || s < 0 || s > 365LL * 86400)
+            return usageError(QStringLiteral("--max-age must be a whole number of seconds from 0 to 31536000 (a year)"));
+        c.engine.maxAgeSeconds = int(s);
+    }
     c.progress = p.isSet(progress) || ::isatty(STDERR_FILENO);
     c.stats = p.isSet(stats);
     return out;

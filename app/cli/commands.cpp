@@ -1,5 +1,8 @@
 #include "commands.h"
 #include "archivecommands.h"
+#include "archiveindex.h"
+#include "archivereader.h"
+#include "cachepaths.h"
 #include "cachecommands.h"
 #include "atomicfile.h"
 #include "awaitfuture.h"
@@ -14,6 +17,7 @@
 #include <QRegularExpression>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -46,9 +50,38 @@ QString storeBackend() { return Cache::storeBackend(); }
 
 using ObjectPtr = std::shared_ptr<SparseObject>;
 
-Result<ObjectPtr> openObject(const CliConfig &c)
+// What the command reads first, so that the request that opens the object already fetches it
+// (objectopener.h): read's first range, list's and extract's archive tail.
+OpenOptions openOptionsFor(const CliConfig &c, std::shared_ptr<Statistics> statistics)
 {
-    auto opened = awaitFuture(Cache(c.engine.cacheDir).open(c.source, c.engine));
+    OpenOptions options;
+    options.statistics = std::move(statistics);
+    const bool whole = c.command == u"prefetch" || (c.command == u"export" && !c.sparse);
+    if (c.command == u"read" && !c.rangeTexts.isEmpty()) {
+        // The first range (START-: up to the opening request's most).
+        if (auto r = parseInclusiveRange(c.rangeTexts.first(), -1))
+            options.firstRead = {r->begin, r->end >= 0 ? std::min(r->end, r->begin + kMaxFirstReadBytes) : r->begin + kMaxFirstReadBytes};
+    } else if (whole) {
+        // Its first chunk comes with the opening request; the rest goes out in parallel once the
+        // entry exists (other processes and the app then see it grow). A server without ranges
+        // sends the whole object instead, which is kept up to kMaxProbeBytes.
+        qint64 begin = 0;
+        if (!c.rangeTexts.isEmpty())
+            if (auto r = parseInclusiveRange(c.rangeTexts.first(), -1))
+                begin = r->begin;
+        options.firstRead = {begin, begin + 1};
+    } else if ((c.command == u"list" || c.command == u"extract") && !c.sequential) {
+        // A ZIP's end records, unless an index of the archive makes them unneeded.
+        const QString entry = cachepaths::objectDirectory(c.engine.cacheDir, cachepaths::sourceUrl(c.source));
+        if (!QFileInfo::exists(archiveindex::pathIn(entry)))
+            options.tailBytes = ArchiveReader::kTailBytes;
+    }
+    return options;
+}
+
+Result<ObjectPtr> openObject(const CliConfig &c, std::shared_ptr<Statistics> statistics)
+{
+    auto opened = awaitFuture(Cache(c.engine.cacheDir).open(c.source, c.engine, openOptionsFor(c, std::move(statistics))));
     if (!opened)
         return opened.error();
     for (const QString &w : (*opened)->warnings())
@@ -262,6 +295,8 @@ int runCommand(const CliConfig &c)
     clock.start();
     int rc = ExitOk;
     ObjectPtr object;
+    auto stats = std::make_shared<Statistics>(); // also counts the requests of an open that fails
+    QString backend;
     if (c.command == u"status") {
         rc = cmdStatus(c);
     } else if (c.command == u"config") {
@@ -277,12 +312,13 @@ int runCommand(const CliConfig &c)
     } else if (c.command == u"verify" && c.source.isEmpty()) {
         rc = cmdVerifyCache(c);
     } else {
-        auto opened = openObject(c);
+        auto opened = openObject(c, stats);
         if (!opened) {
             rc = fail(opened.error());
         } else {
             object = *opened;
             SparseObject &o = *object;
+            backend = o.backendName();
             if (c.command == u"info")
                 rc = cmdInfo(c, o);
             else if (c.command == u"read")
@@ -303,14 +339,6 @@ int runCommand(const CliConfig &c)
             if (!flushed && rc == ExitOk)
                 rc = fail(flushed.error());
         }
-    }
-    std::shared_ptr<Statistics> stats;
-    const QString backend = object ? object->backendName() : QString();
-    if (object) {
-        stats = std::make_shared<Statistics>();
-        stats->upstreamRequests = object->statistics().upstreamRequests.load();
-        stats->upstreamBytes = object->statistics().upstreamBytes.load();
-        stats->cacheHitBytes = object->statistics().cacheHitBytes.load();
     }
     object.reset();             // closes the source (joins the network thread)
     Cache::waitForWrites();     // chunk writes and the final commit

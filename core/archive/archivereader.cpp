@@ -13,8 +13,13 @@ Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool 
 {
     if (device.size() < 22)
         return makeError(ErrorKind::Usage, QStringLiteral("%1 is too small to be an archive").arg(device.name()));
-    // ZIP: a local header at the start, or an end-of-central-directory record near the end
-    // (self-extracting and prefixed archives start with something else).
+    // ZIP: the end-of-central-directory record ending the object, when the tail is cached (the
+    // open fetched it: no round trip for the head), a local header at the start, or that record
+    // near the end (self-extracting and prefixed archives start with something else).
+    const ByteRange tailRange{std::max<qint64>(0, device.size() - ArchiveReader::kTailBytes), device.size()};
+    if (auto tail = device.readIfPresent(tailRange); tail && *tail && ZipReader::endsWithDirectory(**tail))
+        if (auto zip = ZipReader::open(device))
+            return std::unique_ptr<ArchiveReader>(std::move(zip).value());
     auto head = device.read({0, std::min<qint64>(device.size(), 512)});
     if (!head)
         return head.error();

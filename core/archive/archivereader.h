@@ -35,8 +35,14 @@ public:
 
     virtual ~ArchiveReader() = default;
 
+    // The bytes at the end of an object that open() reads first when they are already cached: a
+    // ZIP's end of central directory lies within them (APPNOTE 4.3.16: 22 bytes and a comment of at
+    // most 65,535). Opening the object with this tail (OpenOptions::tailBytes) saves a round trip.
+    static constexpr qint64 kTailBytes = 65535 + 22;
+
     // The archive index if there is one for this version of the object, else detects the format
-    // from the first and last bytes, lists the archive and stores the index (a failure to store
+    // from the last bytes when they are cached (a ZIP ends with its end of central directory; a
+    // tar never does), else from the first bytes and then the last, lists the archive and stores the index (a failure to store
     // it is not an error). Errors: Usage (not an archive this build reads; a compressed tar
     // without `sequential`, saying how big the stream is), Integrity (an archive damaged before
     // its first entry), and read errors. An archive that ends early or is damaged later opens,

@@ -73,6 +73,11 @@ void SparseDevice::readAhead(ByteRange window)
     prefetch({ByteRange{from, to}});
 }
 
+std::optional<Result<QByteArray>> SparseDevice::readIfPresent(ByteRange range) const
+{
+    return m_object->readPresent(range);
+}
+
 Result<QByteArray> SparseDevice::fetch(ByteRange range)
 {
     if (m_cancelled)

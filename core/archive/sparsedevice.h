@@ -38,6 +38,8 @@ public:
     void setReadAheadPlan(QList<ByteRange> plan);
     // Exactly `range` (within the object). Errors: those of SparseObject::read, and Cancelled.
     Result<QByteArray> read(ByteRange range);
+    // `range` if every chunk of it is in the cache (read without a trip upstream), else nullopt.
+    std::optional<Result<QByteArray>> readIfPresent(ByteRange range) const;
     // Up to `maxBytes` from `offset`, never crossing the end of the chunk that holds `offset`
     // (so that a streaming reader fetches no chunk it does not step into). Empty at the end.
     Result<QByteArray> readSome(qint64 offset, qint64 maxBytes);

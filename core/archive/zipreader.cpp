@@ -128,6 +128,10 @@ Status ZipReader::openLibzip()
 Result<std::unique_ptr<ZipReader>> ZipReader::open(SparseDevice &device)
 {
     std::unique_ptr<ZipReader> r(new ZipReader(device));
+    // The central directory in one read (libzip then reads it from the cache in small pieces); a
+    // prefixed archive's directory lies elsewhere, and libzip finds it by itself.
+    if (auto located = r->locateDirectory(); located && *located && (*located)->size > 0)
+        (void)device.read({(*located)->offset, (*located)->offset + (*located)->size}); // errors: libzip meets them
     if (Status st = r->openLibzip(); !st)
         return st.error();
     const zip_int64_t n = zip_get_num_entries(r->m_zip, 0);
@@ -177,11 +181,19 @@ ZipReader::~ZipReader()
         zip_discard(m_zip);
 }
 
-Status ZipReader::computeSpans()
+bool ZipReader::endsWithDirectory(const QByteArray &tail)
+{
+    for (qsizetype i = tail.size() - 22; i >= 0; --i)
+        if (le<quint32>(tail, i) == 0x06054b50 && i + 22 + le<quint16>(tail, i + 20) == tail.size())
+            return true;
+    return false;
+}
+
+Result<std::optional<ZipReader::Directory>> ZipReader::locateDirectory()
 {
     // End of central directory (APPNOTE 4.3.16): within the last 64 KiB + 22 bytes.
     const qint64 size = m_device.size();
-    const qint64 tailStart = std::max<qint64>(0, size - (65535 + 22));
+    const qint64 tailStart = std::max<qint64>(0, size - kTailBytes);
     auto tail = m_device.read({tailStart, size});
     if (!tail)
         return tail.error();
@@ -192,20 +204,35 @@ Status ZipReader::computeSpans()
             break;
         }
     if (eocd < 0)
-        return okStatus(); // libzip opened it, but we cannot place entries: leave spans empty
+        return std::optional<Directory>();
     quint64 cdOffset = le<quint32>(*tail, eocd + 16);
     quint64 cdSize = le<quint32>(*tail, eocd + 12);
     if ((cdOffset == 0xffffffffu || cdSize == 0xffffffffu) && eocd >= 20 && le<quint32>(*tail, eocd - 20) == 0x07064b50) {
         // ZIP64 end of central directory locator (4.3.15) -> record (4.3.14).
         const quint64 recordAt = le<quint64>(*tail, eocd - 20 + 8);
+        if (recordAt > quint64(size) - 56)
+            return std::optional<Directory>();
         auto record = m_device.read({qint64(recordAt), qint64(recordAt) + 56});
-        if (!record || record->size() < 56 || le<quint32>(*record, 0) != 0x06064b50)
-            return okStatus();
+        if (!record)
+            return record.error();
+        if (record->size() < 56 || le<quint32>(*record, 0) != 0x06064b50)
+            return std::optional<Directory>();
         cdSize = le<quint64>(*record, 40);
         cdOffset = le<quint64>(*record, 48);
     }
-    if (cdOffset + cdSize > quint64(size))
-        return okStatus();
+    if (cdOffset > quint64(size) || cdSize > quint64(size) - cdOffset)
+        return std::optional<Directory>();
+    return std::optional<Directory>(Directory{qint64(cdOffset), qint64(cdSize)});
+}
+
+Status ZipReader::computeSpans()
+{
+    auto located = locateDirectory();
+    if (!located)
+        return located.error();
+    if (!*located)
+        return okStatus(); // libzip opened it, but we cannot place entries: leave spans empty
+    const quint64 cdOffset = quint64((*located)->offset), cdSize = quint64((*located)->size);
     auto cd = m_device.read({qint64(cdOffset), qint64(cdOffset + cdSize)});
     if (!cd)
         return cd.error();

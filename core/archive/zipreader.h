@@ -20,7 +20,12 @@ namespace sparsescope {
 
 class ZipReader final : public ArchiveReader {
 public:
+    // Lists the archive. The central directory is fetched first in one read, whatever its size,
+    // then libzip parses it from the cache.
     static Result<std::unique_ptr<ZipReader>> open(SparseDevice &device);
+    // Whether `tail` (the last bytes of an object) ends with an end-of-central-directory record
+    // whose comment reaches exactly the end (APPNOTE 4.3.16).
+    static bool endsWithDirectory(const QByteArray &tail);
     // A reader over an indexed listing: the central directory is not read again.
     static std::unique_ptr<ZipReader> fromIndex(SparseDevice &device, ArchiveListing listing);
     ~ZipReader() override; // defined where SourceState is complete
@@ -37,6 +42,13 @@ private:
     explicit ZipReader(SparseDevice &device);
     Status openLibzip();
     Status computeSpans();
+    // Where the central directory lies (APPNOTE 4.3.16, ZIP64 4.3.14-15), from the tail; nullopt
+    // when no end record is found or it points outside the object.
+    struct Directory {
+        qint64 offset = 0;
+        qint64 size = 0;
+    };
+    Result<std::optional<Directory>> locateDirectory();
     Status readDirect(const ArchiveEntry &entry, const Sink &sink);
     Status readWithLibzip(const ArchiveEntry &entry, const Sink &sink);
 

@@ -98,10 +98,10 @@ QFuture<Status> Cache::removeAsync(const QString &sourceOrDirectory) const
     return runOnPool(jobPool(), [cache = *this, sourceOrDirectory] { return cache.remove(sourceOrDirectory); });
 }
 
-QFuture<SparseObject::OpenResult> Cache::open(const QString &source, EngineConfig config) const
+QFuture<SparseObject::OpenResult> Cache::open(const QString &source, EngineConfig config, const OpenOptions &options) const
 {
     config.cacheDir = m_directory;
-    return SparseObject::open(source, config);
+    return SparseObject::open(source, config, options);
 }
 
 Result<CacheSettings> Cache::settings() const { return CacheSettings::load(m_directory); }

@@ -148,7 +148,7 @@ public:
                                         const std::function<void(const QString &)> &waiting = {}) const;
 
     // Opens `source` in this cache (SparseObject::open with config.cacheDir set to it).
-    QFuture<SparseObject::OpenResult> open(const QString &source, EngineConfig config) const;
+    QFuture<SparseObject::OpenResult> open(const QString &source, EngineConfig config, const OpenOptions &options = {}) const;
 
 private:
     QString m_directory;

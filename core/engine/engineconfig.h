@@ -28,6 +28,7 @@ struct EngineConfig {
     SourceOptions source;                   // connections, timeout, redirects
     PlannerConfig planner;                  // coalescing and splitting
     int lockWaitMs = 30000;                 // how long to wait for another process's lock
+    int maxAgeSeconds = 0;                  // --max-age: trust a validation this recent without asking upstream
     int maxAttempts = 3;                    // tries of one upstream request on transient errors
     int maxQueuedWrites = 64;               // chunks buffered between network and disk (backpressure)
 };

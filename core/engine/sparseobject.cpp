@@ -4,6 +4,7 @@
 #include "enginelink.h"
 #include "handoff.h"
 #include "iopool.h"
+#include "objectopener.h"
 #include "sparsefilestore.h"
 
 #include <QRandomGenerator>
@@ -25,36 +26,22 @@ template <typename T>
 QFuture<T> readyFuture(T value) { return QtFuture::makeReadyFuture(std::move(value)); }
 } // namespace
 
-QFuture<SparseObject::OpenResult> SparseObject::open(const QString &sourceText, const EngineConfig &config)
+QFuture<SparseObject::OpenResult> SparseObject::open(const QString &sourceText, const EngineConfig &config,
+                                                     const OpenOptions &options)
 {
     QThread *home = QThread::currentThread();
-    return runOnPool(jobPool(), [sourceText, config, home]() -> OpenResult { // may wait 30 s: not on the I/O pool
+    return runOnPool(jobPool(), [sourceText, config, options, home]() -> OpenResult { // may wait 30 s: not on the I/O pool
         const QUrl url = cachepaths::sourceUrl(sourceText);
         if (!url.isValid())
             return makeError(ErrorKind::Usage, QStringLiteral("invalid source \"%1\": %2").arg(sourceText, url.errorString()));
-        auto stats = std::make_shared<Statistics>();
-        auto source = createSource(url, config.source, stats);
-        if (!source)
-            return source.error();
-        auto info = (*source)->open().result();
-        if (!info)
-            return info.error();
-        ObjectMeta want;
-        want.source = cachepaths::redactedSource(url);
-        want.size = info->size;
-        want.validator = info->validator;
-        want.chunkSize = config.chunkSize;
-        auto store = SparseFileStore::open(cachepaths::objectDirectory(config.cacheDir, url), want, config.lockWaitMs);
-        if (!store) {
-            Error e = store.error();
-            if (!e.message.contains(want.source)) // e.g. "cannot create directory ...": say which object
-                e.message = QStringLiteral("%1: %2").arg(want.source, e.message);
-            return e;
-        }
-        QStringList warnings = (*store)->openWarnings();
-        std::shared_ptr<SparseFileStore> shared(std::move(store).value().release());
-        info.value().displayName = want.source;
-        auto *object = new SparseObject(std::move(source).value(), shared, info.value(), stats, config, warnings);
+        auto entry = openEntry(url, config, options);
+        if (!entry)
+            return entry.error();
+        OpenedEntry &opened = entry.value();
+        std::shared_ptr<SparseFileStore> shared(opened.store.release());
+        auto *object = new SparseObject(std::move(opened.source), shared, opened.info, opened.statistics, config,
+                                        opened.warnings);
+        object->m_fetchedAtOpen = opened.fetched;
         object->moveToThread(home);
         // The last reference may go on any thread, e.g. this pool thread when the caller drops the
         // object before the pool lets go of this future's result: the object, its timers and its
@@ -106,6 +93,13 @@ SparseObject::~SparseObject()
     }
     m_source.reset(); // joins the network thread / reader pool
     // Chunks still being written keep the store alive; its destructor commits them.
+}
+
+qint64 SparseObject::fetchedAtOpenIn(ByteRange range) const
+{
+    if (m_fetchedAtOpen.intersected(range).isEmpty() || m_fetchedAtOpenCounted.exchange(true))
+        return 0;
+    return m_fetchedAtOpen.intersected(range).length();
 }
 
 QString SparseObject::cachePath() const { return m_store->location(); }
@@ -175,7 +169,7 @@ std::optional<Result<QByteArray>> SparseObject::readPresent(ByteRange range) con
     if (!bytes && bytes.error().kind == ErrorKind::Integrity)
         return std::nullopt; // evicted meanwhile: let the engine fetch it
     if (bytes)
-        m_stats->cacheHitBytes += range.length();
+        m_stats->cacheHitBytes += range.length() - fetchedAtOpenIn(range);
     return bytes;
 }
 
@@ -219,7 +213,7 @@ QFuture<Result<qint64>> SparseObject::prefetch(const QList<ByteRange> &ranges, P
 quint64 SparseObject::addWaiter(Waiter waiter)
 {
     // Bytes of the range that are already present are cache hits.
-    m_stats->cacheHitBytes += presentBytesIn(waiter.range);
+    m_stats->cacheHitBytes += presentBytesIn(waiter.range) - fetchedAtOpenIn(waiter.range);
     const quint64 id = m_nextId++;
     // The budget keeps the chunks of a read until its bytes are read (a prefetch pins nothing: two
     // prefetches larger together than the budget evict each other's oldest chunks, as LRU says).

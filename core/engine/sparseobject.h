@@ -23,6 +23,7 @@
 #include "chunkgeometry.h"
 #include "chunkstore.h"
 #include "engineconfig.h"
+#include "objectopener.h"
 #include "rangeset.h"
 #include "requestqueue.h"
 #include "spanindex.h"
@@ -36,6 +37,7 @@
 #include <QTimer>
 #include <QUrl>
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -53,10 +55,12 @@ public:
     using OpenResult = Result<std::shared_ptr<SparseObject>>;
 
     // Opens `source` (http(s)://, file:// or a local path): discovers size and validator upstream,
-    // then opens or creates its cache entry under config.cacheDir. If the validator or size changed
-    // since the entry was written, the cached data is dropped (see warnings()). The object is
-    // created in the calling thread. Errors: Usage (bad source), Upstream, LocalIo.
-    static QFuture<OpenResult> open(const QString &source, const EngineConfig &config);
+    // with the request that fetches `options.firstRead` / `tailBytes` when given (objectopener.h:
+    // no HEAD before a cold read), then opens or creates its cache entry under config.cacheDir. If
+    // the validator or size changed since the entry was written, the cached data is dropped (see
+    // warnings()). The object is created in the calling thread. Errors: Usage (bad source),
+    // Upstream, LocalIo.
+    static QFuture<OpenResult> open(const QString &source, const EngineConfig &config, const OpenOptions &options = {});
 
     ~SparseObject() override; // cancels outstanding work; makes written chunks durable
 
@@ -146,6 +150,9 @@ private:
     // fit in the cache's budget (CacheBudget::roomForOneOperation): better at once than after
     // evicting its own chunks. `what` names the range for the message.
     Status checkFits(qint64 bytes, const QString &what) const;
+    // The bytes of `range` that the open fetched (OpenOptions::firstRead): not cache hits for the
+    // first read that meets them. Any thread.
+    qint64 fetchedAtOpenIn(ByteRange range) const;
     quint64 addWaiter(Waiter waiter);
     void plan(quint64 waiterId);
     void enqueue(qint64 first, qint64 last, Priority priority, int attempt);
@@ -186,6 +193,8 @@ private:
     ChunkGeometry m_geometry;
     QStringList m_warnings;
 
+    ByteRange m_fetchedAtOpen;                      // the chunks the opening request stored
+    mutable std::atomic<bool> m_fetchedAtOpenCounted{false};
     ChunkBitmap m_inFlight;                         // chunks planned into an upstream request
     ChunkBitmap m_errors;                           // chunks whose last fetch failed (for the map)
     ChunkBitmap m_foreign;                          // wanted chunks another process is fetching (also in m_inFlight)

@@ -23,13 +23,18 @@ HttpSource::~HttpSource()
     m_thread.wait();
 }
 
-QFuture<Result<SourceInfo>> HttpSource::open()
+QFuture<Result<SourceInfo>> HttpSource::open(const OpenProbe &probe)
 {
     auto promise = std::make_shared<QPromise<Result<SourceInfo>>>();
     QFuture<Result<SourceInfo>> future = promise->future();
     promise->start();
-    postTo(m_worker, [w = m_worker, promise] { w->probe(promise); });
+    postTo(m_worker, [w = m_worker, promise, probe] { w->probe(promise, probe); });
     return future;
+}
+
+void HttpSource::assume(const SourceInfo &info)
+{
+    postTo(m_worker, [w = m_worker, info] { w->assume(info); });
 }
 
 quint64 HttpSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive)

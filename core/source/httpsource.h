@@ -1,8 +1,9 @@
 #pragma once
 // HttpSource: an HTTP(S) resource read with range GETs (RFC 9110 §14) on QNetworkAccessManager,
-// in a network thread of its own (HttpWorker). Size and validator come from HEAD, or from a
-// `Range: bytes=0-0` GET when HEAD is refused or has no length. Every range request carries
-// `If-Range` (strong ETag or Last-Modified) and `Accept-Encoding: identity`; every response is
+// in a network thread of its own (HttpWorker). Size and validator come from the first read's
+// range GET (OpenProbe: no HEAD before it), else from HEAD, or from a `Range: bytes=0-0` GET when
+// HEAD is refused or has no length. Every range request carries `If-Range` (strong ETag or
+// Last-Modified; none for a weak ETag, RFC 9110 §13.1.5) and `Accept-Encoding: identity`; every response is
 // checked (httpresponse.h) before a byte of it reaches the sink, and bodies stream to the sink
 // as they arrive (at most ~1 MiB buffered per request). Redirects are followed (bounded by
 // SourceOptions::maxRedirects); later requests go straight to the final URL.
@@ -22,7 +23,8 @@ public:
     HttpSource(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics);
     ~HttpSource() override; // aborts running requests (their sinks see Cancelled) and joins the thread
 
-    QFuture<Result<SourceInfo>> open() override;
+    QFuture<Result<SourceInfo>> open(const OpenProbe &probe = {}) override;
+    void assume(const SourceInfo &info) override;
     quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive = false) override;
     void cancel(quint64 id) override;
     QString backendName() const override { return QStringLiteral("http"); }

@@ -12,7 +12,7 @@ namespace {
 constexpr int kConnectionsPerManager = 6; // QNetworkAccessManager's HTTP/1.1 channels per host
 constexpr qint64 kReadBufferBytes = 1 << 20;
 
-int statusOf(QNetworkReply *reply) { return reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(); }
+int statusOf(QNetworkReply *reply) { return HttpWorker::statusOf(reply); }
 
 // Worth another attempt: 5xx and 429 (RFC 9110 §15.6, RFC 6585 §4), and transport failures —
 // a connection closed, reset or stalled (our inactivity timeout), also in the middle of a body.
@@ -93,6 +93,10 @@ const QSslConfiguration &HttpWorker::tlsConfiguration()
 
 HttpWorker::~HttpWorker() { abortAll(); }
 
+bool HttpWorker::isTransientFailure(QNetworkReply *reply) { return isTransient(reply); }
+
+int HttpWorker::statusOf(QNetworkReply *reply) { return reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(); }
+
 QNetworkRequest HttpWorker::makeRequest(const QUrl &url)
 {
     QNetworkRequest req(url);
@@ -162,94 +166,6 @@ QString HttpWorker::replyError(QNetworkReply *reply) const
     }
 }
 
-void HttpWorker::probe(std::shared_ptr<QPromise<Result<SourceInfo>>> promise)
-{
-    if (!m_tlsError.isEmpty()) {
-        promise->addResult(makeError(ErrorKind::Usage, m_tlsError));
-        promise->finish();
-        return;
-    }
-    QNetworkAccessManager *nam = pickManager();
-    QNetworkReply *reply = nam->head(makeRequest(m_url));
-    watchRedirects(reply);
-    connect(reply, &QNetworkReply::finished, this, [this, reply, promise] {
-        reply->deleteLater();
-        const int status = statusOf(reply);
-        const bool haveLength = reply->header(QNetworkRequest::ContentLengthHeader).isValid();
-        if (reply->error() == QNetworkReply::NoError && status >= 200 && status < 300 && haveLength) {
-            if (reply->rawHeader("Accept-Ranges").trimmed().toLower() == "none") {
-                promise->addResult(makeError(ErrorKind::Upstream, QStringLiteral("%1: the server does not support byte ranges "
-                                                                                 "(Accept-Ranges: none)").arg(m_display)));
-                promise->finish();
-                return;
-            }
-            m_effectiveUrl = reply->url();
-            m_info.size = reply->header(QNetworkRequest::ContentLengthHeader).toLongLong();
-            m_info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
-            m_ifRange = http::ifRangeValue(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
-            promise->addResult(m_info);
-            promise->finish();
-            return;
-        }
-        if (status == 404 || status == 410 || status == 401 || status == 407 ||
-            (status == 0 && reply->error() != QNetworkReply::NoError)) {
-            promise->addResult(makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(m_display, replyError(reply))));
-            promise->finish();
-            return;
-        }
-        probeWithRangeGet(promise); // HEAD refused (405, 501, 403, ...) or without a length
-    });
-}
-
-void HttpWorker::probeWithRangeGet(std::shared_ptr<QPromise<Result<SourceInfo>>> promise)
-{
-    QNetworkRequest req = makeRequest(m_url);
-    req.setRawHeader("Range", "bytes=0-0");
-    QNetworkReply *reply = pickManager()->get(req);
-    watchRedirects(reply);
-    auto refuseWholeBody = [reply] {
-        if (statusOf(reply) == 200)
-            reply->abort(); // never download a whole object to learn its size
-    };
-    connect(reply, &QNetworkReply::metaDataChanged, this, refuseWholeBody);
-    connect(reply, &QNetworkReply::finished, this, [this, reply, promise] {
-        reply->deleteLater();
-        const int status = statusOf(reply);
-        m_stats->upstreamBytes += reply->readAll().size();
-        Result<SourceInfo> result = makeError(ErrorKind::Upstream, QString());
-        if (status == 206 || status == 416) {
-            const QByteArray cr = reply->rawHeader("Content-Range");
-            qint64 size = -1;
-            if (status == 206) {
-                if (auto parsed = http::parseContentRange(cr); parsed && parsed->complete >= 0)
-                    size = parsed->complete;
-            } else if (cr.trimmed().startsWith("bytes */")) {
-                bool ok = false;
-                size = cr.trimmed().mid(8).toLongLong(&ok);
-                if (!ok || size != 0)
-                    size = -1; // 416 for 0-0 only makes sense for an empty object
-            }
-            if (size >= 0) {
-                m_effectiveUrl = reply->url();
-                m_info.size = size;
-                m_info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
-                m_ifRange = http::ifRangeValue(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
-                result = m_info;
-            } else {
-                result = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server did not report the object's size "
-                                                                       "(Content-Range \"%2\")").arg(m_display, QString::fromLatin1(cr.left(80))));
-            }
-        } else if (status == 200) {
-            result = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server does not support byte ranges (it answered "
-                                                                   "a range request with the whole object)").arg(m_display));
-        } else {
-            result = makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(m_display, replyError(reply)));
-        }
-        promise->addResult(result);
-        promise->finish();
-    });
-}
-
 void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive)
 {
     QNetworkRequest req = makeRequest(m_effectiveUrl);
@@ -258,6 +174,7 @@ void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink
         req.setRawHeader("If-Range", m_ifRange);
     QNetworkAccessManager *nam = pickManager();
     QNetworkReply *reply = nam->get(req);
+    reply->setProperty("ifRange", !m_ifRange.isEmpty());
     reply->setReadBufferSize(kReadBufferBytes);
     watchRedirects(reply);
     m_load[nam]++;
@@ -291,15 +208,28 @@ bool HttpWorker::checkHeaders(Transfer &t)
     r.contentEncoding = reply->rawHeader("Content-Encoding");
     r.contentType = reply->rawHeader("Content-Type");
     t.failure = http::checkRangeResponse(m_display, t.range, m_info.size, r);
+    const QString now = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+    const bool same = now.isEmpty() || m_info.validator.isEmpty() || http::sameValidator(m_info.validator, now);
     if (!t.failure && t.failure.error().kind == ErrorKind::Changed && status == 200) {
-        const QString now = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
-        if (!now.isEmpty() && now == m_info.validator)
+        if (!same) {
+            t.failure = makeError(ErrorKind::Changed, QStringLiteral("%1 changed upstream (validator %2 -> %3)")
+                                                          .arg(m_display, m_info.validator.isEmpty() ? QStringLiteral("none") : m_info.validator, now));
+        } else if (reply->property("ifRange").toBool()) {
+            // The validators are the same, so the server could not validate our If-Range (Apache
+            // with a Last-Modified less than a second old): ask again without it; the response's
+            // validators are compared with ours instead.
+            m_ifRange.clear();
+            t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server could not validate the cached copy "
+                                                                      "(If-Range); asking again without it").arg(where(t.range)));
+            t.failure.errorRef().retryable = true;
+            t.failure.errorRef().retryAfterMs = 0;
+        } else {
             t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server ignored the Range header and sent the "
                                                                       "whole object (HTTP 200)").arg(where(t.range)));
-        else
-            t.failure = makeError(ErrorKind::Changed, QStringLiteral("%1 changed upstream (validator %2 -> %3)")
-                                                          .arg(m_display, m_info.validator.isEmpty() ? QStringLiteral("none") : m_info.validator,
-                                                               now.isEmpty() ? QStringLiteral("none") : now));
+        }
+    } else if (t.failure.ok() && !same) {
+        // A 206 sent without If-Range (a weak or no validator) is checked by its own validators.
+        t.failure = makeError(ErrorKind::Changed, QStringLiteral("%1 changed upstream (validator %2 -> %3)").arg(m_display, m_info.validator, now));
     }
     return t.failure.ok();
 }

@@ -24,7 +24,13 @@ public:
     HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics);
     ~HttpWorker() override;
 
-    void probe(std::shared_ptr<QPromise<Result<SourceInfo>>> promise);
+    static int statusOf(QNetworkReply *reply); // the HTTP status, 0 before headers or without any
+    static bool isTransientFailure(QNetworkReply *reply); // 5xx, 429, a reset or stalled connection
+
+    // open(): size and validator by `probe` (a range GET) or, for an empty probe, by HEAD
+    // (httpworker_probe.cpp).
+    void probe(std::shared_ptr<QPromise<Result<SourceInfo>>> promise, const OpenProbe &probe);
+    void assume(const SourceInfo &info);
     void startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive);
     void cancel(quint64 id);
     void abortAll();
@@ -47,7 +53,12 @@ private:
     const QSslConfiguration &tlsConfiguration();
     QNetworkAccessManager *pickManager();
     void watchRedirects(QNetworkReply *reply);
-    void probeWithRangeGet(std::shared_ptr<QPromise<Result<SourceInfo>>> promise);
+    using InfoPromise = std::shared_ptr<QPromise<Result<SourceInfo>>>;
+    void probeWithHead(InfoPromise promise);
+    void probeWithRangeGet(InfoPromise promise);
+    void probeWithRange(InfoPromise promise, const OpenProbe &probe);
+    Result<SourceInfo> probeAnswer(QNetworkReply *reply, const OpenProbe &probe, const QByteArray &body, bool bodyComplete);
+    void adopt(QNetworkReply *reply, const SourceInfo &info); // the probe's answer becomes this source's
     void onReadyRead(quint64 id, bool finishing = false);
     void onFinished(quint64 id);
     bool checkHeaders(Transfer &t);

@@ -51,13 +51,16 @@ Result<SourceInfo> LocalFileSource::stat() const
     return info;
 }
 
-QFuture<Result<SourceInfo>> LocalFileSource::open()
+QFuture<Result<SourceInfo>> LocalFileSource::open(const OpenProbe &)
 {
+    // A local read costs no round trip: the probe is left to the first read.
     auto r = stat();
     if (r)
         m_validator = r->validator;
     return QtFuture::makeReadyFuture(r);
 }
+
+void LocalFileSource::assume(const SourceInfo &info) { m_validator = info.validator; }
 
 quint64 LocalFileSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, bool)
 {

@@ -20,7 +20,8 @@ public:
     LocalFileSource(QString path, const SourceOptions &options, std::shared_ptr<Statistics> statistics);
     ~LocalFileSource() override;
 
-    QFuture<Result<SourceInfo>> open() override;
+    QFuture<Result<SourceInfo>> open(const OpenProbe &probe = {}) override;
+    void assume(const SourceInfo &info) override;
     quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive = false) override;
     void cancel(quint64 id) override;
     QString backendName() const override;

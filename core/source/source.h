@@ -19,9 +19,29 @@ namespace sparsescope {
 
 struct SourceInfo {
     qint64 size = 0;      // bytes
-    QString validator;    // strong ETag, else Last-Modified, else empty (local: "mtime:size:inode")
+    QString validator;    // strong ETag, else Last-Modified, else weak ETag, else empty (local: "mtime:size:inode")
     QString displayName;  // redacted, for messages and the cache's meta.json
+    // What the probe of open(OpenProbe) fetched: bytes [probeOffset, probeOffset + probeBytes.size())
+    // of the object, already checked. Empty when open() fetched nothing (a HEAD, a local file).
+    QByteArray probeBytes;
+    qint64 probeOffset = 0;
 };
+
+// What open() may fetch with the request that learns size and validator, so that the first read
+// costs no round trip of its own (RFC 9110 §14.1.2: an int-range, or a suffix-range "bytes=-N").
+// An empty probe (neither a range nor a suffix) opens with a HEAD.
+struct OpenProbe {
+    ByteRange range;          // bytes to fetch; `end` may pass the object's end (the server clamps it)
+    qint64 suffixBytes = 0;   // instead of `range`: the last N bytes of the object
+    // The validator and size cached for the object, sent as If-Range (§13.1.5) so that the same round
+    // trip revalidates: a 206 confirms them, a 200 is the changed object. Empty/-1 for a new object.
+    QString cachedValidator;
+    qint64 cachedSize = -1;
+    bool isEmpty() const { return range.isEmpty() && suffixBytes <= 0; }
+};
+// The largest body a probe reads into memory: a server that ignores ranges (python's http.server)
+// sends the whole object, which is kept when it is no larger than this, else dropped.
+inline constexpr qint64 kMaxProbeBytes = 64 << 20;
 
 class ReadSink {
 public:
@@ -45,9 +65,13 @@ class Source {
 public:
     virtual ~Source() = default;
 
-    // Discovers size and validator. Errors: Upstream (unreachable, HTTP error, no range support),
-    // LocalIo (local file missing or unreadable).
-    virtual QFuture<Result<SourceInfo>> open() = 0;
+    // Discovers size and validator and, where the source gains by it, fetches `probe` in the same
+    // request (SourceInfo::probeBytes). Errors: Upstream (unreachable, HTTP error, no range support
+    // and an object larger than kMaxProbeBytes), LocalIo (local file missing or unreadable).
+    virtual QFuture<Result<SourceInfo>> open(const OpenProbe &probe = {}) = 0;
+    // Takes `info` (size and validator cached for the object, still fresh by --max-age) as if open()
+    // had learned them, without asking upstream; later reads are checked against it.
+    virtual void assume(const SourceInfo &info) = 0;
     // Starts one upstream request for `range` (within the object) and returns its id. Bytes
     // go to `sink`, which the source keeps alive until onFinished() returns. `interactive`
     // requests (a user's read) may hold back the others while they run.

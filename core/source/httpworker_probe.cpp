@@ -1,0 +1,204 @@
+// HttpWorker's open(): learning an object's size and validator upstream, by the first read's range
+// GET when there is one (no HEAD before it: the round trip a cold read saves), else by HEAD.
+#include "httpworker.h"
+#include "httpresponse.h"
+
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+
+namespace sparsescope {
+
+namespace {
+void answer(const std::shared_ptr<QPromise<Result<SourceInfo>>> &promise, Result<SourceInfo> result)
+{
+    promise->addResult(std::move(result));
+    promise->finish();
+}
+
+bool isFatalStatus(int status, QNetworkReply *reply)
+{
+    return status == 404 || status == 410 || status == 401 || status == 407 ||
+           (status == 0 && reply->error() != QNetworkReply::NoError);
+}
+} // namespace
+
+void HttpWorker::probe(InfoPromise promise, const OpenProbe &probe)
+{
+    if (!m_tlsError.isEmpty())
+        return answer(promise, makeError(ErrorKind::Usage, m_tlsError));
+    if (probe.isEmpty())
+        probeWithHead(promise);
+    else
+        probeWithRange(promise, probe);
+}
+
+void HttpWorker::assume(const SourceInfo &info)
+{
+    m_info.size = info.size;
+    m_info.validator = info.validator;
+    m_ifRange = http::ifRangeFor(info.validator);
+}
+
+void HttpWorker::adopt(QNetworkReply *reply, const SourceInfo &info)
+{
+    m_effectiveUrl = reply->url();
+    m_info.size = info.size;
+    m_info.validator = info.validator;
+    m_ifRange = http::ifRangeFor(info.validator);
+}
+
+void HttpWorker::probeWithHead(InfoPromise promise)
+{
+    QNetworkAccessManager *nam = pickManager();
+    QNetworkReply *reply = nam->head(makeRequest(m_url));
+    watchRedirects(reply);
+    connect(reply, &QNetworkReply::finished, this, [this, reply, promise] {
+        reply->deleteLater();
+        const int status = statusOf(reply);
+        const bool haveLength = reply->header(QNetworkRequest::ContentLengthHeader).isValid();
+        if (reply->error() == QNetworkReply::NoError && status >= 200 && status < 300 && haveLength) {
+            if (reply->rawHeader("Accept-Ranges").trimmed().toLower() == "none")
+                return answer(promise, makeError(ErrorKind::Upstream, QStringLiteral("%1: the server does not support byte ranges "
+                                                                                     "(Accept-Ranges: none)").arg(m_display)));
+            SourceInfo info = m_info;
+            info.size = reply->header(QNetworkRequest::ContentLengthHeader).toLongLong();
+            info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+            adopt(reply, info);
+            return answer(promise, info);
+        }
+        if (isFatalStatus(status, reply))
+            return answer(promise, makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(m_display, replyError(reply))));
+        probeWithRangeGet(promise); // HEAD refused (405, 501, 403, ...) or without a length
+    });
+}
+
+void HttpWorker::probeWithRangeGet(InfoPromise promise)
+{
+    OpenProbe first;
+    first.range = {0, 1};
+    probeWithRange(promise, first);
+}
+
+void HttpWorker::probeWithRange(InfoPromise promise, const OpenProbe &probe)
+{
+    QNetworkRequest req = makeRequest(m_url);
+    const QByteArray range = probe.suffixBytes > 0 ? "bytes=-" + QByteArray::number(probe.suffixBytes) : http::rangeHeader(probe.range);
+    req.setRawHeader("Range", range);
+    const QByteArray ifRange = http::ifRangeFor(probe.cachedValidator);
+    if (!ifRange.isEmpty())
+        req.setRawHeader("If-Range", ifRange);
+    QNetworkReply *reply = pickManager()->get(req);
+    watchRedirects(reply);
+    const qint64 wanted = probe.suffixBytes > 0 ? probe.suffixBytes : probe.range.length();
+    auto body = std::make_shared<QByteArray>();
+    auto complete = std::make_shared<bool>(true);
+    // A whole object (200) is kept up to kMaxProbeBytes: a server without ranges then still serves
+    // small objects. A larger one, or a body longer than asked, is stopped.
+    connect(reply, &QNetworkReply::metaDataChanged, this, [reply, complete] {
+        const QVariant length = reply->header(QNetworkRequest::ContentLengthHeader);
+        if (HttpWorker::statusOf(reply) == 200 && (!length.isValid() || length.toLongLong() > kMaxProbeBytes)) {
+            *complete = false;
+            reply->abort();
+        }
+    });
+    connect(reply, &QNetworkReply::readyRead, this, [this, reply, body, complete, wanted] {
+        const QByteArray more = reply->readAll();
+        m_stats->upstreamBytes += more.size();
+        body->append(more);
+        const qint64 limit = statusOf(reply) == 200 ? kMaxProbeBytes : wanted;
+        if (body->size() > limit && *complete) {
+            *complete = false;
+            reply->abort();
+        }
+    });
+    connect(reply, &QNetworkReply::finished, this, [this, reply, promise, probe, body, complete] {
+        reply->deleteLater();
+        const QByteArray rest = reply->readAll();
+        m_stats->upstreamBytes += rest.size();
+        body->append(rest);
+        const bool whole = *complete && reply->error() == QNetworkReply::NoError;
+        if (statusOf(reply) == 416 && probe.range != ByteRange{0, 1}) {
+            probeWithHead(promise); // the range lies past the end: learn the size (and validator) plainly
+            return;
+        }
+        answer(promise, probeAnswer(reply, probe, *body, whole));
+    });
+}
+
+Result<SourceInfo> HttpWorker::probeAnswer(QNetworkReply *reply, const OpenProbe &probe, const QByteArray &body, bool bodyComplete)
+{
+    const int status = statusOf(reply);
+    const QString asked = probe.suffixBytes > 0 ? QStringLiteral("the last %1 bytes").arg(probe.suffixBytes)
+                                                : QStringLiteral("bytes %1").arg(probe.range.toInclusiveString());
+    auto fail = [&](const QString &why, bool retryable = false) {
+        Error e = makeError(ErrorKind::Upstream, QStringLiteral("%1 %2: %3").arg(m_display, asked, why));
+        e.retryable = retryable || isTransientFailure(reply);
+        e.retryAfterMs = http::retryAfterMs(reply->rawHeader("Retry-After"), QDateTime::currentDateTimeUtc());
+        return e;
+    };
+    SourceInfo info = m_info;
+    info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+    const bool sentIfRange = !http::ifRangeFor(probe.cachedValidator).isEmpty();
+    if (status == 416) { // asked bytes=0-0 of an empty object
+        const QByteArray cr = reply->rawHeader("Content-Range").trimmed();
+        if (cr != "bytes */0")
+            return fail(QStringLiteral("the server did not report the object's size (HTTP 416, Content-Range \"%1\")")
+                            .arg(QString::fromLatin1(cr.left(80))));
+        info.size = 0;
+        adopt(reply, info);
+        return info;
+    }
+    if (status != 200 && status != 206)
+        return fail(replyError(reply));
+    if (status == 200) {
+        // The whole object: the server ignores ranges, or our If-Range no longer matched (changed).
+        const QVariant length = reply->header(QNetworkRequest::ContentLengthHeader);
+        if (!length.isValid() && !bodyComplete)
+            return fail(QStringLiteral("the server answered with the whole object without saying its length"));
+        info.size = length.isValid() ? length.toLongLong() : body.size();
+        const bool changed = sentIfRange && !http::sameValidator(probe.cachedValidator, info.validator);
+        if (bodyComplete && body.size() == info.size) {
+            info.probeBytes = body;
+            info.probeOffset = 0;
+        } else if (!changed) {
+            return fail(QStringLiteral("the server does not support byte ranges (it sends the whole object, %1 bytes, for "
+                                       "every request); SparseScope caches such an object only when it is at most %2 MiB")
+                            .arg(info.size).arg(kMaxProbeBytes >> 20));
+        }
+        if (!changed && sentIfRange)
+            info.validator = probe.cachedValidator; // the server ignored If-Range and Range alike
+        adopt(reply, info);
+        if (!changed && !sentIfRange)
+            m_ifRange.clear();
+        return info;
+    }
+    // 206: one range, checked as strictly as any (RFC 9110 §14.4, §15.3.7).
+    auto cr = http::parseContentRange(reply->rawHeader("Content-Range"));
+    if (!cr || cr->complete < 0)
+        return fail(QStringLiteral("the server did not report the object's size (Content-Range \"%1\")")
+                        .arg(QString::fromLatin1(reply->rawHeader("Content-Range").left(80))));
+    const qint64 size = cr->complete;
+    const ByteRange want = probe.suffixBytes > 0 ? ByteRange{std::max<qint64>(0, size - probe.suffixBytes), size}
+                                                 : ByteRange{probe.range.begin, std::min(probe.range.end, size)};
+    http::RangeResponse r;
+    r.status = status;
+    r.contentRange = reply->rawHeader("Content-Range");
+    r.contentLength = reply->rawHeader("Content-Length");
+    r.contentEncoding = reply->rawHeader("Content-Encoding");
+    r.contentType = reply->rawHeader("Content-Type");
+    if (want.isEmpty())
+        return fail(QStringLiteral("the server sent bytes %1-%2 of %3").arg(cr->first).arg(cr->last).arg(size));
+    if (Status st = http::checkRangeResponse(m_display, want, size, r); !st)
+        return st.error();
+    if (!bodyComplete || body.size() != want.length())
+        return fail(QStringLiteral("the response body has %1 of %2 bytes").arg(body.size()).arg(want.length()), true);
+    info.size = size;
+    if (!probe.cachedValidator.isEmpty() && (sentIfRange || info.validator.isEmpty() || http::sameValidator(probe.cachedValidator, info.validator)))
+        info.validator = probe.cachedValidator; // a 206 to If-Range confirms the cached copy
+    info.probeBytes = body;
+    info.probeOffset = want.begin;
+    adopt(reply, info);
+    return info;
+}
+
+} // namespace sparsescope

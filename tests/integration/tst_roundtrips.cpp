@@ -1,0 +1,229 @@
+// Round trips and servers as they are (issue 15): what a cold read, a reopen and an archive listing
+// cost in requests (nginx's access log, FaultServer's record) and in time through a proxy that adds
+// 200 ms of round trip; a weak ETag (Apache's fresh files) and a server without ranges (python's
+// http.server).
+#include "clirunner.h"
+#include "faultserver.h"
+#include "latencyproxy.h"
+#include "nginxfixture.h"
+
+#include <QElapsedTimer>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace sparsescope::test;
+
+namespace {
+constexpr int kRttMs = 200; // large beside the CLI's own time, also under the sanitizers
+constexpr qint64 kSize = 8 * 1024 * 1024 + 123;
+
+qint64 statsValue(const CliRun &r, const char *key) { return qint64(r.stats().value(QLatin1String(key)).toDouble()); }
+
+QByteArray zipOf(int entries)
+{
+    // A stored ZIP of `entries` small files, made by Python's zipfile (what users' tools make).
+    QProcess py;
+    py.start(QStringLiteral("python3"), {QStringLiteral("-c"), QStringLiteral(
+        "import io,sys,zipfile\n"
+        "b=io.BytesIO()\n"
+        "with zipfile.ZipFile(b,'w') as z:\n"
+        "    [z.writestr('d/f%05d.txt'%i, ('entry %d\\n'%i)*8) for i in range(int(sys.argv[1]))]\n"
+        "sys.stdout.buffer.write(b.getvalue())\n"), QString::number(entries)});
+    py.waitForFinished(60000);
+    return py.readAllStandardOutput();
+}
+} // namespace
+
+class TestRoundTrips : public QObject {
+    Q_OBJECT
+    NginxFixture m_nginx;
+    LatencyProxy m_proxy;
+    QTemporaryDir m_tmp;
+    QByteArray m_bytes;
+    QString m_url; // through the proxy
+    QString m_cache;
+
+    CliRun cli(const QStringList &args) { return runCli(m_cache, args); }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY2(m_nginx.start(), qPrintable(m_nginx.errorText()));
+        m_bytes = patternBytes(kSize, 15);
+        m_nginx.addFile(QStringLiteral("object.bin"), m_bytes);
+        QVERIFY2(m_proxy.start(quint16(QUrl(m_nginx.url(QStringLiteral("object.bin"))).port()), kRttMs), qPrintable(m_proxy.errorText()));
+        m_url = m_proxy.viaProxy(m_nginx.url(QStringLiteral("object.bin")));
+    }
+    void init()
+    {
+        m_cache = m_tmp.filePath(QStringLiteral("cache-%1").arg(QLatin1String(QTest::currentTestFunction())));
+        m_nginx.clearAccessLog();
+    }
+
+    // A cold read is the connection and one GET (no HEAD before it); a reopen revalidates with the
+    // GET of what it misses, or with a HEAD when nothing is missing, or not at all within --max-age.
+    void coldReadIsOneRequest()
+    {
+        const CliRun cold = cli({QStringLiteral("read"), m_url, QStringLiteral("-r"), QStringLiteral("1000000-1004095"), QStringLiteral("--stats")});
+        QVERIFY2(cold.exitCode == 0, cold.err.constData());
+        QCOMPARE(cold.out, m_bytes.mid(1000000, 4096));
+        auto log = m_nginx.accessLog();
+        QCOMPARE(log.size(), 1);
+        QCOMPARE(log[0].method, QStringLiteral("GET"));
+        QCOMPARE(log[0].range, QStringLiteral("bytes=786432-1048575")); // the chunk, aligned
+        QCOMPARE(statsValue(cold, "upstream_requests"), 1);
+        QCOMPARE(statsValue(cold, "cache_hit_bytes"), 0);
+        qInfo("cold 4 KiB read: %lld ms at %d ms RTT (connect + 1 GET = %d ms)", statsValue(cold, "elapsed_ms"), kRttMs, 2 * kRttMs);
+        QVERIFY2(statsValue(cold, "elapsed_ms") < 3 * kRttMs, "a cold read took three round trips or more");
+
+        m_nginx.clearAccessLog();
+        const CliRun warm = cli({QStringLiteral("read"), m_url, QStringLiteral("-r"), QStringLiteral("1000000-1004095"), QStringLiteral("--stats")});
+        QCOMPARE(warm.out, cold.out);
+        log = m_nginx.accessLog();
+        QCOMPARE(log.size(), 1);
+        QCOMPARE(log[0].method, QStringLiteral("HEAD"));
+        QCOMPARE(statsValue(warm, "cache_hit_bytes"), 4096);
+
+        m_nginx.clearAccessLog();
+        const CliRun fresh = cli({QStringLiteral("--max-age"), QStringLiteral("600"), QStringLiteral("read"), m_url, QStringLiteral("-r"),
+                                  QStringLiteral("1000000-1004095"), QStringLiteral("--stats")});
+        QCOMPARE(fresh.out, cold.out);
+        QCOMPARE(m_nginx.accessLog().size(), 0);
+        QCOMPARE(statsValue(fresh, "upstream_requests"), 0);
+        QVERIFY(statsValue(fresh, "elapsed_ms") < kRttMs);
+
+        m_nginx.clearAccessLog();
+        const CliRun other = cli({QStringLiteral("read"), m_url, QStringLiteral("-r"), QStringLiteral("5000000-5000099"), QStringLiteral("--stats")});
+        QCOMPARE(other.out, m_bytes.mid(5000000, 100));
+        log = m_nginx.accessLog();
+        QCOMPARE(log.size(), 1);
+        QCOMPARE(log[0].method, QStringLiteral("GET"));
+        QCOMPARE(log[0].status, 206);
+        QVERIFY(statsValue(other, "elapsed_ms") < 3 * kRttMs);
+    }
+
+    // A ZIP lists in three round trips: the connection, the tail (a suffix range), the central
+    // directory in one request; in a new process the index answers, after one HEAD.
+    void zipListsInThreeRoundTrips()
+    {
+        const QByteArray zip = zipOf(10001);
+        QVERIFY(zip.size() > 1000000);
+        m_nginx.addFile(QStringLiteral("many.zip"), zip);
+        const QString url = m_proxy.viaProxy(m_nginx.url(QStringLiteral("many.zip")));
+        const CliRun cold = cli({QStringLiteral("list"), url, QStringLiteral("--stats")});
+        QVERIFY2(cold.exitCode == 0, cold.err.constData());
+        QCOMPARE(cold.out.count('\n'), 10001);
+        const auto log = m_nginx.accessLog();
+        QCOMPARE(log.size(), 2);
+        QVERIFY2(log[0].range.startsWith(QStringLiteral("bytes=-")), qPrintable(log[0].range));
+        qInfo("cold list of 10,001 entries: %lld ms at %d ms RTT (3 RTT = %d ms)", statsValue(cold, "elapsed_ms"), kRttMs, 3 * kRttMs);
+        QVERIFY(statsValue(cold, "elapsed_ms") < 4 * kRttMs);
+
+        m_nginx.clearAccessLog();
+        const CliRun again = cli({QStringLiteral("list"), url, QStringLiteral("--stats")});
+        QCOMPARE(again.out, cold.out);
+        QCOMPARE(m_nginx.accessLog().size(), 1);
+        QCOMPARE(m_nginx.accessLog()[0].method, QStringLiteral("HEAD"));
+        QVERIFY(statsValue(again, "elapsed_ms") < 2 * kRttMs + 100);
+    }
+
+    // Two processes opening one new object at once fetch its first chunks once: the second waits
+    // for the first's entry.
+    void twoFirstOpensFetchOnce()
+    {
+        QProcess a, b;
+        const QStringList args = {QStringLiteral("--cache-dir"), m_cache, QStringLiteral("read"), m_url, QStringLiteral("-r"), QStringLiteral("0-999999")};
+        a.start(cliPath(), args);
+        b.start(cliPath(), args);
+        QVERIFY(a.waitForFinished(60000) && b.waitForFinished(60000));
+        QCOMPARE(a.readAllStandardOutput(), m_bytes.left(1000000));
+        QCOMPARE(b.readAllStandardOutput(), m_bytes.left(1000000));
+        qint64 getBytes = 0;
+        for (const AccessLogEntry &e : m_nginx.accessLog())
+            getBytes += e.method == u"GET" ? e.bodyBytes : 0;
+        QCOMPARE(getBytes, qint64(1 << 20)); // four chunks, once
+    }
+
+    // The object changes between runs: the reopening GET carries If-Range, the 200 is the new
+    // object (kept whole: small), and the old bytes are dropped with a warning.
+    void changeSeenByTheReopeningRequest()
+    {
+        const QByteArray v1 = patternBytes(1 << 20, 1), v2 = patternBytes(1 << 20, 2);
+        FaultServer server(v1, "\"v1\"");
+        QVERIFY(server.start());
+        QCOMPARE(cli({QStringLiteral("read"), server.url(), QStringLiteral("-r"), QStringLiteral("0-99")}).out, v1.left(100));
+        QCOMPARE(server.count("HEAD"), 0);
+        server.setObject(v2, "\"v2\"");
+        server.clearRequests();
+        const CliRun r = cli({QStringLiteral("read"), server.url(), QStringLiteral("-r"), QStringLiteral("500000-500099")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QCOMPARE(r.out, v2.mid(500000, 100));
+        QVERIFY2(r.err.contains("changed upstream"), r.err.constData());
+        const auto seen = server.requests();
+        QCOMPARE(seen.size(), 1);
+        QCOMPARE(seen[0].ifRange, QByteArray("\"v1\""));
+        QCOMPARE(cli({QStringLiteral("read"), server.url(), QStringLiteral("-r"), QStringLiteral("0-99")}).out, v2.left(100));
+    }
+
+    // Apache gives a file modified less than a second ago a weak ETag, and a strong one later: no
+    // If-Range with it (RFC 9110 §13.1.5), and the later strong ETag keeps the cache (§8.8.3.2).
+    void weakEtagKeepsTheCache()
+    {
+        const QByteArray body = patternBytes(2 << 20, 3);
+        FaultServer server(body, "\"5e1-61a\"");
+        QVERIFY(server.start());
+        server.setRule({Fault::WeakEtag, 0, -1});
+        const CliRun first = cli({QStringLiteral("read"), server.url(), QStringLiteral("-r"), QStringLiteral("0-99")});
+        QVERIFY2(first.exitCode == 0, first.err.constData());
+        QCOMPARE(first.out, body.left(100));
+        QCOMPARE(cli({QStringLiteral("read"), server.url(), QStringLiteral("-r"), QStringLiteral("1048576-1048675")}).out, body.mid(1048576, 100));
+        for (const SeenRequest &s : server.requests())
+            QVERIFY2(s.ifRange.isEmpty(), s.ifRange.constData());
+        server.setRule({});
+        server.clearRequests();
+        const CliRun later = cli({QStringLiteral("read"), server.url(), QStringLiteral("-r"), QStringLiteral("0-99"), QStringLiteral("--stats")});
+        QCOMPARE(later.out, body.left(100));
+        QVERIFY2(!later.err.contains("changed"), later.err.constData());
+        QCOMPARE(statsValue(later, "upstream_bytes"), 0);
+    }
+
+    // python's http.server ignores Range: the 200 it sends is the whole object, kept when small.
+    void serverWithoutRanges()
+    {
+        QTcpServer probe;
+        QVERIFY(probe.listen(QHostAddress::LocalHost));
+        const quint16 port = probe.serverPort();
+        probe.close();
+        QDir().mkpath(m_tmp.filePath(QStringLiteral("plain")));
+        const QByteArray small = patternBytes(4 << 20, 4), large = patternBytes(64 << 20, 5);
+        for (const auto &[name, bytes] : {std::pair{QStringLiteral("small.bin"), small}, std::pair{QStringLiteral("large.bin"), large}}) {
+            QFile f(m_tmp.filePath(QStringLiteral("plain/") + name));
+            QVERIFY(f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size());
+        }
+        QProcess http;
+        http.start(QStringLiteral("python3"), {QStringLiteral("-m"), QStringLiteral("http.server"), QStringLiteral("--bind"),
+                                               QStringLiteral("127.0.0.1"), QString::number(port), QStringLiteral("--directory"),
+                                               m_tmp.filePath(QStringLiteral("plain"))});
+        QVERIFY(http.waitForStarted());
+        const QString base = QStringLiteral("http://127.0.0.1:%1/").arg(port);
+        QTRY_VERIFY_WITH_TIMEOUT(cli({QStringLiteral("info"), base + QStringLiteral("small.bin")}).exitCode == 0, 10000);
+
+        const CliRun read = cli({QStringLiteral("read"), base + QStringLiteral("small.bin"), QStringLiteral("-r"), QStringLiteral("3000000-3000099")});
+        QVERIFY2(read.exitCode == 0, read.err.constData());
+        QCOMPARE(read.out, small.mid(3000000, 100));
+        const CliRun prefetch = cli({QStringLiteral("prefetch"), base + QStringLiteral("large.bin"), QStringLiteral("--stats")});
+        QVERIFY2(prefetch.exitCode == 0, prefetch.err.constData());
+        QCOMPARE(statsValue(prefetch, "upstream_bytes"), large.size());
+        const QString out = m_tmp.filePath(QStringLiteral("large.out"));
+        QCOMPARE(cli({QStringLiteral("export"), base + QStringLiteral("large.bin"), QStringLiteral("-o"), out}).exitCode, 0);
+        QFile f(out);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QVERIFY(f.readAll() == large);
+        http.kill();
+        http.waitForFinished();
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRoundTrips)
+#include "tst_roundtrips.moc"
