@@ -34,7 +34,12 @@ std::optional<UpstreamRequest> RequestQueue::take(quint64 id)
     UpstreamRequest r = std::move(it->second);
     m_requests.erase(it);
     if (r.running) {
-        --m_running;
+        auto batch = r.batch ? m_batchMembers.find(r.batch) : m_batchMembers.end();
+        if (batch == m_batchMembers.end() || --batch->second == 0) {
+            --m_running; // the batch's connection is free when its last member goes
+            if (batch != m_batchMembers.end())
+                m_batchMembers.erase(batch);
+        }
         if (r.priority == Priority::Interactive)
             --m_runningInteractive;
     } else {
@@ -61,6 +66,39 @@ std::optional<quint64> RequestQueue::startNext(int limit, int lane)
     if (r.priority == Priority::Interactive)
         ++m_runningInteractive;
     return id;
+}
+
+QList<quint64> RequestQueue::startBatch(int limit, int lane, int maxMembers, qint64 maxTotalChunks)
+{
+    const std::optional<quint64> first = startNext(limit, lane);
+    if (!first)
+        return {};
+    QList<quint64> ids{*first};
+    UpstreamRequest &head = m_requests.at(*first);
+    qint64 total = head.lastChunk - head.firstChunk + 1;
+    if (maxMembers <= 1 || !head.batchable)
+        return ids;
+    auto &queue = m_queue[int(head.priority)];
+    for (auto q = queue.begin(); q != queue.end() && ids.size() < maxMembers;) {
+        UpstreamRequest &r = m_requests.at(*q);
+        const qint64 chunks = r.lastChunk - r.firstChunk + 1;
+        if (total + chunks > maxTotalChunks || !r.batchable) {
+            ++q;
+            continue;
+        }
+        total += chunks;
+        r.running = true;
+        r.batch = *first;
+        if (r.priority == Priority::Interactive)
+            ++m_runningInteractive;
+        ids.append(*q);
+        q = queue.erase(q);
+    }
+    if (ids.size() > 1) {
+        head.batch = *first;
+        m_batchMembers[*first] = int(ids.size());
+    }
+    return ids;
 }
 
 void RequestQueue::promote(qint64 x, qint64 y)

@@ -31,6 +31,8 @@ struct UpstreamRequest {
     std::shared_ptr<ChunkAssembler> assembler;  // while running
     qint64 arrivedThrough = -1;                 // last chunk stored so far (chunks arrive in order)
     bool pausing = false;                       // stopped by a pause: what did not arrive is queued again
+    bool batchable = false;                     // may share a multi-range request (a small, whole missing run)
+    quint64 batch = 0;                          // running as a member of this batch (one upstream request), 0: alone
 };
 
 class RequestQueue {
@@ -45,6 +47,12 @@ public:
     // The next request to start with `limit` connections (interactive ones may use `lane` more),
     // marked running; nullopt when none may start now.
     std::optional<quint64> startNext(int limit, int lane);
+    // Like startNext(), and with it up to maxMembers - 1 more queued `batchable` requests of the
+    // same priority (the first must be batchable too), while their chunks add up to at most
+    // maxTotalChunks: a batch, sent as one upstream request (a multi-range GET), that takes one
+    // connection of the limit until its last member is taken. Ids in queue order; empty when
+    // none may start now.
+    QList<quint64> startBatch(int limit, int lane, int maxMembers, qint64 maxTotalChunks);
     // Chunks [x, y] held by queued prefetch requests move into interactive requests of their
     // own; the rest of each such request stays queued where it was.
     void promote(qint64 x, qint64 y);
@@ -62,6 +70,7 @@ private:
     int m_running = 0;
     int m_runningInteractive = 0;
     quint64 m_nextId = 1;
+    std::map<quint64, int> m_batchMembers; // batch id (its first member's) -> members still running
 };
 
 } // namespace sparsescope

@@ -251,17 +251,30 @@ void SparseObject::plan(quint64 waiterId)
     }
     w.outstanding = outstanding;
     const Priority priority = w.priority;
-    // Claimed when they start (startRequest): queued work holds no claim other processes wait for.
+    // Claimed when they start (startRequests): queued work holds no claim other processes wait for.
+    // A request that is a whole missing run may share a multi-range request with others; the
+    // pieces of a long run (split across connections, streamed as they arrive) may not.
+    const qint64 memberChunks = std::max<qint64>(1, kMaxBatchMemberBytes / m_geometry.chunkSize);
     for (const auto &[a, b] : planRequests(toFetch, m_geometry, m_config.planner))
-        enqueue(a, b, priority, 0);
+        enqueue(a, b, priority, 0, b - a + 1 <= memberChunks && toFetch.contains(std::pair{a, b}));
     if (outstanding == 0)
         tryComplete(waiterId);
-    dispatch();
+    // At the end of this turn of the event loop: reads issued together (a `read` of many ranges)
+    // are then queued together, and their small requests go out as one batch.
+    if (!m_dispatchPosted) {
+        m_dispatchPosted = true;
+        QMetaObject::invokeMethod(this, [this] {
+            m_dispatchPosted = false;
+            dispatch();
+        }, Qt::QueuedConnection);
+    }
 }
 
-void SparseObject::enqueue(qint64 first, qint64 last, Priority priority, int attempt)
+void SparseObject::enqueue(qint64 first, qint64 last, Priority priority, int attempt, bool batchable)
 {
-    m_requests.enqueue(m_requests.add(first, last, priority, attempt));
+    const quint64 id = m_requests.add(first, last, priority, attempt);
+    m_requests.find(id)->batchable = batchable;
+    m_requests.enqueue(id);
     m_inFlight.setSpan(first, last);
     m_errors.resetSpan(first, last); // asked for again: queued, no longer failed
     markDirty(first, last);
@@ -269,23 +282,51 @@ void SparseObject::enqueue(qint64 first, qint64 last, Priority priority, int att
 
 void SparseObject::dispatch()
 {
-    // Paused: only interactive requests start (in their lane), prefetch work waits.
-    while (const auto id = m_requests.startNext(m_paused ? 0 : m_config.source.connections, kInteractiveLane))
-        startRequest(*id);
+    // Paused: only interactive requests start (in their lane), prefetch work waits. Small requests
+    // start together as one multi-range request where the source can send one.
+    const int members = m_source->batchesReads() ? kMaxBatchMembers : 1;
+    const qint64 totalChunks = std::max<qint64>(1, kMaxBatchBytes / m_geometry.chunkSize);
+    for (;;) {
+        const QList<quint64> ids = m_requests.startBatch(m_paused ? 0 : m_config.source.connections, kInteractiveLane, members,
+                                                         totalChunks);
+        if (ids.isEmpty())
+            break;
+        startRequests(ids);
+    }
 }
 
-void SparseObject::startRequest(quint64 requestId)
+void SparseObject::startRequests(const QList<quint64> &requestIds)
 {
-    // Only chunks no other process is fetching, and that none stored meanwhile, go upstream.
-    if (!claimForFetch(requestId))
-        return; // the request was cut down to what is ours, re-queued, or dropped
-    UpstreamRequest &r = *m_requests.find(requestId); // just marked running by startNext()
-    r.assembler = std::make_shared<ChunkAssembler>(
-        r.firstChunk, m_geometry, m_store, m_link, m_writeSlots,
-        [this, requestId](qint64 chunk, const Status &st) { onChunkStored(requestId, chunk, st); },
-        [this, requestId](const Status &st) { onRequestFinished(requestId, st); }, r.priority == Priority::Interactive);
-    r.sourceId = m_source->read(m_geometry.chunkSpan(r.firstChunk, r.lastChunk), r.assembler, r.priority == Priority::Interactive);
-    markDirty(r.firstChunk, r.lastChunk); // queued -> being transferred
+    // Only chunks no other process is fetching, and that none stored meanwhile, go upstream; a
+    // request cut down to what is ours is re-queued (claimForFetch).
+    QList<quint64> started;
+    for (quint64 id : requestIds)
+        if (claimForFetch(id))
+            started.append(id);
+    if (started.isEmpty())
+        return;
+    std::sort(started.begin(), started.end(), [this](quint64 a, quint64 b) {
+        return m_requests.find(a)->firstChunk < m_requests.find(b)->firstChunk;
+    });
+    QList<ByteRange> ranges;
+    QList<std::shared_ptr<ReadSink>> sinks;
+    for (quint64 requestId : std::as_const(started)) {
+        UpstreamRequest &r = *m_requests.find(requestId); // marked running by startBatch()
+        r.assembler = std::make_shared<ChunkAssembler>(
+            r.firstChunk, m_geometry, m_store, m_link, m_writeSlots,
+            [this, requestId](qint64 chunk, const Status &st) { onChunkStored(requestId, chunk, st); },
+            [this, requestId](const Status &st) { onRequestFinished(requestId, st); }, r.priority == Priority::Interactive);
+        ranges.append(m_geometry.chunkSpan(r.firstChunk, r.lastChunk));
+        sinks.append(r.assembler);
+    }
+    const bool interactive = m_requests.find(started.first())->priority == Priority::Interactive;
+    const QList<quint64> sourceIds = started.size() == 1 ? QList<quint64>{m_source->read(ranges.first(), sinks.first(), interactive)}
+                                                         : m_source->readBatch(ranges, sinks, interactive);
+    for (qsizetype i = 0; i < started.size(); ++i) {
+        UpstreamRequest &r = *m_requests.find(started[i]);
+        r.sourceId = sourceIds[i];
+        markDirty(r.firstChunk, r.lastChunk); // queued -> being transferred
+    }
 }
 
 void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &result)
@@ -358,7 +399,8 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
             // Exponential backoff with jitter, or later if the server says so (Retry-After); the
             // chunks stay in flight, so joiners keep waiting.
             const qint64 backoff = (250 << r.attempt) + QRandomGenerator::global()->bounded(250);
-            const int delay = int(std::max(backoff, error.retryAfterMs));
+            // Retry-After: 0 (also the multi-range fallback's) means at once.
+            const int delay = error.retryAfterMs == 0 ? 0 : int(std::max(backoff, error.retryAfterMs));
             QList<quint64> retries;
             for (const auto &[a, b] : leftover)
                 retries.append(m_requests.add(a, b, r.priority, r.attempt + 1));

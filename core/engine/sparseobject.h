@@ -6,7 +6,8 @@
 // one upstream request); the rest are planned into upstream requests (requestplanner.h), queued
 // by priority and run up to `connections` at a time. Interactive reads overtake prefetch work:
 // their chunks are carved out of queued prefetch requests, and they may use two connections
-// beyond the limit, so they never wait for running prefetch requests. Bodies stream into ChunkAssemblers, which write and hash chunks on
+// beyond the limit, so they never wait for running prefetch requests. Small requests that start
+// together go out as one multi-range request where the source supports it (Source::readBatch). Bodies stream into ChunkAssemblers, which write and hash chunks on
 // the I/O pool; coverage then advances, and group commits make it durable.
 //
 // Thread affinity: a SparseObject lives in the thread that called open() (it needs that thread's
@@ -142,6 +143,10 @@ private:
 
     static constexpr qint64 kMaxRetryAfterMs = 30000; // a longer Retry-After fails the request instead of waiting
     static constexpr int kInteractiveLane = 2; // extra upstream requests for interactive reads (RequestQueue)
+    // Multi-range requests (Source::readBatch): how many requests, of how many bytes each and in all.
+    static constexpr int kMaxBatchMembers = 64;
+    static constexpr qint64 kMaxBatchMemberBytes = 1 << 20;
+    static constexpr qint64 kMaxBatchBytes = 16 << 20;
 
     SparseObject(std::unique_ptr<Source> source, std::shared_ptr<SparseFileStore> store, SourceInfo info,
                  std::shared_ptr<Statistics> stats, EngineConfig config, QStringList warnings);
@@ -155,9 +160,9 @@ private:
     qint64 fetchedAtOpenIn(ByteRange range) const;
     quint64 addWaiter(Waiter waiter);
     void plan(quint64 waiterId);
-    void enqueue(qint64 first, qint64 last, Priority priority, int attempt);
+    void enqueue(qint64 first, qint64 last, Priority priority, int attempt, bool batchable = false);
     void dispatch();
-    void startRequest(quint64 requestId);
+    void startRequests(const QList<quint64> &requestIds); // one upstream request, or one batch
     void onChunkStored(quint64 requestId, qint64 chunk, const Status &result);
     void onRequestFinished(quint64 requestId, const Status &result);
     void tryComplete(quint64 waiterId);
@@ -204,6 +209,7 @@ private:
     quint64 m_nextId = 1;                           // waiter ids
 
     bool m_paused = false;
+    bool m_dispatchPosted = false;                  // plan() asked for a dispatch() at the end of this turn
     bool m_commitRunning = false;
     bool m_commitAgain = false;
     bool m_commitDeferred = false;  // a commit waits for the interactive requests to finish

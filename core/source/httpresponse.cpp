@@ -91,6 +91,84 @@ qint64 retryAfterMs(const QByteArray &value, const QDateTime &now)
     return std::max<qint64>(0, now.msecsTo(at));
 }
 
+QByteArray multipartBoundary(const QByteArray &contentType)
+{
+    const QList<QByteArray> params = contentType.split(';');
+    if (params.value(0).trimmed().toLower() != "multipart/byteranges")
+        return {};
+    for (qsizetype i = 1; i < params.size(); ++i) {
+        const QByteArray p = params[i].trimmed();
+        const qsizetype eq = p.indexOf('=');
+        if (eq < 0 || p.left(eq).trimmed().toLower() != "boundary")
+            continue;
+        QByteArray value = p.mid(eq + 1).trimmed();
+        if (value.size() >= 2 && value.startsWith('"') && value.endsWith('"'))
+            value = value.mid(1, value.size() - 2);
+        return value.size() <= 70 ? value : QByteArray(); // RFC 2046 §5.1.1: 1 to 70 characters
+    }
+    return {};
+}
+
+Result<QList<BytePart>> parseMultipartByteranges(const QByteArray &boundary, const QByteArray &body)
+{
+    auto bad = [](const QString &why) { return makeError(ErrorKind::Upstream, QStringLiteral("malformed multipart/byteranges body: %1").arg(why)); };
+    if (boundary.isEmpty())
+        return bad(QStringLiteral("no boundary"));
+    const QByteArray delimiter = "--" + boundary;
+    // The first delimiter may open the body or follow a preamble on a line of its own.
+    qsizetype at = 0;
+    if (!body.startsWith(delimiter)) {
+        at = body.indexOf("\r\n" + delimiter);
+        if (at < 0)
+            return bad(QStringLiteral("no delimiter"));
+        at += 2;
+    }
+    QList<BytePart> parts;
+    for (;;) {
+        at += delimiter.size();
+        if (body.mid(at, 2) == "--")
+            break; // the close delimiter; what follows is the epilogue
+        while (at < body.size() && (body[at] == ' ' || body[at] == '\t'))
+            ++at; // transport padding
+        if (body.mid(at, 2) != "\r\n")
+            return bad(QStringLiteral("a delimiter is not followed by CRLF"));
+        at += 2;
+        const qsizetype headersEnd = body.indexOf("\r\n\r\n", at - 2);
+        if (headersEnd < 0)
+            return bad(QStringLiteral("part %1 has no end of headers").arg(parts.size() + 1));
+        QByteArray contentRange;
+        const QByteArray headers = headersEnd >= at ? body.mid(at, headersEnd - at) : QByteArray();
+        for (const QByteArray &line : headers.split('\n')) {
+            const QByteArray l = line.trimmed();
+            const qsizetype colon = l.indexOf(':');
+            if (l.isEmpty())
+                continue;
+            if (colon <= 0)
+                return bad(QStringLiteral("part %1 has a malformed header line").arg(parts.size() + 1));
+            const QByteArray name = l.left(colon).trimmed().toLower(), value = l.mid(colon + 1).trimmed();
+            if (name == "content-range")
+                contentRange = value;
+            else if (name == "content-encoding" && value.toLower() != "identity")
+                return bad(QStringLiteral("part %1 has Content-Encoding \"%2\"").arg(parts.size() + 1).arg(QString::fromLatin1(value.left(40))));
+        }
+        auto cr = parseContentRange(contentRange);
+        if (!cr)
+            return bad(QStringLiteral("part %1: %2").arg(parts.size() + 1).arg(cr.error().message));
+        at = headersEnd + 4;
+        const qint64 length = cr->last - cr->first + 1;
+        if (length > body.size() - at)
+            return bad(QStringLiteral("part %1 (bytes %2-%3) is cut short").arg(parts.size() + 1).arg(cr->first).arg(cr->last));
+        parts.append({*cr, body.mid(at, qsizetype(length))});
+        at += qsizetype(length);
+        if (body.mid(at, 2 + delimiter.size()) != "\r\n" + delimiter)
+            return bad(QStringLiteral("part %1 (bytes %2-%3) is not followed by a delimiter").arg(parts.size()).arg(cr->first).arg(cr->last));
+        at += 2;
+    }
+    if (parts.isEmpty())
+        return bad(QStringLiteral("no parts"));
+    return parts;
+}
+
 Status checkRangeResponse(const QString &object, ByteRange requested, qint64 objectSize, const RangeResponse &r)
 {
     const QString where = QStringLiteral("%1 bytes %2").arg(object, requested.toInclusiveString());

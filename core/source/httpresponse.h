@@ -41,6 +41,25 @@ bool sameValidator(const QString &stored, const QString &now);
 // (0 for a date in the past); -1 when the value is absent or neither form.
 qint64 retryAfterMs(const QByteArray &value, const QDateTime &now);
 
+// One part of a multipart/byteranges body: its Content-Range and its bytes.
+struct BytePart {
+    ContentRange range;
+    QByteArray bytes; // exactly range.last - range.first + 1 bytes
+};
+
+// The boundary parameter of a `multipart/byteranges` Content-Type (RFC 2046 §5.1.1; quoted or
+// not), or empty when the type is another or has none.
+QByteArray multipartBoundary(const QByteArray &contentType);
+
+// Parses a multipart/byteranges body (RFC 9110 §14.6, RFC 2046 §5.1) delimited by `boundary`:
+// a preamble, then parts, each "--BOUNDARY" CRLF, header lines, CRLF, the body, then CRLF before
+// the next delimiter, ended by "--BOUNDARY--" (an epilogue is ignored). Each part's length is
+// taken from its Content-Range (required: "bytes FIRST-LAST/COMPLETE"), so a boundary-like
+// sequence inside binary bytes cannot end it early. Strict: a part without Content-Range, with a
+// content coding other than identity, with fewer bytes than its range, or not followed by a
+// delimiter is an error (Upstream, naming what is wrong), as is a body without a closing delimiter.
+Result<QList<BytePart>> parseMultipartByteranges(const QByteArray &boundary, const QByteArray &body);
+
 struct RangeResponse {
     int status = 0;
     QByteArray contentRange;

@@ -46,6 +46,15 @@ quint64 HttpSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, bool i
     return id;
 }
 
+QList<quint64> HttpSource::readBatch(const QList<ByteRange> &ranges, const QList<std::shared_ptr<ReadSink>> &sinks, bool interactive)
+{
+    QList<quint64> ids;
+    for (qsizetype i = 0; i < ranges.size(); ++i)
+        ids.append(m_nextId++);
+    postTo(m_worker, [w = m_worker, ids, ranges, sinks, interactive] { w->startBatch(ids, ranges, sinks, interactive); });
+    return ids;
+}
+
 void HttpSource::cancel(quint64 id)
 {
     postTo(m_worker, [w = m_worker, id] { w->cancel(id); });

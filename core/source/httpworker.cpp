@@ -94,6 +94,7 @@ const QSslConfiguration &HttpWorker::tlsConfiguration()
 HttpWorker::~HttpWorker() { abortAll(); }
 
 bool HttpWorker::isTransientFailure(QNetworkReply *reply) { return isTransient(reply); }
+Error HttpWorker::upstreamFailure(QNetworkReply *reply, QString message) { return upstreamError(reply, std::move(message)); }
 
 int HttpWorker::statusOf(QNetworkReply *reply) { return reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(); }
 
@@ -190,6 +191,14 @@ void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink
     connect(reply, &QNetworkReply::finished, this, [this, id] { onFinished(id); });
 }
 
+Status HttpWorker::checkValidators(QNetworkReply *reply) const
+{
+    const QString now = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+    if (now.isEmpty() || m_info.validator.isEmpty() || http::sameValidator(m_info.validator, now))
+        return okStatus();
+    return makeError(ErrorKind::Changed, QStringLiteral("%1 changed upstream (validator %2 -> %3)").arg(m_display, m_info.validator, now));
+}
+
 bool HttpWorker::checkHeaders(Transfer &t)
 {
     if (t.checked)
@@ -201,6 +210,16 @@ bool HttpWorker::checkHeaders(Transfer &t)
         t.failure = upstreamError(reply, QStringLiteral("%1: %2").arg(where(t.range), statusText(reply)));
         return false;
     }
+    const QByteArray encoding = reply->rawHeader("Content-Encoding").trimmed().toLower();
+    if (status == 206 && (encoding.isEmpty() || encoding == "identity")) {
+        // One range in a multipart/byteranges body (RFC 9110 §14.6 allows it): collected, then
+        // parsed and checked as a single 206 would be (onFinished).
+        t.boundary = http::multipartBoundary(reply->rawHeader("Content-Type"));
+        if (!t.boundary.isEmpty()) {
+            t.failure = checkValidators(reply);
+            return t.failure.ok();
+        }
+    }
     http::RangeResponse r;
     r.status = status;
     r.contentRange = reply->rawHeader("Content-Range");
@@ -208,12 +227,10 @@ bool HttpWorker::checkHeaders(Transfer &t)
     r.contentEncoding = reply->rawHeader("Content-Encoding");
     r.contentType = reply->rawHeader("Content-Type");
     t.failure = http::checkRangeResponse(m_display, t.range, m_info.size, r);
-    const QString now = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
-    const bool same = now.isEmpty() || m_info.validator.isEmpty() || http::sameValidator(m_info.validator, now);
+    const Status validators = checkValidators(reply);
     if (!t.failure && t.failure.error().kind == ErrorKind::Changed && status == 200) {
-        if (!same) {
-            t.failure = makeError(ErrorKind::Changed, QStringLiteral("%1 changed upstream (validator %2 -> %3)")
-                                                          .arg(m_display, m_info.validator.isEmpty() ? QStringLiteral("none") : m_info.validator, now));
+        if (!validators) {
+            t.failure = validators;
         } else if (reply->property("ifRange").toBool()) {
             // The validators are the same, so the server could not validate our If-Range (Apache
             // with a Last-Modified less than a second old): ask again without it; the response's
@@ -227,9 +244,8 @@ bool HttpWorker::checkHeaders(Transfer &t)
             t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server ignored the Range header and sent the "
                                                                       "whole object (HTTP 200)").arg(where(t.range)));
         }
-    } else if (t.failure.ok() && !same) {
-        // A 206 sent without If-Range (a weak or no validator) is checked by its own validators.
-        t.failure = makeError(ErrorKind::Changed, QStringLiteral("%1 changed upstream (validator %2 -> %3)").arg(m_display, m_info.validator, now));
+    } else if (t.failure.ok() && !validators) {
+        t.failure = validators; // a 206 sent without If-Range (a weak or no validator) is checked by its own
     }
     return t.failure.ok();
 }
@@ -253,6 +269,17 @@ void HttpWorker::onReadyRead(quint64 id, bool finishing)
         // body is left to finish, since Qt has already reported its error (aborting would twice).
         if (!finishing && t.reply->error() == QNetworkReply::NoError)
             t.reply->abort();
+        return;
+    }
+    if (!t.boundary.isEmpty()) {
+        const QByteArray more = t.reply->readAll();
+        m_stats->upstreamBytes += more.size();
+        t.multipartBody += more;
+        if (t.multipartBody.size() > t.range.length() + 4096) {
+            t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server sent more bytes than the range holds").arg(where(t.range)));
+            if (!finishing)
+                t.reply->abort();
+        }
         return;
     }
     while (t.reply->bytesAvailable() > 0) {
@@ -285,6 +312,8 @@ void HttpWorker::onFinished(quint64 id)
     QNetworkReply *reply = t.reply;
     if (!t.cancelled && t.failure.ok() && reply->error() == QNetworkReply::NoError) {
         onReadyRead(id, /*finishing=*/true); // drain what is left, checking headers of empty bodies too
+        if (!t.boundary.isEmpty() && t.failure.ok())
+            t.failure = deliverMultipart(t);
     }
     Status result = okStatus();
     if (!t.failure.ok()) {
@@ -318,8 +347,40 @@ void HttpWorker::onFinished(quint64 id)
     }
 }
 
+Status HttpWorker::deliverMultipart(Transfer &t)
+{
+    auto parts = http::parseMultipartByteranges(t.boundary, t.multipartBody);
+    if (!parts)
+        return makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(where(t.range), parts.error().message));
+    const qint64 end = std::min(t.range.end, m_info.size);
+    for (const http::BytePart &p : std::as_const(*parts)) {
+        if (p.range.complete != m_info.size)
+            return makeError(ErrorKind::Changed, QStringLiteral("%1: the server reports a size of %2 bytes, but the object had %3 "
+                                                                "bytes (it changed upstream)").arg(where(t.range)).arg(p.range.complete).arg(m_info.size));
+        if (p.range.first > t.range.begin || p.range.last < end - 1)
+            continue;
+        const qint64 n = end - t.range.begin;
+        t.received = n;
+        if (!t.sink->onBytes(p.bytes.constData() + (t.range.begin - p.range.first), n))
+            t.cancelled = true;
+        return okStatus();
+    }
+    return makeError(ErrorKind::Upstream, QStringLiteral("%1: the server's multipart/byteranges answer does not hold the range")
+                                              .arg(where(t.range)));
+}
+
 void HttpWorker::cancel(quint64 id)
 {
+    if (auto b = m_batchOf.find(id); b != m_batchOf.end()) {
+        std::shared_ptr<Batch> batch = b->second;
+        m_batchOf.erase(b);
+        const qsizetype i = batch->ids.indexOf(id);
+        if (std::shared_ptr<ReadSink> sink = std::exchange(batch->sinks[i], nullptr))
+            sink->onFinished(makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(where(batch->ranges[i]))));
+        if (std::none_of(batch->sinks.begin(), batch->sinks.end(), [](const auto &s) { return bool(s); }))
+            batch->reply->abort(); // nobody waits for it any more
+        return;
+    }
     auto it = m_transfers.find(id);
     if (it == m_transfers.end())
         return;
@@ -331,6 +392,8 @@ void HttpWorker::abortAll()
 {
     QList<quint64> ids;
     for (const auto &[id, t] : m_transfers)
+        ids.append(id);
+    for (const auto &[id, b] : m_batchOf)
         ids.append(id);
     for (quint64 id : ids)
         cancel(id);

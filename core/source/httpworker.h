@@ -26,12 +26,18 @@ public:
 
     static int statusOf(QNetworkReply *reply); // the HTTP status, 0 before headers or without any
     static bool isTransientFailure(QNetworkReply *reply); // 5xx, 429, a reset or stalled connection
+    // An Upstream error for `reply`: retryable when transient, with the server's Retry-After.
+    static Error upstreamFailure(QNetworkReply *reply, QString message);
 
     // open(): size and validator by `probe` (a range GET) or, for an empty probe, by HEAD
     // (httpworker_probe.cpp).
     void probe(std::shared_ptr<QPromise<Result<SourceInfo>>> promise, const OpenProbe &probe);
     void assume(const SourceInfo &info);
     void startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive);
+    // Several ranges in one multi-range GET (httpworker_batch.cpp); one by one once the server has
+    // answered such a request with the whole object.
+    void startBatch(const QList<quint64> &ids, const QList<ByteRange> &ranges, const QList<std::shared_ptr<ReadSink>> &sinks,
+                    bool interactive);
     void cancel(quint64 id);
     void abortAll();
 
@@ -47,7 +53,27 @@ private:
         bool interactive = false;
         bool paused = false; // held back while interactive transfers run
         Status failure = okStatus();
+        QByteArray boundary;      // a multipart/byteranges answer: collected, then delivered whole
+        QByteArray multipartBody;
     };
+    Status deliverMultipart(Transfer &t); // the part of t's multipart answer that holds t.range
+
+    struct Batch {
+        QList<quint64> ids;
+        QList<ByteRange> ranges;
+        QList<std::shared_ptr<ReadSink>> sinks; // null once the member is finished (cancelled)
+        QNetworkReply *reply = nullptr;
+        QNetworkAccessManager *manager = nullptr;
+        QByteArray body;
+        qint64 limit = 0; // the most body bytes a right answer can have
+        bool ifRange = false;
+    };
+    void finishBatch(const std::shared_ptr<Batch> &batch);
+    // Checks `batch`'s answer and delivers each member's bytes (finishing its sink); the error
+    // of the whole answer, if any, for the members still waiting.
+    Status deliverBatch(Batch &batch);
+    // Changed when the validators of a response name another version than m_info's.
+    Status checkValidators(QNetworkReply *reply) const;
 
     QNetworkRequest makeRequest(const QUrl &url);
     const QSslConfiguration &tlsConfiguration();
@@ -73,6 +99,8 @@ private:
     QList<QNetworkAccessManager *> m_managers;
     std::unordered_map<QNetworkAccessManager *, int> m_load;
     std::unordered_map<quint64, Transfer> m_transfers;
+    std::unordered_map<quint64, std::shared_ptr<Batch>> m_batchOf; // running batch members
+    bool m_multiRange = true; // false once the server answered several ranges with the whole object
     SourceInfo m_info;
     QByteArray m_ifRange;
     QByteArray m_buffer;

@@ -105,7 +105,7 @@ void HttpWorker::probeWithRange(InfoPromise promise, const OpenProbe &probe)
         const QByteArray more = reply->readAll();
         m_stats->upstreamBytes += more.size();
         body->append(more);
-        const qint64 limit = statusOf(reply) == 200 ? kMaxProbeBytes : wanted;
+        const qint64 limit = statusOf(reply) == 200 ? kMaxProbeBytes : wanted + 4096; // a multipart part's framing
         if (body->size() > limit && *complete) {
             *complete = false;
             reply->abort();
@@ -172,30 +172,42 @@ Result<SourceInfo> HttpWorker::probeAnswer(QNetworkReply *reply, const OpenProbe
             m_ifRange.clear();
         return info;
     }
-    // 206: one range, checked as strictly as any (RFC 9110 §14.4, §15.3.7).
-    auto cr = http::parseContentRange(reply->rawHeader("Content-Range"));
+    // 206: one range, checked as strictly as any (RFC 9110 §14.4, §15.3.7), also when it comes as
+    // the one part of a multipart/byteranges body (§14.6).
+    QByteArray contentRange = reply->rawHeader("Content-Range"), bytes = body;
+    QByteArray contentLength = reply->rawHeader("Content-Length");
+    if (const QByteArray boundary = http::multipartBoundary(reply->rawHeader("Content-Type")); !boundary.isEmpty() && bodyComplete) {
+        auto parts = http::parseMultipartByteranges(boundary, body);
+        if (!parts || parts->size() != 1)
+            return fail(parts ? QStringLiteral("the server sent %1 parts for one range").arg(parts->size()) : parts.error().message);
+        const http::BytePart &part = parts->first();
+        contentRange = "bytes " + QByteArray::number(part.range.first) + '-' + QByteArray::number(part.range.last) + '/' +
+                       QByteArray::number(part.range.complete);
+        contentLength.clear();
+        bytes = part.bytes;
+    }
+    auto cr = http::parseContentRange(contentRange);
     if (!cr || cr->complete < 0)
         return fail(QStringLiteral("the server did not report the object's size (Content-Range \"%1\")")
-                        .arg(QString::fromLatin1(reply->rawHeader("Content-Range").left(80))));
+                        .arg(QString::fromLatin1(contentRange.left(80))));
     const qint64 size = cr->complete;
     const ByteRange want = probe.suffixBytes > 0 ? ByteRange{std::max<qint64>(0, size - probe.suffixBytes), size}
                                                  : ByteRange{probe.range.begin, std::min(probe.range.end, size)};
     http::RangeResponse r;
     r.status = status;
-    r.contentRange = reply->rawHeader("Content-Range");
-    r.contentLength = reply->rawHeader("Content-Length");
+    r.contentRange = contentRange;
+    r.contentLength = contentLength;
     r.contentEncoding = reply->rawHeader("Content-Encoding");
-    r.contentType = reply->rawHeader("Content-Type");
     if (want.isEmpty())
         return fail(QStringLiteral("the server sent bytes %1-%2 of %3").arg(cr->first).arg(cr->last).arg(size));
     if (Status st = http::checkRangeResponse(m_display, want, size, r); !st)
         return st.error();
-    if (!bodyComplete || body.size() != want.length())
-        return fail(QStringLiteral("the response body has %1 of %2 bytes").arg(body.size()).arg(want.length()), true);
+    if (!bodyComplete || bytes.size() != want.length())
+        return fail(QStringLiteral("the response body has %1 of %2 bytes").arg(bytes.size()).arg(want.length()), true);
     info.size = size;
     if (!probe.cachedValidator.isEmpty() && (sentIfRange || info.validator.isEmpty() || http::sameValidator(probe.cachedValidator, info.validator)))
         info.validator = probe.cachedValidator; // a 206 to If-Range confirms the cached copy
-    info.probeBytes = body;
+    info.probeBytes = bytes;
     info.probeOffset = want.begin;
     adopt(reply, info);
     return info;

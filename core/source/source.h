@@ -76,6 +76,20 @@ public:
     // go to `sink`, which the source keeps alive until onFinished() returns. `interactive`
     // requests (a user's read) may hold back the others while they run.
     virtual quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive = false) = 0;
+    // Starts reads of several byte ranges (in increasing order, not overlapping) that the source may
+    // send as one upstream request (HTTP: one multi-range GET, RFC 9110 §14.1.2, answered with
+    // multipart/byteranges); each gets its own id and sink, as read() would. A source that cannot
+    // (or whose server would not) starts them one by one. A member whose bytes the answer lacks
+    // fails with a retryable Upstream error (the engine asks for it again, alone).
+    virtual QList<quint64> readBatch(const QList<ByteRange> &ranges, const QList<std::shared_ptr<ReadSink>> &sinks, bool interactive)
+    {
+        QList<quint64> ids;
+        for (qsizetype i = 0; i < ranges.size(); ++i)
+            ids.append(read(ranges[i], sinks[i], interactive));
+        return ids;
+    }
+    // Whether readBatch() sends several ranges as one upstream request (else it is read() each).
+    virtual bool batchesReads() const { return false; }
     // Stops request `id` if still running; its sink then sees onFinished(Cancelled).
     virtual void cancel(quint64 id) = 0;
     virtual QString backendName() const = 0; // e.g. "http", "pread"

@@ -128,6 +128,61 @@ private Q_SLOTS:
         QVERIFY(statsValue(again, "elapsed_ms") < 2 * kRttMs + 100);
     }
 
+    // 64 scattered reads in one call: the opening GET, then one multi-range GET (RFC 9110 §14.1.2)
+    // answered with multipart/byteranges, on the connection the first one opened.
+    void scatteredReadsGoAsOneRequest()
+    {
+        QStringList args{QStringLiteral("read"), m_url};
+        QByteArray expected;
+        for (int i = 0; i < 64; ++i) {
+            const qint64 at = i * 131000 + 777;
+            args << QStringLiteral("-r") << QStringLiteral("%1-%2").arg(at).arg(at + 4095);
+            expected += m_bytes.mid(at, 4096);
+        }
+        const CliRun r = cli(args << QStringLiteral("--stats"));
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY(r.out == expected);
+        const auto log = m_nginx.accessLog();
+        QCOMPARE(log.size(), 2);
+        QVERIFY2(log[1].range.count(u',') >= 30, qPrintable(log[1].range)); // chunks shared by two reads are one range
+        qInfo("64 scattered 4 KiB reads: %lld ms at %d ms RTT (3 RTT = %d ms)", statsValue(r, "elapsed_ms"), kRttMs, 3 * kRttMs);
+        QVERIFY(statsValue(r, "elapsed_ms") < 4 * kRttMs);
+    }
+
+    // A server that answers several ranges with the whole object gets them one by one after that;
+    // one that answers a single range with multipart/byteranges is understood (RFC 9110 §14.6).
+    void serversThatDoNotSplitRanges()
+    {
+        FaultServer server(m_bytes.left(4 << 20));
+        QVERIFY(server.start());
+        QStringList args{QStringLiteral("read"), server.url()};
+        QByteArray expected;
+        for (int i = 0; i < 8; ++i) {
+            const qint64 at = i * 500000 + 10;
+            args << QStringLiteral("-r") << QStringLiteral("%1-%2").arg(at).arg(at + 99);
+            expected += m_bytes.mid(at, 100);
+        }
+        server.setRule({Fault::MultiRangeIgnored, 0, -1});
+        const CliRun ignored = cli(args);
+        QVERIFY2(ignored.exitCode == 0, ignored.err.constData());
+        QVERIFY(ignored.out == expected);
+        int multi = 0;
+        for (const SeenRequest &seen : server.requests())
+            multi += seen.range.contains(',') ? 1 : 0;
+        QCOMPARE(multi, 1); // tried once, then single ranges
+
+        m_cache += QStringLiteral("-2");
+        server.setRule({Fault::Multipart, 0, -1});
+        server.clearRequests();
+        const CliRun one = cli({QStringLiteral("read"), server.url(), QStringLiteral("-r"), QStringLiteral("3000000-3000099")});
+        QVERIFY2(one.exitCode == 0, one.err.constData());
+        QCOMPARE(one.out, m_bytes.mid(3000000, 100));
+        server.setRule({});
+        const CliRun many = cli(args);
+        QVERIFY2(many.exitCode == 0, many.err.constData());
+        QVERIFY(many.out == expected);
+    }
+
     // Two processes opening one new object at once fetch its first chunks once: the second waits
     // for the first's entry.
     void twoFirstOpensFetchOnce()

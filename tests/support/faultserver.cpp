@@ -131,8 +131,23 @@ private:
         // If-Range (RFC 9110 §13.1.5): only a strong, identical validator keeps the range.
         const bool rangeOk = !seen.range.isEmpty() && first < size &&
                              (seen.ifRange.isEmpty() || (seen.ifRange == etag && !etag.startsWith("W/")));
-        if (!rangeOk || a.fault == Fault::IgnoreRange) {
+        if (!rangeOk || a.fault == Fault::IgnoreRange || (a.fault == Fault::MultiRangeIgnored && seen.range.contains(','))) {
             send(s, 200, headers, a.body, false);
+            return;
+        }
+        if (seen.range.contains(',')) {
+            // Several ranges: multipart/byteranges, one part each (RFC 9110 §14.6).
+            const QByteArray boundary = "SPARSESCOPE_PARTS";
+            QByteArray body;
+            for (const QByteArray &spec : seen.range.mid(6).split(',')) {
+                const QList<QByteArray> ab = spec.trimmed().split('-');
+                const qint64 a0 = ab.value(0).toLongLong(), b0 = std::min(ab.value(1).toLongLong(), size - 1);
+                body += "\r\n--" + boundary + "\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes " +
+                        QByteArray::number(a0) + '-' + QByteArray::number(b0) + '/' + QByteArray::number(size) + "\r\n\r\n" +
+                        a.body.mid(a0, b0 - a0 + 1);
+            }
+            body += "\r\n--" + boundary + "--\r\n";
+            send(s, 206, headers << "Content-Type: multipart/byteranges; boundary=" + boundary, body, false);
             return;
         }
         if (last < 0 || last >= size)

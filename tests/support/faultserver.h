@@ -1,7 +1,8 @@
 #pragma once
 // FaultServer: a scriptable, misbehaving HTTP/1.1 server for tests (issue 6), on a free loopback
 // port in a thread of its own (so a test may block on a child process meanwhile). It serves one
-// object at /object; HEAD and single-range GETs (RFC 9110 §14) are answered correctly unless the
+// object at /object; HEAD, single-range and multi-range GETs (RFC 9110 §14; several ranges get a
+// multipart/byteranges body, one part each) are answered correctly unless the
 // rule in force says otherwise. Connections are kept alive. Every request is recorded.
 
 #include <QByteArray>
@@ -33,6 +34,7 @@ enum class Fault {
     RedirectLoop,           // 302 to itself
     GzipEncoding,           // 206 with Content-Encoding: gzip
     Multipart,              // 206 multipart/byteranges with the one range inside
+    MultiRangeIgnored,      // 200 with the whole body for a request of several ranges (single ranges are fine)
 };
 
 struct FaultRule {

@@ -93,6 +93,34 @@ private Q_SLOTS:
         QVERIFY(!sameValidator(QString::fromLatin1(date), QStringLiteral("Tue, 02 Jan 2024 00:00:00 GMT")));
         QCOMPARE(rangeHeader({10, 20}), QByteArray("bytes=10-19"));
     }
+    void multipartByteranges()
+    {
+        QCOMPARE(multipartBoundary("multipart/byteranges; boundary=00000000000000000001"), QByteArray("00000000000000000001"));
+        QCOMPARE(multipartBoundary("Multipart/Byteranges;boundary=\"a b\""), QByteArray("a b"));
+        QCOMPARE(multipartBoundary("application/octet-stream"), QByteArray());
+        // As nginx sends it, with binary bytes that contain the boundary itself.
+        const QByteArray b = "XYZ";
+        const QByteArray one = "ab--XYZ\r\ncd", two("\0\r\n--XYZ--", 10);
+        const QByteArray body = "\r\n--XYZ\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 10-20/100\r\n\r\n" + one +
+                                "\r\n--XYZ\r\nContent-Range: bytes 50-59/100\r\n\r\n" + two + "\r\n--XYZ--\r\n";
+        auto parts = parseMultipartByteranges(b, body);
+        QVERIFY2(parts.ok(), parts.ok() ? "" : qPrintable(parts.error().message));
+        QCOMPARE(parts->size(), 2);
+        QCOMPARE(parts->at(0).range.first, 10);
+        QCOMPARE(parts->at(0).bytes, one);
+        QCOMPARE(parts->at(1).range.last, 59);
+        QCOMPARE(parts->at(1).bytes, two);
+        // A preamble, transport padding, an epilogue (RFC 2046 §5.1.1).
+        QVERIFY(parseMultipartByteranges(b, "preamble\r\n--XYZ  \r\nContent-Range: bytes 0-1/2\r\n\r\nhi\r\n--XYZ--epilogue").ok());
+        // Strict: cut short, no Content-Range, a coding, no delimiter after a part, no close.
+        QVERIFY(!parseMultipartByteranges(b, body.left(body.size() - 20)).ok());
+        QVERIFY(!parseMultipartByteranges(b, "--XYZ\r\n\r\nhi\r\n--XYZ--").ok());
+        QVERIFY(!parseMultipartByteranges(b, "--XYZ\r\nContent-Range: bytes 0-1/2\r\nContent-Encoding: gzip\r\n\r\nhi\r\n--XYZ--").ok());
+        QVERIFY(!parseMultipartByteranges(b, "--XYZ\r\nContent-Range: bytes 0-1/2\r\n\r\nhix\r\n--XYZ--").ok());
+        QVERIFY(!parseMultipartByteranges(b, "--XYZ\r\nContent-Range: bytes 0-1/2\r\n\r\nhi").ok());
+        QVERIFY(!parseMultipartByteranges(b, "--XYZ--").ok());
+        QVERIFY(!parseMultipartByteranges(QByteArray(), body).ok());
+    }
     void retryAfter()
     {
         const QDateTime now(QDate(1994, 11, 6), QTime(8, 49, 37), Qt::UTC);

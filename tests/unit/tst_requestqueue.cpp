@@ -28,6 +28,29 @@ private Q_SLOTS:
         QCOMPARE(q.runningInteractive(), 1);
         QCOMPARE(q.runningCount(), 2);
     }
+    void aBatchTakesOneConnection()
+    {
+        RequestQueue q;
+        QList<quint64> ids;
+        for (int i = 0; i < 5; ++i) {
+            ids.append(q.add(i * 10, i * 10 + (i == 2 ? 4 : 0), Priority::Interactive, 0));
+            q.find(ids.last())->batchable = i != 3; // request 3 is a piece of a long run
+            q.enqueue(ids.last());
+        }
+        // Up to 4 members and 7 chunks: 0, 1 and 2 (1 + 1 + 5); 3 is not batchable, 4 would pass 7.
+        const QList<quint64> batch = q.startBatch(1, 0, 4, 7);
+        QCOMPARE(batch, (QList<quint64>{ids[0], ids[1], ids[2]}));
+        QCOMPARE(q.runningCount(), 1);
+        QCOMPARE(q.runningInteractive(), 3);
+        QVERIFY(q.startBatch(1, 0, 4, 7).isEmpty()); // the limit: one connection, taken by the batch
+        QVERIFY(q.take(ids[0]) && q.take(ids[2]));
+        QCOMPARE(q.runningCount(), 1); // its last member still runs
+        QVERIFY(q.take(ids[1]));
+        QCOMPARE(q.runningCount(), 0);
+        QCOMPARE(q.startBatch(1, 0, 4, 7), QList<quint64>{ids[3]}); // alone: not batchable
+        QCOMPARE(q.startBatch(2, 0, 4, 7), QList<quint64>{ids[4]});
+        QCOMPARE(q.runningCount(), 2);
+    }
     void promoteCarvesOutOnlyTheUsersChunks()
     {
         RequestQueue q;
