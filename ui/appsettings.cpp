@@ -13,6 +13,7 @@ AppSettings AppSettings::load()
     a.chunkSize = s.value(QStringLiteral("engine/chunkSize"), a.chunkSize).toLongLong();
     a.connections = std::clamp(s.value(QStringLiteral("engine/connections"), a.connections).toInt(), 1, 64);
     a.timeoutSeconds = std::clamp(s.value(QStringLiteral("engine/timeoutSeconds"), a.timeoutSeconds).toInt(), 1, 86400);
+    a.maxAgeSeconds = std::clamp(s.value(QStringLiteral("engine/maxAgeSeconds"), a.maxAgeSeconds).toInt(), 0, 365 * 86400);
     a.recent = s.value(QStringLiteral("recent")).toStringList();
     if (!EngineConfig::chunkSizeProblem(a.chunkSize).isEmpty())
         a.chunkSize = EngineConfig::kDefaultChunkSize;
@@ -27,6 +28,7 @@ void AppSettings::save() const
     s.setValue(QStringLiteral("engine/chunkSize"), chunkSize);
     s.setValue(QStringLiteral("engine/connections"), connections);
     s.setValue(QStringLiteral("engine/timeoutSeconds"), timeoutSeconds);
+    s.setValue(QStringLiteral("engine/maxAgeSeconds"), maxAgeSeconds);
     s.setValue(QStringLiteral("recent"), recent);
 }
 
@@ -37,6 +39,7 @@ EngineConfig AppSettings::engineConfig() const
     c.chunkSize = chunkSize;
     c.source.connections = connections;
     c.source.timeoutMs = timeoutSeconds * 1000;
+    c.maxAgeSeconds = maxAgeSeconds;
     return c;
 }
 

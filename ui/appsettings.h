@@ -1,6 +1,6 @@
 #pragma once
 // AppSettings: the desktop app's settings in QSettings (cache directory, chunk size for new
-// objects, parallel connections, timeout) and its recent objects (redacted sources only: no
+// objects, parallel connections, timeout, max age of a validation) and its recent objects (redacted sources only: no
 // credentials are ever stored).
 
 #include "engineconfig.h"
@@ -14,6 +14,7 @@ struct AppSettings {
     qint64 chunkSize = EngineConfig::kDefaultChunkSize; // bytes
     int connections = 4;
     int timeoutSeconds = 30;
+    int maxAgeSeconds = 0; // trust a validation this recent without asking upstream (0: always ask)
     QStringList recent; // newest first, at most kMaxRecent
     // The cache directory was given for this run only (--cache-dir): save() keeps the stored
     // default. Choosing a directory in Preferences makes it the default again.

@@ -45,6 +45,14 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, const CacheSettings 
     m_timeout->setSuffix(tr(" s"));
     m_timeout->setValue(settings.timeoutSeconds);
     form->addRow(tr("Inactivity timeout:"), m_timeout);
+    m_maxAge = new QSpinBox;
+    m_maxAge->setRange(0, 365 * 86400);
+    m_maxAge->setSuffix(tr(" s"));
+    m_maxAge->setSpecialValueText(tr("always ask the server"));
+    m_maxAge->setValue(settings.maxAgeSeconds);
+    m_maxAge->setToolTip(tr("An object checked upstream less than this long ago opens from the cache without asking the "
+                            "server whether it changed (as --max-age)."));
+    form->addRow(tr("Trust cached objects for:"), m_maxAge);
     m_maxSize = new QLineEdit(cache.maxSize ? CacheSettings::sizeText(*cache.maxSize) : QString());
     m_maxSize->setPlaceholderText(tr("none (e.g. 20G)"));
     m_maxSize->setToolTip(tr("The most disk the cache may take. Past 95 % of it, the least recently used chunks are evicted down to 90 %."));
@@ -52,7 +60,7 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, const CacheSettings 
     m_minFree = new QLineEdit(cache.minFreeSpace > 0 ? CacheSettings::sizeText(cache.minFreeSpace) : QStringLiteral("0"));
     m_minFree->setToolTip(tr("Chunks are evicted when the cache's disk has less than this free."));
     form->addRow(tr("Keep free on disk:"), m_minFree);
-    auto *note = new QLabel(tr("Chunk size applies to objects cached from now on; connections and timeout to objects opened from now on. "
+    auto *note = new QLabel(tr("Chunk size applies to objects cached from now on; connections, timeout and trust to objects opened from now on. "
                                "The size limit and free space belong to the cache directory: every program using it honours them."));
     note->setWordWrap(true);
     note->setForegroundRole(QPalette::PlaceholderText);
@@ -74,6 +82,7 @@ AppSettings SettingsDialog::settings() const
     s.chunkSize = m_chunkSize->currentData().toLongLong();
     s.connections = m_connections->value();
     s.timeoutSeconds = m_timeout->value();
+    s.maxAgeSeconds = m_maxAge->value();
     return s;
 }
 

@@ -31,6 +31,7 @@ private:
     QComboBox *m_chunkSize;
     QSpinBox *m_connections;
     QSpinBox *m_timeout;
+    QSpinBox *m_maxAge;
 };
 
 // OpenUrlDialog: asks for an http(s) URL and accepts only a valid one (scheme, host); host/path

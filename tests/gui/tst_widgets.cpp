@@ -10,6 +10,7 @@
 #include <QPlainTextEdit>
 #include <QSettings>
 #include <QTemporaryDir>
+#include <QSpinBox>
 #include <QtTest>
 
 using namespace sparsescope;
@@ -44,10 +45,15 @@ private Q_SLOTS:
         for (QLineEdit *e : dialog.findChildren<QLineEdit *>())
             if (e->text() == run.cacheDir)
                 e->setText(QStringLiteral("/srv/chosen"));
+        for (QSpinBox *box : dialog.findChildren<QSpinBox *>())
+            if (box->specialValueText() == u"always ask the server")
+                box->setValue(600);
         AppSettings chosen = dialog.settings();
         QVERIFY(!chosen.cacheDirForThisRun);
+        QCOMPARE(chosen.maxAgeSeconds, 600);
         chosen.save();
         QCOMPARE(AppSettings::load().cacheDir, QStringLiteral("/srv/chosen"));
+        QCOMPARE(AppSettings::load().engineConfig().maxAgeSeconds, 600); // what objects are opened with
     }
     void urlsWithoutASchemeAreTakenAsABrowserWould()
     {
