@@ -146,7 +146,7 @@ private:
     // Multi-range requests (Source::readBatch): how many requests, of how many bytes each and in all.
     static constexpr int kMaxBatchMembers = 64;
     static constexpr qint64 kMaxBatchMemberBytes = 1 << 20;
-    static constexpr qint64 kMaxBatchBytes = 16 << 20;
+    static constexpr qint64 kMaxBatchBytes = 32 << 20; // buffered whole (httpworker_batch.cpp)
 
     SparseObject(std::unique_ptr<Source> source, std::shared_ptr<SparseFileStore> store, SourceInfo info,
                  std::shared_ptr<Statistics> stats, EngineConfig config, QStringList warnings);
