@@ -9,6 +9,8 @@
 
 #include <QThread>
 
+#include <limits>
+
 namespace sparsescope {
 
 // The waiters of one prefetch() call share one promise: the first error fails it, otherwise it
@@ -254,7 +256,10 @@ void SparseObject::plan(quint64 waiterId)
     // A request that is a whole missing run may share a multi-range request with others; the
     // pieces of a long run (split across connections, streamed as they arrive) may not.
     const qint64 memberChunks = std::max<qint64>(1, kMaxBatchMemberBytes / m_geometry.chunkSize);
-    for (const auto &[a, b] : planRequests(toFetch, m_geometry, m_config.planner))
+    PlannerConfig planner = m_config.planner;
+    if (m_source->rangesIgnored()) // each request costs the object up to its end: one per missing run
+        planner.maxRequestBytes = planner.minSplitBytes = std::numeric_limits<qint64>::max();
+    for (const auto &[a, b] : planRequests(toFetch, m_geometry, planner))
         enqueue(a, b, priority, 0, b - a + 1 <= memberChunks && toFetch.contains(std::pair{a, b}));
     if (outstanding == 0)
         tryComplete(waiterId);

@@ -46,6 +46,9 @@ quint64 HttpSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, bool i
     return id;
 }
 
+bool HttpSource::batchesReads() const { return !m_worker->rangesIgnored(); }
+bool HttpSource::rangesIgnored() const { return m_worker->rangesIgnored(); }
+
 QList<quint64> HttpSource::readBatch(const QList<ByteRange> &ranges, const QList<std::shared_ptr<ReadSink>> &sinks, bool interactive)
 {
     QList<quint64> ids;

@@ -26,7 +26,8 @@ public:
     QFuture<Result<SourceInfo>> open(const OpenProbe &probe = {}) override;
     void assume(const SourceInfo &info) override;
     quint64 read(ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive = false) override;
-    bool batchesReads() const override { return true; }
+    bool batchesReads() const override;
+    bool rangesIgnored() const override;
     QList<quint64> readBatch(const QList<ByteRange> &ranges, const QList<std::shared_ptr<ReadSink>> &sinks, bool interactive) override;
     void cancel(quint64 id) override;
     QString backendName() const override { return QStringLiteral("http"); }

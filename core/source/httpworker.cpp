@@ -5,6 +5,7 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QSslCertificate>
+#include <QTimer>
 
 namespace sparsescope {
 
@@ -169,13 +170,24 @@ QString HttpWorker::replyError(QNetworkReply *reply) const
 
 void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive)
 {
+    // A server that ignores ranges: the whole object is asked for and `range` cut out of it, which
+    // is worth it for the whole object, or a part of a small one.
+    const bool whole = m_rangesIgnored.load();
+    if (whole && range.length() < m_info.size && m_info.size > kMaxProbeBytes) {
+        const QString why = QStringLiteral("%1: the server does not support ranges; `prefetch` fetches the whole object once "
+                                           "(%2 MiB)").arg(where(range)).arg(m_info.size >> 20);
+        QTimer::singleShot(0, this, [sink, why] { sink->onFinished(makeError(ErrorKind::Upstream, why)); });
+        return;
+    }
     QNetworkRequest req = makeRequest(m_effectiveUrl);
-    req.setRawHeader("Range", http::rangeHeader(range));
-    if (!m_ifRange.isEmpty())
-        req.setRawHeader("If-Range", m_ifRange);
+    if (!whole) {
+        req.setRawHeader("Range", http::rangeHeader(range));
+        if (!m_ifRange.isEmpty())
+            req.setRawHeader("If-Range", m_ifRange);
+    }
     QNetworkAccessManager *nam = pickManager();
     QNetworkReply *reply = nam->get(req);
-    reply->setProperty("ifRange", !m_ifRange.isEmpty());
+    reply->setProperty("ifRange", !whole && !m_ifRange.isEmpty());
     reply->setReadBufferSize(kReadBufferBytes);
     watchRedirects(reply);
     m_load[nam]++;
@@ -185,6 +197,8 @@ void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink
     t.reply = reply;
     t.manager = nam;
     t.interactive = interactive;
+    t.whole = whole;
+    t.skip = whole ? range.begin : 0;
     m_interactiveRunning += interactive ? 1 : 0;
     m_transfers.emplace(id, std::move(t));
     connect(reply, &QNetworkReply::readyRead, this, [this, id] { onReadyRead(id); });
@@ -209,6 +223,15 @@ bool HttpWorker::checkHeaders(Transfer &t)
     if (status >= 400) {
         t.failure = upstreamError(reply, QStringLiteral("%1: %2").arg(where(t.range), statusText(reply)));
         return false;
+    }
+    if (t.whole) {
+        const QVariant length = reply->header(QNetworkRequest::ContentLengthHeader);
+        if (status != 200)
+            t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: expected the whole object (HTTP 200), got HTTP %2").arg(where(t.range)).arg(status));
+        else if (t.failure = checkValidators(reply); t.failure && length.isValid() && length.toLongLong() != m_info.size)
+            t.failure = makeError(ErrorKind::Changed, QStringLiteral("%1: the server reports a size of %2 bytes, but the object had %3 "
+                                                                     "bytes (it changed upstream)").arg(where(t.range)).arg(length.toLongLong()).arg(m_info.size));
+        return t.failure.ok();
     }
     const QByteArray encoding = reply->rawHeader("Content-Encoding").trimmed().toLower();
     if (status == 206 && (encoding.isEmpty() || encoding == "identity")) {
@@ -241,8 +264,12 @@ bool HttpWorker::checkHeaders(Transfer &t)
             t.failure.errorRef().retryable = true;
             t.failure.errorRef().retryAfterMs = 0;
         } else {
+            // Python's http.server, say: from now on the whole object is asked for and cut.
+            m_rangesIgnored = true;
             t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server ignored the Range header and sent the "
-                                                                      "whole object (HTTP 200)").arg(where(t.range)));
+                                                                      "whole object (HTTP 200); asking for the whole object").arg(where(t.range)));
+            t.failure.errorRef().retryable = true;
+            t.failure.errorRef().retryAfterMs = 0;
         }
     } else if (t.failure.ok() && !validators) {
         t.failure = validators; // a 206 sent without If-Range (a weak or no validator) is checked by its own
@@ -283,10 +310,19 @@ void HttpWorker::onReadyRead(quint64 id, bool finishing)
         return;
     }
     while (t.reply->bytesAvailable() > 0) {
-        const qint64 n = t.reply->read(m_buffer.data(), m_buffer.size());
+        qint64 n = t.reply->read(m_buffer.data(), m_buffer.size());
         if (n <= 0)
             break;
         m_stats->upstreamBytes += n;
+        const char *data = m_buffer.constData();
+        if (t.whole) { // the bytes before the range are skipped, those after it not delivered
+            const qint64 skipped = std::min(t.skip, n);
+            t.skip -= skipped;
+            data += skipped;
+            n = std::min(n - skipped, t.range.length() - t.received);
+            if (n == 0 && t.received < t.range.length())
+                continue;
+        }
         if (t.received + n > t.range.length()) {
             t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server sent more bytes than the range holds").arg(where(t.range)));
             if (!finishing)
@@ -294,8 +330,14 @@ void HttpWorker::onReadyRead(quint64 id, bool finishing)
             return;
         }
         t.received += n;
-        if (!t.sink->onBytes(m_buffer.constData(), n)) {
+        if (!t.sink->onBytes(data, n)) {
             t.cancelled = true;
+            if (!finishing)
+                t.reply->abort();
+            return;
+        }
+        if (t.whole && t.received == t.range.length()) {
+            t.endedEarly = !finishing; // the rest of the object is not needed
             if (!finishing)
                 t.reply->abort();
             return;
@@ -320,7 +362,7 @@ void HttpWorker::onFinished(quint64 id)
         result = t.failure;
     } else if (t.cancelled) {
         result = makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(where(t.range)));
-    } else if (reply->error() != QNetworkReply::NoError) {
+    } else if (reply->error() != QNetworkReply::NoError && !t.endedEarly) {
         m_stats->upstreamBytes += reply->readAll().size();
         const QString progress = t.received > 0 ? QStringLiteral(" after %1 of %2 bytes").arg(t.received).arg(t.range.length()) : QString();
         result = upstreamError(reply, QStringLiteral("%1: %2%3").arg(where(t.range), replyError(reply), progress));

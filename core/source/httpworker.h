@@ -11,6 +11,7 @@
 #include <QPromise>
 #include <QUrl>
 
+#include <atomic>
 #include <unordered_map>
 
 class QNetworkAccessManager;
@@ -39,6 +40,9 @@ public:
     void startBatch(const QList<quint64> &ids, const QList<ByteRange> &ranges, const QList<std::shared_ptr<ReadSink>> &sinks,
                     bool interactive);
     void cancel(quint64 id);
+    // True once the server answered a range request with the whole object although nothing changed
+    // (python's http.server): reads then ask for the whole object. Any thread.
+    bool rangesIgnored() const { return m_rangesIgnored.load(); }
     void abortAll();
 
 private:
@@ -53,6 +57,9 @@ private:
         bool interactive = false;
         bool paused = false; // held back while interactive transfers run
         Status failure = okStatus();
+        bool whole = false;       // asked without Range (the server ignores ranges): `skip` bytes, then the range
+        qint64 skip = 0;
+        bool endedEarly = false;  // stopped after the range (whole)
         QByteArray boundary;      // a multipart/byteranges answer: collected, then delivered whole
         QByteArray multipartBody;
     };
@@ -101,6 +108,7 @@ private:
     std::unordered_map<quint64, Transfer> m_transfers;
     std::unordered_map<quint64, std::shared_ptr<Batch>> m_batchOf; // running batch members
     bool m_multiRange = true; // false once the server answered several ranges with the whole object
+    std::atomic<bool> m_rangesIgnored{false};
     SourceInfo m_info;
     QByteArray m_ifRange;
     QByteArray m_buffer;

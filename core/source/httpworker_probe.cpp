@@ -160,11 +160,9 @@ Result<SourceInfo> HttpWorker::probeAnswer(QNetworkReply *reply, const OpenProbe
         if (bodyComplete && body.size() == info.size) {
             info.probeBytes = body;
             info.probeOffset = 0;
-        } else if (!changed) {
-            return fail(QStringLiteral("the server does not support byte ranges (it sends the whole object, %1 bytes, for "
-                                       "every request); SparseScope caches such an object only when it is at most %2 MiB")
-                            .arg(info.size).arg(kMaxProbeBytes >> 20));
         }
+        if (!changed)
+            m_rangesIgnored = true; // reads ask for the whole object (a large one: whole prefetches only)
         if (!changed && sentIfRange)
             info.validator = probe.cachedValidator; // the server ignored If-Range and Range alike
         adopt(reply, info);

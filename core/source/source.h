@@ -88,6 +88,9 @@ public:
             ids.append(read(ranges[i], sinks[i], interactive));
         return ids;
     }
+    // True once the source knows its server ignores ranges (HTTP 200 for a range): each read then
+    // costs the object from its start, so the engine asks for whole missing runs. Any thread.
+    virtual bool rangesIgnored() const { return false; }
     // Whether readBatch() sends several ranges as one upstream request (else it is read() each).
     virtual bool batchesReads() const { return false; }
     // Stops request `id` if still running; its sink then sees onFinished(Cancelled).

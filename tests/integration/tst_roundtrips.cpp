@@ -5,13 +5,16 @@
 #include "clirunner.h"
 #include "faultserver.h"
 #include "latencyproxy.h"
+#include "awaitfuture.h"
 #include "nginxfixture.h"
+#include "sparseobject.h"
 
 #include <QElapsedTimer>
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QtTest>
 
+using namespace sparsescope;
 using namespace sparsescope::test;
 
 namespace {
@@ -251,8 +254,9 @@ private Q_SLOTS:
         const quint16 port = probe.serverPort();
         probe.close();
         QDir().mkpath(m_tmp.filePath(QStringLiteral("plain")));
-        const QByteArray small = patternBytes(4 << 20, 4), large = patternBytes(64 << 20, 5);
-        for (const auto &[name, bytes] : {std::pair{QStringLiteral("small.bin"), small}, std::pair{QStringLiteral("large.bin"), large}}) {
+        const QByteArray small = patternBytes(4 << 20, 4), large = patternBytes(64 << 20, 5), huge = patternBytes(80 << 20, 6);
+        for (const auto &[name, bytes] : {std::pair{QStringLiteral("small.bin"), small}, std::pair{QStringLiteral("large.bin"), large},
+                                          std::pair{QStringLiteral("huge.bin"), huge}}) {
             QFile f(m_tmp.filePath(QStringLiteral("plain/") + name));
             QVERIFY(f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size());
         }
@@ -275,6 +279,26 @@ private Q_SLOTS:
         QFile f(out);
         QVERIFY(f.open(QIODevice::ReadOnly));
         QVERIFY(f.readAll() == large);
+
+        // Larger than what is kept from one answer: a part of it cannot be had, the whole can.
+        const CliRun part = cli({QStringLiteral("read"), base + QStringLiteral("huge.bin"), QStringLiteral("-r"), QStringLiteral("5000000-5000099")});
+        QCOMPARE(part.exitCode, 1);
+        QVERIFY2(part.err.contains("does not support ranges") && part.err.contains("prefetch") && part.err.count('\n') == 1, part.err.constData());
+        const CliRun whole = cli({QStringLiteral("prefetch"), base + QStringLiteral("huge.bin"), QStringLiteral("--stats")});
+        QVERIFY2(whole.exitCode == 0, whole.err.constData());
+        QVERIFY(statsValue(whole, "upstream_bytes") < 2 * huge.size()); // the opening answer is stopped early
+        QCOMPARE(checkPresentBytes(m_cache, base + QStringLiteral("huge.bin"), huge), huge.size());
+        QCOMPARE(cli({QStringLiteral("read"), base + QStringLiteral("huge.bin"), QStringLiteral("-r"), QStringLiteral("5000000-5000099")}).out,
+                 huge.mid(5000000, 100));
+
+        // Opened with a HEAD (as the app opens), a part of a small object is cut from the whole.
+        EngineConfig config;
+        config.cacheDir = m_tmp.filePath(QStringLiteral("engine-cache"));
+        auto opened = awaitFuture(SparseObject::open(base + QStringLiteral("small.bin"), config));
+        QVERIFY2(opened.ok(), qPrintable(opened.ok() ? QString() : opened.error().message));
+        const auto bytes = awaitFuture((*opened)->read({2000000, 2000100}));
+        QVERIFY2(bytes.ok(), qPrintable(bytes.ok() ? QString() : bytes.error().message));
+        QCOMPARE(*bytes, small.mid(2000000, 100));
         http.kill();
         http.waitForFinished();
     }
