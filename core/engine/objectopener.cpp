@@ -1,10 +1,10 @@
 #include "objectopener.h"
 #include "cachepaths.h"
+#include "fileutil.h"
 #include "httpresponse.h"
 #include "objectmeta.h"
 #include "sparsefilestore.h"
 
-#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QThread>
@@ -30,7 +30,7 @@ void stampValidated(const QString &dir)
     const QByteArray path = QFile::encodeName(validatedPath(dir));
     if (::utimensat(AT_FDCWD, path.constData(), nullptr, 0) == 0)
         return;
-    const int fd = ::open(path.constData(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    const int fd = ::open(path.constData(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0)
         ::close(fd);
 }
@@ -148,7 +148,7 @@ class OpeningLock {
 public:
     OpeningLock(const QString &path, int waitMs)
     {
-        m_fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        m_fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (m_fd < 0)
             return; // without the lock, at worst both processes fetch the first read
         QElapsedTimer clock;
@@ -207,7 +207,7 @@ Result<OpenedEntry> openEntry(const QUrl &url, const EngineConfig &config, const
     OpenProbe probe;
     auto cached = ObjectMeta::load(dir + QStringLiteral("/meta.json"));
     std::unique_ptr<OpeningLock> opening;
-    if (!cached && QDir().mkpath(cachepaths::objectsRoot(config.cacheDir))) {
+    if (!cached && makePrivateDirectory(cachepaths::objectsRoot(config.cacheDir))) {
         opening = std::make_unique<OpeningLock>(dir + QStringLiteral(".opening"), config.lockWaitMs);
         if (opening->waited())
             cached = ObjectMeta::load(dir + QStringLiteral("/meta.json"));

@@ -9,10 +9,13 @@
 #include "nginxfixture.h"
 #include "sparseobject.h"
 
+#include <QDirIterator>
 #include <QElapsedTimer>
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <sys/stat.h>
 
 using namespace sparsescope;
 using namespace sparsescope::test;
@@ -79,6 +82,14 @@ private Q_SLOTS:
         QCOMPARE(statsValue(cold, "cache_hit_bytes"), 0);
         qInfo("cold 4 KiB read: %lld ms at %d ms RTT (connect + 1 GET = %d ms)", statsValue(cold, "elapsed_ms"), kRttMs, 2 * kRttMs);
         QVERIFY2(statsValue(cold, "elapsed_ms") < 3 * kRttMs, "a cold read took three round trips or more");
+        // What the opening request left on disk is as private as the rest (files 0600, directories 0700).
+        QDirIterator files(m_cache, QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
+        while (files.hasNext()) {
+            const QString path = files.next();
+            struct stat st {};
+            QVERIFY(::lstat(QFile::encodeName(path).constData(), &st) == 0);
+            QVERIFY2((st.st_mode & 077) == 0, qPrintable(path));
+        }
 
         m_nginx.clearAccessLog();
         const CliRun warm = cli({QStringLiteral("read"), m_url, QStringLiteral("-r"), QStringLiteral("1000000-1004095"), QStringLiteral("--stats")});
