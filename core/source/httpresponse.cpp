@@ -169,6 +169,12 @@ Result<QList<BytePart>> parseMultipartByteranges(const QByteArray &boundary, con
     return parts;
 }
 
+Error sizeChanged(const QString &where, qint64 reported, qint64 had)
+{
+    return makeError(ErrorKind::Changed, QStringLiteral("%1: the server reports a size of %2 bytes, but the object had %3 bytes "
+                                                        "(it changed upstream)").arg(where).arg(reported).arg(had));
+}
+
 Status checkRangeResponse(const QString &object, ByteRange requested, qint64 objectSize, const RangeResponse &r)
 {
     const QString where = QStringLiteral("%1 bytes %2").arg(object, requested.toInclusiveString());
@@ -189,8 +195,7 @@ Status checkRangeResponse(const QString &object, ByteRange requested, qint64 obj
     if (!cr)
         return makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(where, cr.error().message));
     if (cr->complete >= 0 && cr->complete != objectSize)
-        return makeError(ErrorKind::Changed, QStringLiteral("%1: the server reports a size of %2 bytes, but the object had %3 bytes "
-                                                            "(it changed upstream)").arg(where).arg(cr->complete).arg(objectSize));
+        return sizeChanged(where, cr->complete, objectSize);
     const qint64 wantLast = requested.end - 1;
     const bool lastOk = cr->last == wantLast || (cr->last < wantLast && cr->last == objectSize - 1);
     if (cr->first != requested.begin || !lastOk)

@@ -60,6 +60,10 @@ QByteArray multipartBoundary(const QByteArray &contentType);
 // delimiter is an error (Upstream, naming what is wrong), as is a body without a closing delimiter.
 Result<QList<BytePart>> parseMultipartByteranges(const QByteArray &boundary, const QByteArray &body);
 
+// The Changed error for a response that reports another size than the object had: `where` names
+// the object (and range), `reported` and `had` are bytes.
+Error sizeChanged(const QString &where, qint64 reported, qint64 had);
+
 struct RangeResponse {
     int status = 0;
     QByteArray contentRange;

@@ -229,8 +229,7 @@ bool HttpWorker::checkHeaders(Transfer &t)
         if (status != 200)
             t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: expected the whole object (HTTP 200), got HTTP %2").arg(where(t.range)).arg(status));
         else if (t.failure = checkValidators(reply); t.failure && length.isValid() && length.toLongLong() != m_info.size)
-            t.failure = makeError(ErrorKind::Changed, QStringLiteral("%1: the server reports a size of %2 bytes, but the object had %3 "
-                                                                     "bytes (it changed upstream)").arg(where(t.range)).arg(length.toLongLong()).arg(m_info.size));
+            t.failure = http::sizeChanged(where(t.range), length.toLongLong(), m_info.size);
         return t.failure.ok();
     }
     const QByteArray encoding = reply->rawHeader("Content-Encoding").trimmed().toLower();
@@ -397,8 +396,7 @@ Status HttpWorker::deliverMultipart(Transfer &t)
     const qint64 end = std::min(t.range.end, m_info.size);
     for (const http::BytePart &p : std::as_const(*parts)) {
         if (p.range.complete != m_info.size)
-            return makeError(ErrorKind::Changed, QStringLiteral("%1: the server reports a size of %2 bytes, but the object had %3 "
-                                                                "bytes (it changed upstream)").arg(where(t.range)).arg(p.range.complete).arg(m_info.size));
+            return http::sizeChanged(where(t.range), p.range.complete, m_info.size);
         if (p.range.first > t.range.begin || p.range.last < end - 1)
             continue;
         const qint64 n = end - t.range.begin;

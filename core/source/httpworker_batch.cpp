@@ -138,8 +138,7 @@ Status HttpWorker::deliverBatch(Batch &batch)
     }
     for (const http::BytePart &p : std::as_const(parts))
         if (p.range.complete != m_info.size)
-            return makeError(ErrorKind::Changed, QStringLiteral("%1: the server reports a size of %2 bytes, but the object had %3 "
-                                                                "bytes (it changed upstream)").arg(m_display).arg(p.range.complete).arg(m_info.size));
+            return http::sizeChanged(m_display, p.range.complete, m_info.size);
     for (qsizetype i = 0; i < batch.ids.size(); ++i) {
         if (!batch.sinks[i])
             continue;
