@@ -169,6 +169,12 @@ Result<QList<BytePart>> parseMultipartByteranges(const QByteArray &boundary, con
     return parts;
 }
 
+QByteArray finalContentLength(const QByteArray &raw)
+{
+    const qsizetype comma = raw.lastIndexOf(',');
+    return comma < 0 ? raw : raw.mid(comma + 1).trimmed();
+}
+
 Error sizeChanged(const QString &where, qint64 reported, qint64 had)
 {
     return makeError(ErrorKind::Changed, QStringLiteral("%1: the server reports a size of %2 bytes, but the object had %3 bytes "

@@ -60,6 +60,12 @@ QByteArray multipartBoundary(const QByteArray &contentType);
 // delimiter is an error (Upstream, naming what is wrong), as is a body without a closing delimiter.
 Result<QList<BytePart>> parseMultipartByteranges(const QByteArray &boundary, const QByteArray &body);
 
+// The Content-Length of the final response from the raw header Qt reports: after a redirect, Qt
+// 6.4 may join the redirect response's value to the final one's ("145, 262144"), the final one
+// last. The last element of such a list; the value as it is otherwise (the checks that follow, and
+// the count of body bytes received, still hold the response to it).
+QByteArray finalContentLength(const QByteArray &raw);
+
 // The Changed error for a response that reports another size than the object had: `where` names
 // the object (and range), `reported` and `had` are bytes.
 Error sizeChanged(const QString &where, qint64 reported, qint64 had);

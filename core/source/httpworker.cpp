@@ -97,6 +97,13 @@ HttpWorker::~HttpWorker() { abortAll(); }
 bool HttpWorker::isTransientFailure(QNetworkReply *reply) { return isTransient(reply); }
 Error HttpWorker::upstreamFailure(QNetworkReply *reply, QString message) { return upstreamError(reply, std::move(message)); }
 
+qint64 HttpWorker::contentLengthOf(QNetworkReply *reply)
+{
+    bool ok = false;
+    const qint64 n = http::finalContentLength(reply->rawHeader("Content-Length")).toLongLong(&ok);
+    return ok && n >= 0 ? n : -1;
+}
+
 int HttpWorker::statusOf(QNetworkReply *reply) { return reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(); }
 
 QNetworkRequest HttpWorker::makeRequest(const QUrl &url)
@@ -225,11 +232,11 @@ bool HttpWorker::checkHeaders(Transfer &t)
         return false;
     }
     if (t.whole) {
-        const QVariant length = reply->header(QNetworkRequest::ContentLengthHeader);
+        const qint64 length = contentLengthOf(reply);
         if (status != 200)
             t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: expected the whole object (HTTP 200), got HTTP %2").arg(where(t.range)).arg(status));
-        else if (t.failure = checkValidators(reply); t.failure && length.isValid() && length.toLongLong() != m_info.size)
-            t.failure = http::sizeChanged(where(t.range), length.toLongLong(), m_info.size);
+        else if (t.failure = checkValidators(reply); t.failure && length >= 0 && length != m_info.size)
+            t.failure = http::sizeChanged(where(t.range), length, m_info.size);
         return t.failure.ok();
     }
     const QByteArray encoding = reply->rawHeader("Content-Encoding").trimmed().toLower();
@@ -245,7 +252,7 @@ bool HttpWorker::checkHeaders(Transfer &t)
     http::RangeResponse r;
     r.status = status;
     r.contentRange = reply->rawHeader("Content-Range");
-    r.contentLength = reply->rawHeader("Content-Length");
+    r.contentLength = http::finalContentLength(reply->rawHeader("Content-Length"));
     r.contentEncoding = reply->rawHeader("Content-Encoding");
     r.contentType = reply->rawHeader("Content-Type");
     t.failure = http::checkRangeResponse(m_display, t.range, m_info.size, r);

@@ -27,6 +27,7 @@ public:
 
     static int statusOf(QNetworkReply *reply); // the HTTP status, 0 before headers or without any
     static bool isTransientFailure(QNetworkReply *reply); // 5xx, 429, a reset or stalled connection
+    static qint64 contentLengthOf(QNetworkReply *reply);  // bytes, -1 if absent or not a number (http::finalContentLength)
     // An Upstream error for `reply`: retryable when transient, with the server's Retry-After.
     static Error upstreamFailure(QNetworkReply *reply, QString message);
 

@@ -55,13 +55,13 @@ void HttpWorker::probeWithHead(InfoPromise promise)
     connect(reply, &QNetworkReply::finished, this, [this, reply, promise] {
         reply->deleteLater();
         const int status = statusOf(reply);
-        const bool haveLength = reply->header(QNetworkRequest::ContentLengthHeader).isValid();
+        const bool haveLength = contentLengthOf(reply) >= 0;
         if (reply->error() == QNetworkReply::NoError && status >= 200 && status < 300 && haveLength) {
             if (reply->rawHeader("Accept-Ranges").trimmed().toLower() == "none")
                 return answer(promise, makeError(ErrorKind::Upstream, QStringLiteral("%1: the server does not support byte ranges "
                                                                                      "(Accept-Ranges: none)").arg(m_display)));
             SourceInfo info = m_info;
-            info.size = reply->header(QNetworkRequest::ContentLengthHeader).toLongLong();
+            info.size = contentLengthOf(reply);
             info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
             adopt(reply, info);
             return answer(promise, info);
@@ -95,8 +95,8 @@ void HttpWorker::probeWithRange(InfoPromise promise, const OpenProbe &probe)
     // A whole object (200) is kept up to kMaxProbeBytes: a server without ranges then still serves
     // small objects. A larger one, or a body longer than asked, is stopped.
     connect(reply, &QNetworkReply::metaDataChanged, this, [reply, complete] {
-        const QVariant length = reply->header(QNetworkRequest::ContentLengthHeader);
-        if (HttpWorker::statusOf(reply) == 200 && (!length.isValid() || length.toLongLong() > kMaxProbeBytes)) {
+        const qint64 length = HttpWorker::contentLengthOf(reply);
+        if (HttpWorker::statusOf(reply) == 200 && (length < 0 || length > kMaxProbeBytes)) {
             *complete = false;
             reply->abort();
         }
@@ -152,10 +152,10 @@ Result<SourceInfo> HttpWorker::probeAnswer(QNetworkReply *reply, const OpenProbe
         return fail(replyError(reply));
     if (status == 200) {
         // The whole object: the server ignores ranges, or our If-Range no longer matched (changed).
-        const QVariant length = reply->header(QNetworkRequest::ContentLengthHeader);
-        if (!length.isValid() && !bodyComplete)
+        const qint64 length = contentLengthOf(reply);
+        if (length < 0 && !bodyComplete)
             return fail(QStringLiteral("the server answered with the whole object without saying its length"));
-        info.size = length.isValid() ? length.toLongLong() : body.size();
+        info.size = length >= 0 ? length : body.size();
         const bool changed = sentIfRange && !http::sameValidator(probe.cachedValidator, info.validator);
         if (bodyComplete && body.size() == info.size) {
             info.probeBytes = body;
@@ -173,7 +173,7 @@ Result<SourceInfo> HttpWorker::probeAnswer(QNetworkReply *reply, const OpenProbe
     // 206: one range, checked as strictly as any (RFC 9110 §14.4, §15.3.7), also when it comes as
     // the one part of a multipart/byteranges body (§14.6).
     QByteArray contentRange = reply->rawHeader("Content-Range"), bytes = body;
-    QByteArray contentLength = reply->rawHeader("Content-Length");
+    QByteArray contentLength = http::finalContentLength(reply->rawHeader("Content-Length"));
     if (const QByteArray boundary = http::multipartBoundary(reply->rawHeader("Content-Type")); !boundary.isEmpty() && bodyComplete) {
         auto parts = http::parseMultipartByteranges(boundary, body);
         if (!parts || parts->size() != 1)
