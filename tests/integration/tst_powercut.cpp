@@ -141,7 +141,9 @@ private Q_SLOTS:
             QVERIFY2(present >= 0, qPrintable(QStringLiteral("trial %1 (%2): a present byte is wrong").arg(trial).arg(QString::fromLatin1(name(op)))));
         }
         qInfo("%d of %d trials cut the power before the operation finished", cut, trials);
-        QVERIFY2(cut >= trials / 2, "too few cuts to test anything");
+        // An operation makes fewer changes on a loaded machine than when it was counted (fewer, larger
+        // group commits), so a cut point near the end may fall after it: 9 to 18 of 20 cut under load.
+        QVERIFY2(cut >= trials / 3, "too few cuts to test anything");
         // Whatever the cuts left, the cache completes to the source exactly.
         QCOMPARE(cli(cache, {QStringLiteral("prefetch"), m_url}).exitCode, 0);
         QCOMPARE(checkPresentBytes(cache, m_url, m_bytes), qint64(m_bytes.size()));
