@@ -229,7 +229,6 @@ Result<OpenedEntry> openEntry(const QUrl &url, const EngineConfig &config, const
         }
         probe = probeForCached(*out.store, options);
         probe.cachedValidator = want.validator;
-        probe.cachedSize = want.size;
     } else {
         probe = probeForNew(config.chunkSize, options);
     }

@@ -19,7 +19,7 @@ namespace sparsescope {
 
 struct SourceInfo {
     qint64 size = 0;      // bytes
-    QString validator;    // strong ETag, else Last-Modified, else weak ETag, else empty (local: "mtime:size:inode")
+    QString validator;    // the ETag (strong or weak), else Last-Modified, else empty (local: "mtime:size:inode")
     QString displayName;  // redacted, for messages and the cache's meta.json
     // What the probe of open(OpenProbe) fetched: bytes [probeOffset, probeOffset + probeBytes.size())
     // of the object, already checked. Empty when open() fetched nothing (a HEAD, a local file).
@@ -33,10 +33,9 @@ struct SourceInfo {
 struct OpenProbe {
     ByteRange range;          // bytes to fetch; `end` may pass the object's end (the server clamps it)
     qint64 suffixBytes = 0;   // instead of `range`: the last N bytes of the object
-    // The validator and size cached for the object, sent as If-Range (§13.1.5) so that the same round
-    // trip revalidates: a 206 confirms them, a 200 is the changed object. Empty/-1 for a new object.
+    // The validator cached for the object, sent as If-Range (§13.1.5; not a weak ETag) so that the
+    // same round trip revalidates: a 206 confirms it, a 200 is the changed object. Empty for a new object.
     QString cachedValidator;
-    qint64 cachedSize = -1;
     bool isEmpty() const { return range.isEmpty() && suffixBytes <= 0; }
 };
 // The largest body a probe reads into memory: a server that ignores ranges (python's http.server)
@@ -66,8 +65,9 @@ public:
     virtual ~Source() = default;
 
     // Discovers size and validator and, where the source gains by it, fetches `probe` in the same
-    // request (SourceInfo::probeBytes). Errors: Upstream (unreachable, HTTP error, no range support
-    // and an object larger than kMaxProbeBytes), LocalIo (local file missing or unreadable).
+    // request (SourceInfo::probeBytes; a server without ranges sends the whole object, kept up to
+    // kMaxProbeBytes). Errors: Upstream (unreachable, HTTP error, Accept-Ranges: none), LocalIo
+    // (local file missing or unreadable).
     virtual QFuture<Result<SourceInfo>> open(const OpenProbe &probe = {}) = 0;
     // Takes `info` (size and validator cached for the object, still fresh by --max-age) as if open()
     // had learned them, without asking upstream; later reads are checked against it.
