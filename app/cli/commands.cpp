@@ -1,8 +1,6 @@
 #include "commands.h"
 #include "archivecommands.h"
-#include "archiveindex.h"
 #include "archivereader.h"
-#include "cachepaths.h"
 #include "cachecommands.h"
 #include "atomicfile.h"
 #include "awaitfuture.h"
@@ -17,7 +15,6 @@
 #include <QRegularExpression>
 #include <QElapsedTimer>
 #include <QFile>
-#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -72,8 +69,7 @@ OpenOptions openOptionsFor(const CliConfig &c, std::shared_ptr<Statistics> stati
         options.firstRead = {begin, begin + 1};
     } else if ((c.command == u"list" || c.command == u"extract") && !c.sequential) {
         // A ZIP's end records, unless an index of the archive makes them unneeded.
-        const QString entry = cachepaths::objectDirectory(c.engine.cacheDir, cachepaths::sourceUrl(c.source));
-        if (!QFileInfo::exists(archiveindex::pathIn(entry)))
+        if (!ArchiveReader::hasIndex(Cache(c.engine.cacheDir).entryDirectory(c.source)))
             options.tailBytes = ArchiveReader::kTailBytes;
     }
     return options;

@@ -5,6 +5,7 @@
 #include "zipreader.h"
 
 #include <QDebug>
+#include <QFileInfo>
 
 namespace sparsescope {
 
@@ -42,6 +43,11 @@ Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool 
     return makeError(ErrorKind::Usage, QStringLiteral("%1 is not an archive this build reads (ZIP, tar, compressed tar)").arg(device.name()));
 }
 } // namespace
+
+bool ArchiveReader::hasIndex(const QString &entryDirectory)
+{
+    return QFileInfo::exists(archiveindex::pathIn(entryDirectory));
+}
 
 Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device, bool sequential, bool forVisitAll,
                                                            const QStringList &names)

@@ -39,6 +39,9 @@ public:
     // ZIP's end of central directory lies within them (APPNOTE 4.3.16: 22 bytes and a comment of at
     // most 65,535). Opening the object with this tail (OpenOptions::tailBytes) saves a round trip.
     static constexpr qint64 kTailBytes = 65535 + 22;
+    // Whether the cache entry in `entryDirectory` holds an index of its archive (then open() needs
+    // neither the head nor the tail). (I/O: one stat.)
+    static bool hasIndex(const QString &entryDirectory);
 
     // The archive index if there is one for this version of the object, else detects the format
     // from the last bytes when they are cached (a ZIP ends with its end of central directory; a
