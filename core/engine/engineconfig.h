@@ -11,6 +11,7 @@ namespace sparsescope {
 struct EngineConfig {
     static constexpr qint64 kDefaultChunkSize = 256 << 10; // chosen by measurement, see docs/PERFORMANCE.md
     static constexpr qint64 kMaxChunkSize = 64 << 20;
+    static constexpr qint64 kMaxRetryAfterMs = 30000; // a longer Retry-After fails the request instead of waiting
 
     // The chunk-size rule, for every place that takes one from a user: a multiple of 4 KiB (hole
     // punching frees whole file-system blocks; fallocate(2)) from 4 KiB to 64 MiB. Empty when

@@ -1,5 +1,6 @@
 #include "objectopener.h"
 #include "cachepaths.h"
+#include "chunkbitmap.h"
 #include "fileutil.h"
 #include "httpresponse.h"
 #include "objectmeta.h"
@@ -19,8 +20,6 @@
 namespace sparsescope {
 
 namespace {
-constexpr qint64 kMaxRetryAfterMs = 30000; // as SparseObject: a longer Retry-After fails instead
-
 // The entry's `validated` file: its mtime is when the object was last validated upstream (for
 // --max-age). Losing an update only costs one more validation, so it is never synced.
 QString validatedPath(const QString &dir) { return dir + QStringLiteral("/validated"); }
@@ -44,18 +43,12 @@ bool validatedWithin(const QString &dir, int maxAgeSeconds)
     return st.st_mtime <= now && now - st.st_mtime < maxAgeSeconds;
 }
 
-// The first span of missing chunks' bytes among `chunks` of a cached entry, or an empty range.
+// The span from the first to the last missing chunk among chunks [first, last] of a cached entry,
+// or an empty range.
 ByteRange missingSpan(const SparseFileStore &store, qint64 first, qint64 last)
 {
-    const ChunkGeometry g = store.geometry();
-    qint64 a = -1, b = -1;
-    for (qint64 c = first; c <= last; ++c)
-        if (!store.isPresent(c)) {
-            if (a < 0)
-                a = c;
-            b = c;
-        }
-    return a < 0 ? ByteRange{} : g.chunkSpan(a, b);
+    const auto gaps = gapsBetween(first, last, store.presentRuns(first, last));
+    return gaps.isEmpty() ? ByteRange{} : store.geometry().chunkSpan(gaps.first().first, gaps.last().second);
 }
 
 // What to ask with the opening request of a cached entry: the first read's missing chunks, those
@@ -113,9 +106,7 @@ Status storeProbe(SparseFileStore &store, const SourceInfo &info, Statistics &st
     const ChunkGeometry g = store.geometry();
     const qint64 begin = info.probeOffset, end = info.probeOffset + info.probeBytes.size();
     const qint64 first = (begin + g.chunkSize - 1) / g.chunkSize;
-    qint64 last = first - 1;
-    while (last + 1 < g.chunkCount() && g.chunkRange(last + 1).end <= end)
-        ++last;
+    const qint64 last = (end >= g.objectSize ? g.chunkCount() : end / g.chunkSize) - 1; // the last chunk ending by `end`
     if (last < first)
         return okStatus();
     auto claimed = store.claim(first, last);
@@ -235,7 +226,7 @@ Result<OpenedEntry> openEntry(const QUrl &url, const EngineConfig &config, const
     auto probed = out.source->open(probe).result();
     for (int attempt = 1; !probed && probed.error().retryable && attempt < config.maxAttempts; ++attempt) {
         const qint64 after = probed.error().retryAfterMs;
-        QThread::msleep(after >= 0 && after <= kMaxRetryAfterMs ? after : 250 * attempt);
+        QThread::msleep(after >= 0 && after <= EngineConfig::kMaxRetryAfterMs ? after : 250 * attempt);
         probed = out.source->open(probe).result();
     }
     if (!probed) {

@@ -141,7 +141,6 @@ private:
         int readRaces = 0;                                          // store reads that found a chunk gone
     };
 
-    static constexpr qint64 kMaxRetryAfterMs = 30000; // a longer Retry-After fails the request instead of waiting
     static constexpr int kInteractiveLane = 2; // extra upstream requests for interactive reads (RequestQueue)
     // Multi-range requests (Source::readBatch): how many requests, of how many bytes each and in all.
     static constexpr int kMaxBatchMembers = 64;

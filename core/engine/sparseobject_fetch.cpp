@@ -135,7 +135,7 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
                 m_inFlight.resetSpan(a, b);
             releaseClaims(leftover);
             handleChanged(error);
-        } else if (error.retryable && error.retryAfterMs <= kMaxRetryAfterMs && r.attempt + 1 < m_config.maxAttempts && !m_fatal &&
+        } else if (error.retryable && error.retryAfterMs <= EngineConfig::kMaxRetryAfterMs && r.attempt + 1 < m_config.maxAttempts && !m_fatal &&
                    isWanted(r.firstChunk, r.lastChunk)) {
             // Exponential backoff with jitter, or later if the server says so (Retry-After); the
             // chunks stay in flight, so joiners keep waiting.
@@ -152,7 +152,7 @@ void SparseObject::onRequestFinished(quint64 requestId, const Status &result)
                 dispatch();
             });
         } else {
-            if (error.retryable && error.retryAfterMs > kMaxRetryAfterMs)
+            if (error.retryable && error.retryAfterMs > EngineConfig::kMaxRetryAfterMs)
                 error.message += QStringLiteral(" (the server asks to retry after %1 s; try again later)").arg(error.retryAfterMs / 1000);
             releaseClaims(leftover); // another process may try them
             for (const auto &[a, b] : leftover) {
