@@ -181,6 +181,22 @@ Error sizeChanged(const QString &where, qint64 reported, qint64 had)
                                                         "(it changed upstream)").arg(where).arg(reported).arg(had));
 }
 
+std::optional<QByteArrayView> bytesIn(const QList<BytePart> &parts, ByteRange range)
+{
+    for (const BytePart &p : parts)
+        if (p.range.first <= range.begin && p.range.last >= range.end - 1)
+            return QByteArrayView(p.bytes).sliced(range.begin - p.range.first, range.length());
+    return std::nullopt;
+}
+
+Status checkPartSizes(const QString &where, const QList<BytePart> &parts, qint64 objectSize)
+{
+    for (const BytePart &p : parts)
+        if (p.range.complete != objectSize)
+            return sizeChanged(where, p.range.complete, objectSize);
+    return okStatus();
+}
+
 Status checkRangeResponse(const QString &object, ByteRange requested, qint64 objectSize, const RangeResponse &r)
 {
     const QString where = QStringLiteral("%1 bytes %2").arg(object, requested.toInclusiveString());

@@ -10,6 +10,8 @@
 #include <QDateTime>
 #include <QString>
 
+#include <optional>
+
 namespace sparsescope::http {
 
 struct ContentRange {
@@ -69,6 +71,13 @@ QByteArray finalContentLength(const QByteArray &raw);
 // The Changed error for a response that reports another size than the object had: `where` names
 // the object (and range), `reported` and `had` are bytes.
 Error sizeChanged(const QString &where, qint64 reported, qint64 had);
+
+// The bytes of `range` from the parts of a multipart/byteranges answer, which a server may have
+// merged into fewer, larger parts (RFC 9110 §14.2); nullopt when no part holds all of it. The view
+// points into `parts`.
+std::optional<QByteArrayView> bytesIn(const QList<BytePart> &parts, ByteRange range);
+// Changed (sizeChanged, naming `where`) when a part reports another complete length than `objectSize`.
+Status checkPartSizes(const QString &where, const QList<BytePart> &parts, qint64 objectSize);
 
 struct RangeResponse {
     int status = 0;

@@ -400,20 +400,17 @@ Status HttpWorker::deliverMultipart(Transfer &t)
     auto parts = http::parseMultipartByteranges(t.boundary, t.multipartBody);
     if (!parts)
         return makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(where(t.range), parts.error().message));
-    const qint64 end = std::min(t.range.end, m_info.size);
-    for (const http::BytePart &p : std::as_const(*parts)) {
-        if (p.range.complete != m_info.size)
-            return http::sizeChanged(where(t.range), p.range.complete, m_info.size);
-        if (p.range.first > t.range.begin || p.range.last < end - 1)
-            continue;
-        const qint64 n = end - t.range.begin;
-        t.received = n;
-        if (!t.sink->onBytes(p.bytes.constData() + (t.range.begin - p.range.first), n))
-            t.cancelled = true;
-        return okStatus();
-    }
-    return makeError(ErrorKind::Upstream, QStringLiteral("%1: the server's multipart/byteranges answer does not hold the range")
-                                              .arg(where(t.range)));
+    if (Status st = http::checkPartSizes(where(t.range), *parts, m_info.size); !st)
+        return st;
+    const ByteRange wanted{t.range.begin, std::min(t.range.end, m_info.size)};
+    const std::optional<QByteArrayView> bytes = http::bytesIn(*parts, wanted);
+    if (!bytes)
+        return makeError(ErrorKind::Upstream, QStringLiteral("%1: the server's multipart/byteranges answer does not hold the range")
+                                                  .arg(where(t.range)));
+    t.received = bytes->size();
+    if (!t.sink->onBytes(bytes->data(), bytes->size()))
+        t.cancelled = true;
+    return okStatus();
 }
 
 void HttpWorker::cancel(quint64 id)

@@ -136,21 +136,15 @@ Status HttpWorker::deliverBatch(Batch &batch)
                                                       .arg(batch.body.size()).arg(cr->last - cr->first + 1));
         parts.append({*cr, batch.body});
     }
-    for (const http::BytePart &p : std::as_const(parts))
-        if (p.range.complete != m_info.size)
-            return http::sizeChanged(m_display, p.range.complete, m_info.size);
+    if (Status st = http::checkPartSizes(m_display, parts, m_info.size); !st)
+        return st;
     for (qsizetype i = 0; i < batch.ids.size(); ++i) {
-        if (!batch.sinks[i])
+        const std::optional<QByteArrayView> bytes = batch.sinks[i] ? http::bytesIn(parts, batch.ranges[i]) : std::nullopt;
+        if (!bytes)
             continue;
-        const ByteRange r = batch.ranges[i];
-        for (const http::BytePart &p : std::as_const(parts)) {
-            if (p.range.first > r.begin || p.range.last < r.end - 1)
-                continue;
-            std::shared_ptr<ReadSink> sink = std::exchange(batch.sinks[i], nullptr);
-            const bool kept = sink->onBytes(p.bytes.constData() + (r.begin - p.range.first), r.length());
-            sink->onFinished(kept ? okStatus() : makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(where(r))));
-            break;
-        }
+        std::shared_ptr<ReadSink> sink = std::exchange(batch.sinks[i], nullptr);
+        const bool kept = sink->onBytes(bytes->data(), bytes->size());
+        sink->onFinished(kept ? okStatus() : makeError(ErrorKind::Cancelled, QStringLiteral("%1: cancelled").arg(where(batch.ranges[i]))));
     }
     return okStatus(); // members left without bytes fail in finishBatch()
 }

@@ -120,6 +120,11 @@ private Q_SLOTS:
         QCOMPARE(parts->at(0).bytes, one);
         QCOMPARE(parts->at(1).range.last, 59);
         QCOMPARE(parts->at(1).bytes, two);
+        // A range is served from the part that holds it; a merged part serves several.
+        QCOMPARE(bytesIn(*parts, {12, 15})->toByteArray(), one.mid(2, 3));
+        QVERIFY(!bytesIn(*parts, {18, 25}).has_value()); // across two parts: no one part holds it
+        QVERIFY(checkPartSizes(QStringLiteral("o"), *parts, 100).ok());
+        QCOMPARE(checkPartSizes(QStringLiteral("o"), *parts, 101).error().kind, ErrorKind::Changed);
         // A preamble, transport padding, an epilogue (RFC 2046 §5.1.1).
         QVERIFY(parseMultipartByteranges(b, "preamble\r\n--XYZ  \r\nContent-Range: bytes 0-1/2\r\n\r\nhi\r\n--XYZ--epilogue").ok());
         // Strict: cut short, no Content-Range, a coding, no delimiter after a part, no close.
