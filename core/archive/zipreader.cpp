@@ -129,9 +129,12 @@ Result<std::unique_ptr<ZipReader>> ZipReader::open(SparseDevice &device)
 {
     std::unique_ptr<ZipReader> r(new ZipReader(device));
     // The central directory in one read (libzip then reads it from the cache in small pieces); a
-    // prefixed archive's directory lies elsewhere, and libzip finds it by itself.
-    if (auto located = r->locateDirectory(); located && *located && (*located)->size > 0)
-        (void)device.read({(*located)->offset, (*located)->offset + (*located)->size}); // errors: libzip meets them
+    // prefixed archive's directory lies elsewhere, and libzip finds it by itself. Errors wait:
+    // libzip meets them first, and computeSpans() reports them otherwise.
+    const Result<std::optional<Directory>> located = r->locateDirectory();
+    Result<QByteArray> directory = QByteArray();
+    if (located && *located)
+        directory = device.read({(*located)->offset, (*located)->offset + (*located)->size});
     if (Status st = r->openLibzip(); !st)
         return st.error();
     const zip_int64_t n = zip_get_num_entries(r->m_zip, 0);
@@ -163,7 +166,7 @@ Result<std::unique_ptr<ZipReader>> ZipReader::open(SparseDevice &device)
         }
         r->m_entries.append(e);
     }
-    if (Status st = r->computeSpans(); !st)
+    if (Status st = r->computeSpans(located, directory); !st)
         return st.error();
     return r;
 }
@@ -225,17 +228,15 @@ Result<std::optional<ZipReader::Directory>> ZipReader::locateDirectory()
     return std::optional<Directory>(Directory{qint64(cdOffset), qint64(cdSize)});
 }
 
-Status ZipReader::computeSpans()
+Status ZipReader::computeSpans(const Result<std::optional<Directory>> &located, const Result<QByteArray> &cd)
 {
-    auto located = locateDirectory();
     if (!located)
         return located.error();
     if (!*located)
         return okStatus(); // libzip opened it, but we cannot place entries: leave spans empty
-    const quint64 cdOffset = quint64((*located)->offset), cdSize = quint64((*located)->size);
-    auto cd = m_device.read({qint64(cdOffset), qint64(cdOffset + cdSize)});
     if (!cd)
         return cd.error();
+    const quint64 cdOffset = quint64((*located)->offset);
     QList<qint64> offsets, mtimes;
     qsizetype at = 0;
     while (at + 46 <= cd->size() && le<quint32>(*cd, at) == 0x02014b50 && offsets.size() < m_entries.size()) {

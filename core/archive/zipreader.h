@@ -41,7 +41,6 @@ public:
 private:
     explicit ZipReader(SparseDevice &device);
     Status openLibzip();
-    Status computeSpans();
     // Where the central directory lies (APPNOTE 4.3.16, ZIP64 4.3.14-15), from the tail; nullopt
     // when no end record is found or it points outside the object.
     struct Directory {
@@ -49,6 +48,8 @@ private:
         qint64 size = 0;
     };
     Result<std::optional<Directory>> locateDirectory();
+    // Each entry's span from the central directory `cd` found at `located` (as open() read them).
+    Status computeSpans(const Result<std::optional<Directory>> &located, const Result<QByteArray> &cd);
     Status readDirect(const ArchiveEntry &entry, const Sink &sink);
     Status readWithLibzip(const ArchiveEntry &entry, const Sink &sink);
 
