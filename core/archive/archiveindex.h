@@ -13,6 +13,7 @@
 #include "archiveentry.h"
 #include "result.h"
 
+#include <memory>
 #include <optional>
 
 namespace sparsescope::archiveindex {
@@ -31,5 +32,27 @@ std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const
 // Stores `listing` at `path` for this version of the object, replacing any older index.
 // Errors: LocalIo (cannot write the cache entry).
 Status save(const QString &path, qint64 objectSize, const QString &validator, const ArchiveListing &listing);
+
+// An index written while the archive is walked: a tar listing hands its entries over as it finds
+// them, and a thread of the writer's own inserts them, so that writing the index neither follows
+// the walk nor slows it. The index is private under a temporary name until commit(); destroyed
+// without commit(), it leaves no file. Thread affinity: one thread at a time calls it.
+class Writer {
+public:
+    // Starts an index for `path`. Errors: LocalIo.
+    static Result<std::unique_ptr<Writer>> begin(const QString &path);
+    ~Writer(); // without commit(): stops inserting and removes the temporary file
+    // Appends one entry (entries in archive order, as entries() gives them); queued, never fails
+    // (a failure to insert is reported by commit()).
+    void add(ArchiveEntry entry);
+    // Waits for the queued entries, writes the listing's metadata (its entries are those added),
+    // makes the file durable and renames it over `path`. Errors: LocalIo.
+    Status commit(qint64 objectSize, const QString &validator, const QString &format, const QString &problem);
+
+private:
+    struct State;
+    explicit Writer(std::unique_ptr<State> state);
+    std::unique_ptr<State> m_state;
+};
 
 } // namespace sparsescope::archiveindex

@@ -63,6 +63,8 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device,
         return reader;
     if ((*reader)->entries().isEmpty() && forVisitAll)
         return reader; // listed (and indexed) by the visit
+    if ((*reader)->indexedWhileListing())
+        return reader;
     if (Status saved = archiveindex::save(indexPath, device.size(), device.validator(), (*reader)->listing()); !saved)
         qCWarning(lcArchive).noquote() << saved.error().message; // the next open lists again; nothing is lost
     return reader;

@@ -75,6 +75,10 @@ public:
     ArchiveListing listing() const { return {formatName(), entries(), problem()}; }
 
 protected:
+    // True when listing stored the archive index already (a tar walk streams its entries into
+    // the index as it finds them); else open() stores it.
+    virtual bool indexedWhileListing() const { return false; }
+
     // `indices` sorted into archive order (all entries when empty), duplicates removed.
     QList<int> inArchiveOrder(const QList<int> &indices) const;
 };

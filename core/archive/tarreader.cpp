@@ -1,5 +1,6 @@
 #include "tarreader.h"
 #include "archiveindex.h"
+#include "logging.h"
 #include "rangeparse.h"
 
 #include <archive.h>
@@ -152,32 +153,49 @@ QString TarReader::truncationProblem(bool insideEntry) const
                              .arg(m_device.name()).arg(m_entries.size()).arg(why);
 }
 
-void TarReader::finishSpans()
+void TarReader::finishSpan(int i)
 {
     // An entry runs from its header (with any pax/GNU extension headers) to the next one.
-    for (int i = 0; i < m_entries.size(); ++i) {
-        if (!m_entries[i].span)
-            continue;
-        const qint64 begin = m_entries[i].span->begin;
-        const qint64 end = i + 1 < m_entries.size() && m_entries[i + 1].span
-                               ? m_entries[i + 1].span->begin
-                               : std::min(m_device.size(), begin + 512 + (m_entries[i].size + 511) / 512 * 512);
-        m_entries[i].span = ByteRange{begin, end};
-    }
+    ArchiveEntry &e = m_entries[i];
+    if (!e.span)
+        return;
+    const qint64 begin = e.span->begin;
+    const qint64 end = i + 1 < m_entries.size() && m_entries[i + 1].span
+                           ? m_entries[i + 1].span->begin
+                           : std::min(m_device.size(), begin + 512 + (e.size + 511) / 512 * 512);
+    e.span = ByteRange{begin, end};
 }
 
 Status TarReader::walk(const Visitor &visitor)
 {
+    // Each entry goes into the index once the next header (which ends its span) is found, so
+    // that writing the index overlaps the waits for the archive's bytes.
+    std::unique_ptr<archiveindex::Writer> index;
+    auto dropIndex = [&](const Error &error) {
+        qCWarning(lcArchive).noquote() << error.message; // the next open lists again; nothing is lost
+        index.reset();
+    };
+    if (auto writer = archiveindex::Writer::begin(archiveindex::pathIn(m_device.entryDirectory())))
+        index = std::move(writer).value();
+    else
+        dropIndex(writer.error());
+    auto indexEntry = [&](int i) {
+        finishSpan(i);
+        if (index)
+            index->add(m_entries[i]);
+    };
     archive_entry *entry = nullptr;
     int rc = ARCHIVE_OK;
     bool cut = false;
     while ((rc = archive_read_next_header(m_archive, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
         m_entries.append(entryFrom(entry, int(m_entries.size())));
+        if (m_entries.size() > 1)
+            indexEntry(int(m_entries.size()) - 2);
         if (visitor) {
             const ArchiveEntry e = m_entries.last();
             bool used = false;
             if (Status st = visitor(e, bodyReader(e, used)); !st)
-                return st; // stopped early: the listing is not whole
+                return st; // stopped early: the listing is not whole (and the index is dropped)
         }
         if (archive_read_data_skip(m_archive) != ARCHIVE_OK) {
             m_entries.last().complete = false;
@@ -189,10 +207,17 @@ Status TarReader::walk(const Visitor &visitor)
         return makeError(ErrorKind::Integrity, QStringLiteral("%1 is not a readable tar archive: %2").arg(m_device.name(), archiveError()));
     if (rc == ARCHIVE_FATAL || cut)
         m_problem = truncationProblem(cut);
-    finishSpans();
+    if (!m_entries.isEmpty())
+        indexEntry(int(m_entries.size()) - 1);
     archive_read_free(m_archive);
     m_archive = nullptr;
     m_listed = true;
+    if (index) {
+        if (Status st = index->commit(m_device.size(), m_device.validator(), m_format, m_problem); !st)
+            dropIndex(st.error());
+        else
+            m_indexed = true;
+    }
     return okStatus();
 }
 
@@ -202,7 +227,6 @@ Status TarReader::streamAll(const Visitor &visitor)
         m_device.setReadAheadPlan({{0, m_device.size()}});
     if (Status st = walk(visitor); !st)
         return st; // no index: the listing is not whole
-    archiveindex::save(archiveindex::pathIn(m_device.entryDirectory()), m_device.size(), m_device.validator(), listing());
     if (!m_problem.isEmpty())
         return makeError(ErrorKind::Integrity, m_problem);
     return okStatus();

@@ -46,12 +46,14 @@ private:
     explicit TarReader(SparseDevice &device) : m_device(device) {}
     Status start(qint64 offset); // a fresh libarchive reader whose first header is at `offset`
     // Walks every header from the stream's start, listing the entries (and visiting each when a
-    // visitor is given); sets problem() for a cut or damaged archive.
+    // visitor is given) and streaming them into the archive index, stored when the walk is whole;
+    // sets problem() for a cut or damaged archive. A failure to store the index is only logged.
     Status walk(const Visitor &visitor);
-    Status streamAll(const Visitor &visitor); // the visit of a reader opened with listLater: walk, then index
+    Status streamAll(const Visitor &visitor); // the visit of a reader opened with listLater: the walk lists and indexes
     ArchiveEntry entryFrom(archive_entry *entry, int index) const;
     QString truncationProblem(bool insideEntry) const;
-    void finishSpans();
+    void finishSpan(int index); // its end: the next entry's header, else its own padded end
+    bool indexedWhileListing() const override { return m_indexed; }
     QString archiveError() const;
     Status readBody(const ArchiveEntry &entry, const Sink &sink);
     BodyReader bodyReader(const ArchiveEntry &entry, bool &used);
@@ -65,6 +67,7 @@ private:
     QList<ArchiveEntry> m_entries;
     QString m_problem;
     bool m_listed = true;
+    bool m_indexed = false; // the walk stored the archive index
     bool m_xz = false;              // an .xz stream: decompressed by an XzPipe, not by libarchive
     std::unique_ptr<XzPipe> m_pipe; // the current pass over it
 };
