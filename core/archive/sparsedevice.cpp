@@ -40,7 +40,10 @@ void SparseDevice::prefetch(QList<ByteRange> ranges)
 
 void SparseDevice::readAhead(ByteRange window)
 {
-    constexpr qint64 kPlanAhead = 32 << 20, kMaxWindow = 16 << 20;
+    // The window's cap, by measurement (bench_engine 8, 1 GiB in 4 KiB reads over loopback): a
+    // 16 MiB window keeps too little in flight (its 8 MiB top-ups, split over the connections,
+    // leave them idle between batches: 0.4-0.7x curl), 64 MiB keeps them busy (0.8-1.9x).
+    constexpr qint64 kPlanAhead = 32 << 20, kMaxWindow = 64 << 20;
     if (!m_plan.isEmpty()) {
         const qint64 horizon = std::min(m_size, window.end + kPlanAhead);
         if (horizon - m_planIssuedTo < kPlanAhead / 4)

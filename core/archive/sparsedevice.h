@@ -7,8 +7,9 @@
 // Read-ahead, so that sequential work runs at line speed instead of one chunk GET at a time:
 // with a plan (setReadAheadPlan: the byte ranges an extraction will read, in order), prefetches
 // of the plan are kept up to 32 MiB ahead of the reader; without one, a reader that keeps reading
-// where it stopped (a tar walk over small entries, a streaming member) gets a window that doubles
-// from one chunk up to 16 MiB, and a jump resets it. Read-ahead is a prefetch: the engine fetches
+// where it stopped (a tar walk over small entries, a streaming member, an application reading a
+// file through) gets a window that doubles from one chunk up to 64 MiB, topped up when half of it
+// is read, and a jump resets it. Read-ahead is a prefetch: the engine fetches
 // each chunk once, and a read of a chunk in flight joins it.
 //
 // Thread affinity: use it from ONE worker thread that is not the object's thread (it blocks until

@@ -5,16 +5,20 @@
 //   4  a cold 4 KiB read while a full-speed prefetch runs vs the same read on an idle engine
 //   5  reopening an object with 1 Mi present chunks: time until the first read is served
 //   7  64 readers of one missing chunk: upstream requests (nginx's access log)
-// usage: bench_engine [SIZE_MIB=1024] [THREADS=2] [SCENARIOS=3457]
+//   8  a cold sequential read of the whole object in 4 KiB application reads (SparseDevice, the
+//      blocking reader of archives, with its adaptive read-ahead) vs curl -o of the same object
+// usage: bench_engine [SIZE_MIB=1024] [THREADS=2] [SCENARIOS=34578]
 #include "awaitfuture.h"
 #include "bufferpool.h"
 #include "iopool.h"
 #include "nginxfixture.h"
+#include "sparsedevice.h"
 #include "journal.h"
 #include "sparsefilestore.h"
 #include "sparseobject.h"
 
 #include <QCoreApplication>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -68,7 +72,7 @@ int main(int argc, char **argv)
     QCoreApplication app(argc, argv);
     const qint64 mib = argc > 1 ? QByteArray(argv[1]).toLongLong() : 1024;
     const int threads = argc > 2 ? QByteArray(argv[2]).toInt() : 2;
-    const QByteArray only = argc > 3 ? QByteArray(argv[3]) : QByteArray("3457"); // which scenarios
+    const QByteArray only = argc > 3 ? QByteArray(argv[3]) : QByteArray("34578"); // which scenarios
     QTemporaryDir tmp;
     NginxFixture nginx;
     if (!nginx.start())
@@ -229,6 +233,51 @@ int main(int argc, char **argv)
             (void)awaitFuture(f);
         row("7 64 readers of one missing chunk (upstream GETs)", QString::number(nginx.countRequests(QStringLiteral("GET"))),
             QStringLiteral("64 readers"), QStringLiteral("-"), QStringLiteral("1"));
+    }
+    // 8: sequential 4 KiB application reads, cold, vs curl of the whole object.
+    if (only.contains('8')) {
+        const QString url = nginx.url(QStringLiteral("object.bin"));
+        QList<double> ours, curl;
+        for (int run = 0; run < 3; ++run) {
+            ::sync(); // each measurement starts without dirty pages (the object was just written)
+            auto o = open(url, tmp.filePath(QStringLiteral("c8-%1").arg(run)), 256 << 10);
+            QElapsedTimer t;
+            t.start();
+            std::atomic<bool> right{true};
+            QThread *reader = QThread::create([&] {
+                SparseDevice device(o.get());
+                for (qint64 at = 0; at < size && right; at += 4096) {
+                    auto bytes = device.read({at, std::min(size, at + 4096)});
+                    if (!bytes || bytes->size() != std::min<qint64>(4096, size - at))
+                        right = false;
+                }
+            });
+            QEventLoop loop;
+            QObject::connect(reader, &QThread::finished, &loop, &QEventLoop::quit);
+            reader->start();
+            loop.exec();
+            ours.append(t.nsecsElapsed() / 1e9);
+            if (qEnvironmentVariableIsSet("BENCH_VERBOSE"))
+                std::fprintf(stderr, "  run %d: %.3f s, %lld upstream requests\n", run, ours.last(), (long long)o->statistics().upstreamRequests.load());
+            delete reader;
+            if (!right)
+                qWarning("sequential read failed");
+            o.reset();
+            ioPool()->waitForDone();
+            QDir(tmp.filePath(QStringLiteral("c8-%1").arg(run))).removeRecursively();
+            QProcess c; // to a file, as the cache is one: both put the object on this disk
+            ::sync();
+            t.restart();
+            c.start(QStringLiteral("curl"), {QStringLiteral("-s"), QStringLiteral("-o"), tmp.filePath(QStringLiteral("curl8.out")), url});
+            c.waitForFinished(600000);
+            curl.append(t.nsecsElapsed() / 1e9);
+            if (qEnvironmentVariableIsSet("BENCH_VERBOSE"))
+                std::fprintf(stderr, "  curl %d: %.3f s\n", run, curl.last());
+            QFile::remove(tmp.filePath(QStringLiteral("curl8.out")));
+        }
+        const double a = median(ours), b = median(curl);
+        row(qPrintable(QStringLiteral("8 sequential %1 MiB in 4 KiB reads vs curl -o (MB/s)").arg(mib)), QString::number(size / a / 1e6, 'f', 0),
+            QString::number(size / b / 1e6, 'f', 0), QStringLiteral("%1x").arg(b / a, 0, 'f', 2), QStringLiteral(">= 0.8x"));
     }
     std::printf("\n");
     ioPool()->waitForDone();
