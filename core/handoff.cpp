@@ -1,5 +1,7 @@
 #include "handoff.h"
 
+#include <QCoreApplication>
+#include <QEvent>
 #include <QRunnable>
 
 #include <condition_variable>
@@ -67,7 +69,33 @@ private:
     std::function<void()> m_task;
 };
 
+const QEvent::Type kUrgentEvent = QEvent::Type(QEvent::registerEventType());
+
+class UrgentEvent final : public QEvent {
+public:
+    explicit UrgentEvent(std::function<void()> f) : QEvent(kUrgentEvent), task(std::move(f)) {}
+    ~UrgentEvent() override { acquired(this); } // run or dropped unrun, on the receiving side
+    std::function<void()> task;
+};
+
 } // namespace
+
+void UrgentQueue::post(std::function<void()> f)
+{
+    auto *event = new UrgentEvent(std::move(f));
+    released(event);
+    [[maybe_unused]] UnrecordedScope unrecorded;
+    QCoreApplication::postEvent(this, event, Qt::HighEventPriority); // Qt deletes it, run or not
+}
+
+bool UrgentQueue::event(QEvent *e)
+{
+    if (e->type() != kUrgentEvent)
+        return QObject::event(e);
+    acquired(e);
+    static_cast<UrgentEvent *>(e)->task();
+    return true;
+}
 
 void startOnPool(QThreadPool *pool, std::function<void()> task, int priority)
 {

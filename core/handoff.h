@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 
@@ -59,5 +60,49 @@ auto runOnPool(QThreadPool *pool, F f, int priority = 0) -> QFuture<std::invoke_
     }, priority);
     return future;
 }
+
+// Runs functors on its thread ahead of what is queued there already: post() queues with
+// Qt::HighEventPriority (QCoreApplication::postEvent), so a user's read is not queued behind a
+// download's many events. Create it as a child of the object whose thread should run them.
+class UrgentQueue final : public QObject {
+public:
+    using QObject::QObject;
+    void post(std::function<void()> f); // any thread, while this object lives
+
+protected:
+    bool event(QEvent *e) override;
+};
+
+// A way back to an object's thread for work that may outlive the object (a pool task, a
+// callback kept by another layer): post() queues f to the object's thread as postTo() does,
+// postUrgent() ahead of what is queued there (UrgentQueue), until detach() (called by the
+// object's destructor, on its thread); later posts are dropped. Construct it on the object's
+// thread. Thread-safe; share it behind a std::shared_ptr.
+class ObjectLink {
+public:
+    explicit ObjectLink(QObject *object) : m_object(object), m_urgent(new UrgentQueue(object)) {}
+    void post(std::function<void()> f)
+    {
+        std::lock_guard l(m_mutex);
+        if (m_object)
+            postTo(m_object, std::move(f));
+    }
+    void postUrgent(std::function<void()> f)
+    {
+        std::lock_guard l(m_mutex);
+        if (m_object)
+            m_urgent->post(std::move(f));
+    }
+    void detach()
+    {
+        std::lock_guard l(m_mutex);
+        m_object = nullptr;
+    }
+
+private:
+    std::mutex m_mutex;
+    QObject *m_object;
+    UrgentQueue *m_urgent; // a child of m_object
+};
 
 } // namespace sparsescope

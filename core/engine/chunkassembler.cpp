@@ -5,7 +5,7 @@
 namespace sparsescope {
 
 ChunkAssembler::ChunkAssembler(qint64 firstChunk, ChunkGeometry geometry, std::shared_ptr<ChunkStore> store,
-                               std::shared_ptr<EngineLink> link, std::shared_ptr<QSemaphore> writeSlots,
+                               std::shared_ptr<EngineLink> link, std::shared_ptr<WriteSlots> writeSlots,
                                ChunkStored chunkStored, Finished finished, bool interactive)
     : m_chunk(firstChunk), m_geometry(geometry), m_store(std::move(store)), m_link(std::move(link)),
       m_writeSlots(std::move(writeSlots)), m_chunkStored(std::move(chunkStored)), m_finishedCallback(std::move(finished)),
@@ -31,10 +31,15 @@ bool ChunkAssembler::onBytes(const char *data, qint64 length)
     return !m_stop;
 }
 
+bool ChunkAssembler::ready(std::function<void()> resume)
+{
+    return m_interactive || m_stop || m_writeSlots->hasRoom(std::move(resume));
+}
+
 void ChunkAssembler::submit(qint64 chunk, Buffer bytes)
 {
     if (!m_interactive)
-        m_writeSlots->acquire();
+        m_writeSlots->take();
     ++m_pendingWrites;
     // The pool takes a copyable std::function: the buffer travels behind a shared_ptr.
     startOnPool(ioPool(), [self = shared_from_this(), chunk, bytes = std::make_shared<Buffer>(std::move(bytes))] {
@@ -46,9 +51,13 @@ void ChunkAssembler::submit(qint64 chunk, Buffer bytes)
             if (self->m_result)
                 self->m_result = st;
         }
-        self->m_link->post([cb = self->m_chunkStored, chunk, st] { cb(chunk, st); });
+        auto stored = [cb = self->m_chunkStored, chunk, st] { cb(chunk, st); };
+        if (self->m_interactive)
+            self->m_link->postUrgent(std::move(stored)); // a user waits for it
+        else
+            self->m_link->post(std::move(stored));
         if (!self->m_interactive)
-            self->m_writeSlots->release();
+            self->m_writeSlots->give();
         if (--self->m_pendingWrites == 0)
             self->finishIfDone();
     }, m_interactive ? kInteractivePoolPriority : 0);

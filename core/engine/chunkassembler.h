@@ -5,8 +5,10 @@
 // all of the request's chunk writes have finished. A trailing partial chunk (failed transfer)
 // is discarded, never written.
 //
-// Backpressure: at most `writeSlots` chunks per object wait for the disk; onBytes() blocks the
-// network thread until a slot frees, which stalls the socket rather than growing memory.
+// Backpressure: about `writeSlots` chunks per object wait for the disk (writeslots.h); when they
+// are taken, ready() says no and the source stops reading the body until a write finishes, which
+// stalls the socket rather than growing memory — and never blocks the network thread, which
+// keeps serving the other transfers (a user's read above all).
 // Chunk bodies live in buffers of BufferPool::shared(), reused once written: no allocation per chunk.
 
 #include "bufferpool.h"
@@ -14,8 +16,7 @@
 #include "chunkstore.h"
 #include "enginelink.h"
 #include "source.h"
-
-#include <QSemaphore>
+#include "writeslots.h"
 
 #include <atomic>
 #include <functional>
@@ -30,12 +31,13 @@ public:
     using Finished = std::function<void(const Status &result)>;                 // runs on the engine thread
 
     // `interactive`: the chunks of a user's read — their writes go before queued prefetch writes
-    // in the I/O pool and never wait for a write slot (so a read is not stuck behind a download).
+    // in the I/O pool and take no write slot (so a read is not stuck behind a download).
     ChunkAssembler(qint64 firstChunk, ChunkGeometry geometry, std::shared_ptr<ChunkStore> store,
-                   std::shared_ptr<EngineLink> link, std::shared_ptr<QSemaphore> writeSlots,
+                   std::shared_ptr<EngineLink> link, std::shared_ptr<WriteSlots> writeSlots,
                    ChunkStored chunkStored, Finished finished, bool interactive = false);
 
     bool onBytes(const char *data, qint64 length) override;
+    bool ready(std::function<void()> resume) override; // interactive transfers never wait
     void onFinished(const Status &result) override;
     void stop() { m_stop = true; } // any thread: the transfer ends at the next onBytes()
 
@@ -47,7 +49,7 @@ private:
     ChunkGeometry m_geometry;
     std::shared_ptr<ChunkStore> m_store;
     std::shared_ptr<EngineLink> m_link;
-    std::shared_ptr<QSemaphore> m_writeSlots;
+    std::shared_ptr<WriteSlots> m_writeSlots;
     ChunkStored m_chunkStored;
     Finished m_finishedCallback;
     Buffer m_buffer; // bytes of m_chunk received so far

@@ -59,7 +59,7 @@ QFuture<SparseObject::OpenResult> SparseObject::open(const QString &sourceText, 
 SparseObject::SparseObject(std::unique_ptr<Source> source, std::shared_ptr<SparseFileStore> store, SourceInfo info,
                            std::shared_ptr<Statistics> stats, EngineConfig config, QStringList warnings)
     : m_source(std::move(source)), m_store(std::move(store)), m_stats(std::move(stats)),
-      m_link(std::make_shared<EngineLink>(this)), m_writeSlots(std::make_shared<QSemaphore>(config.maxQueuedWrites)),
+      m_link(std::make_shared<EngineLink>(this)), m_writeSlots(std::make_shared<WriteSlots>(config.maxQueuedWrites)),
       m_info(std::move(info)), m_config(std::move(config)), m_geometry(m_store->geometry()),
       m_warnings(std::move(warnings)), m_signalTimer(this), m_pruneTimer(this), m_foreignTimer(this)
 {
@@ -293,9 +293,10 @@ void SparseObject::tryComplete(quint64 waiterId)
     // A user's read goes before queued chunk writes: when the disk throttles writers, the pool's
     // queue of prefetch writes otherwise held the read back for tens of milliseconds.
     const int poolPriority = w.priority == Priority::Interactive ? kInteractivePoolPriority : 0;
-    startOnPool(ioPool(), [store = m_store, link = m_link, range = w.range, this, waiterId] {
+    const bool urgent = w.priority == Priority::Interactive;
+    startOnPool(ioPool(), [store = m_store, link = m_link, range = w.range, this, waiterId, urgent] {
         Result<QByteArray> bytes = store->read(range);
-        link->post([this, waiterId, bytes] {
+        auto deliver = [this, waiterId, bytes] {
             auto it = m_waiters.find(waiterId);
             if (it == m_waiters.end())
                 return;
@@ -310,7 +311,11 @@ void SparseObject::tryComplete(quint64 waiterId)
                 return;
             }
             finishWaiter(waiterId, bytes);
-        });
+        };
+        if (urgent)
+            link->postUrgent(std::move(deliver)); // a user waits for it
+        else
+            link->post(std::move(deliver));
     }, poolPriority);
 }
 

@@ -28,13 +28,13 @@
 #include "rangeset.h"
 #include "requestqueue.h"
 #include "spanindex.h"
+#include "writeslots.h"
 #include "result.h"
 #include "source.h"
 
 #include <QFuture>
 #include <QObject>
 #include <QPromise>
-#include <QSemaphore>
 #include <QTimer>
 #include <QUrl>
 
@@ -45,7 +45,8 @@
 
 namespace sparsescope {
 
-class EngineLink;
+class ObjectLink;
+using EngineLink = ObjectLink;
 class SparseFileStore;
 
 enum class ExportMode { Full, Sparse };
@@ -191,7 +192,7 @@ private:
     std::shared_ptr<SparseFileStore> m_store;
     std::shared_ptr<Statistics> m_stats;
     std::shared_ptr<EngineLink> m_link;
-    std::shared_ptr<QSemaphore> m_writeSlots;
+    std::shared_ptr<WriteSlots> m_writeSlots;
     SourceInfo m_info;
     EngineConfig m_config;
     ChunkGeometry m_geometry;

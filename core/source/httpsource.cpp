@@ -40,9 +40,11 @@ void HttpSource::assume(const SourceInfo &info)
 quint64 HttpSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive)
 {
     const quint64 id = m_nextId++;
-    postTo(m_worker, [w = m_worker, id, range, sink = std::move(sink), interactive] {
-        w->startRead(id, range, sink, interactive);
-    });
+    auto start = [w = m_worker, id, range, sink = std::move(sink), interactive] { w->startRead(id, range, sink, interactive); };
+    if (interactive)
+        m_worker->link()->postUrgent(std::move(start)); // not behind the events of running downloads
+    else
+        postTo(m_worker, std::move(start));
     return id;
 }
 
@@ -54,7 +56,11 @@ QList<quint64> HttpSource::readBatch(const QList<ByteRange> &ranges, const QList
     QList<quint64> ids;
     for (qsizetype i = 0; i < ranges.size(); ++i)
         ids.append(m_nextId++);
-    postTo(m_worker, [w = m_worker, ids, ranges, sinks, interactive] { w->startBatch(ids, ranges, sinks, interactive); });
+    auto start = [w = m_worker, ids, ranges, sinks, interactive] { w->startBatch(ids, ranges, sinks, interactive); };
+    if (interactive)
+        m_worker->link()->postUrgent(std::move(start));
+    else
+        postTo(m_worker, std::move(start));
     return ids;
 }
 

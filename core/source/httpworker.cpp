@@ -92,7 +92,11 @@ const QSslConfiguration &HttpWorker::tlsConfiguration()
     return m_tls;
 }
 
-HttpWorker::~HttpWorker() { abortAll(); }
+HttpWorker::~HttpWorker()
+{
+    m_link->detach();
+    abortAll();
+}
 
 bool HttpWorker::isTransientFailure(QNetworkReply *reply) { return isTransient(reply); }
 Error HttpWorker::upstreamFailure(QNetworkReply *reply, QString message) { return upstreamError(reply, std::move(message)); }
@@ -121,15 +125,26 @@ QNetworkRequest HttpWorker::makeRequest(const QUrl &url)
     return req;
 }
 
-QNetworkAccessManager *HttpWorker::pickManager()
+QNetworkAccessManager *HttpWorker::newManager()
 {
-    const int wanted = std::max(1, (m_options.connections + kConnectionsPerManager - 1) / kConnectionsPerManager);
-    while (m_managers.size() < wanted) {
-        auto *nam = new QNetworkAccessManager(this);
-        nam->setRedirectPolicy(QNetworkRequest::NoLessSafeRedirectPolicy);
-        m_managers.append(nam);
-        m_load[nam] = 0;
+    auto *nam = new QNetworkAccessManager(this);
+    nam->setRedirectPolicy(QNetworkRequest::NoLessSafeRedirectPolicy);
+    m_load[nam] = 0;
+    return nam;
+}
+
+QNetworkAccessManager *HttpWorker::pickManager(bool interactive)
+{
+    // A user's reads get a manager of their own: each manager runs its sockets on a thread of its
+    // own inside Qt, so a read is not served behind the socket events of running downloads.
+    if (interactive) {
+        if (!m_interactiveManager)
+            m_interactiveManager = newManager();
+        return m_interactiveManager;
     }
+    const int wanted = std::max(1, (m_options.connections + kConnectionsPerManager - 1) / kConnectionsPerManager);
+    while (m_managers.size() < wanted)
+        m_managers.append(newManager());
     QNetworkAccessManager *best = m_managers.first();
     for (QNetworkAccessManager *nam : std::as_const(m_managers))
         if (m_load[nam] < m_load[best])
@@ -192,7 +207,7 @@ void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink
         if (!m_ifRange.isEmpty())
             req.setRawHeader("If-Range", m_ifRange);
     }
-    QNetworkAccessManager *nam = pickManager();
+    QNetworkAccessManager *nam = pickManager(interactive);
     QNetworkReply *reply = nam->get(req);
     reply->setProperty("ifRange", !whole && !m_ifRange.isEmpty());
     reply->setReadBufferSize(kReadBufferBytes);
@@ -349,6 +364,15 @@ void HttpWorker::onReadyRead(quint64 id, bool finishing)
             return;
         }
     }
+}
+
+void HttpWorker::resumeFromSink(quint64 id)
+{
+    auto it = m_transfers.find(id);
+    if (it == m_transfers.end() || !it->second.waitingForSink)
+        return;
+    it->second.waitingForSink = false;
+    onReadyRead(id);
 }
 
 void HttpWorker::onFinished(quint64 id)

@@ -2,6 +2,7 @@
 // HttpWorker: the part of HttpSource that lives in the network thread and owns its
 // QNetworkAccessManagers and replies. Every method runs in that thread (HttpSource posts to it).
 
+#include "handoff.h"
 #include "source.h"
 
 #include <QList>
@@ -45,6 +46,8 @@ public:
     // (python's http.server): reads then ask for the whole object. Any thread.
     bool rangesIgnored() const { return m_rangesIgnored.load(); }
     void abortAll();
+    // Posts to this worker's thread; postUrgent() goes ahead of queued events (a user's read).
+    std::shared_ptr<ObjectLink> link() const { return m_link; }
 
 private:
     struct Transfer {
@@ -57,6 +60,7 @@ private:
         bool cancelled = false;
         bool interactive = false;
         bool paused = false; // held back while interactive transfers run
+        bool waitingForSink = false; // the sink has no room (ReadSink::ready): resumed by it
         Status failure = okStatus();
         bool whole = false;       // asked without Range (the server ignores ranges): `skip` bytes, then the range
         qint64 skip = 0;
@@ -64,7 +68,8 @@ private:
         QByteArray boundary;      // a multipart/byteranges answer: collected, then delivered whole
         QByteArray multipartBody;
     };
-    Status deliverMultipart(Transfer &t); // the part of t's multipart answer that holds t.range
+    Status deliverMultipart(Transfer &t);
+    void resumeFromSink(quint64 id); // the sink of transfer `id` has room again // the part of t's multipart answer that holds t.range
 
     struct Batch {
         QList<quint64> ids;
@@ -85,7 +90,8 @@ private:
 
     QNetworkRequest makeRequest(const QUrl &url);
     const QSslConfiguration &tlsConfiguration();
-    QNetworkAccessManager *pickManager();
+    QNetworkAccessManager *pickManager(bool interactive = false);
+    QNetworkAccessManager *newManager();
     void watchRedirects(QNetworkReply *reply);
     using InfoPromise = std::shared_ptr<QPromise<Result<SourceInfo>>>;
     void probeWithHead(InfoPromise promise);
@@ -105,6 +111,7 @@ private:
     SourceOptions m_options;
     std::shared_ptr<Statistics> m_stats;
     QList<QNetworkAccessManager *> m_managers;
+    QNetworkAccessManager *m_interactiveManager = nullptr;
     std::unordered_map<QNetworkAccessManager *, int> m_load;
     std::unordered_map<quint64, Transfer> m_transfers;
     std::unordered_map<quint64, std::shared_ptr<Batch>> m_batchOf; // running batch members
@@ -113,6 +120,7 @@ private:
     SourceInfo m_info;
     QByteArray m_ifRange;
     QByteArray m_buffer;
+    std::shared_ptr<ObjectLink> m_link = std::make_shared<ObjectLink>(this); // sinks' resume calls come back through it
     int m_interactiveRunning = 0;
     QSslConfiguration m_tls;    // the default one plus --ca-file's certificates (tlsConfiguration())
     bool m_tlsReady = false;

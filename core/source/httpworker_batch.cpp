@@ -38,7 +38,7 @@ void HttpWorker::startBatch(const QList<quint64> &ids, const QList<ByteRange> &r
     batch->ifRange = !m_ifRange.isEmpty();
     if (batch->ifRange)
         req.setRawHeader("If-Range", m_ifRange);
-    batch->manager = pickManager();
+    batch->manager = pickManager(interactive);
     batch->reply = batch->manager->get(req);
     m_load[batch->manager]++;
     watchRedirects(batch->reply);

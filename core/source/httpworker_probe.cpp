@@ -49,7 +49,8 @@ void HttpWorker::adopt(QNetworkReply *reply, const SourceInfo &info)
 
 void HttpWorker::probeWithHead(InfoPromise promise)
 {
-    QNetworkAccessManager *nam = pickManager();
+    // On the manager of a user's reads: opening is one, and its connection then serves the next.
+    QNetworkAccessManager *nam = pickManager(/*interactive=*/true);
     QNetworkReply *reply = nam->head(makeRequest(m_url));
     watchRedirects(reply);
     connect(reply, &QNetworkReply::finished, this, [this, reply, promise] {
@@ -87,7 +88,7 @@ void HttpWorker::probeWithRange(InfoPromise promise, const OpenProbe &probe)
     const QByteArray ifRange = http::ifRangeFor(probe.cachedValidator);
     if (!ifRange.isEmpty())
         req.setRawHeader("If-Range", ifRange);
-    QNetworkReply *reply = pickManager()->get(req);
+    QNetworkReply *reply = pickManager(/*interactive=*/true)->get(req); // as the HEAD above
     watchRedirects(reply);
     const qint64 wanted = probe.suffixBytes > 0 ? probe.suffixBytes : probe.range.length();
     auto body = std::make_shared<QByteArray>();

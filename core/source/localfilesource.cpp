@@ -7,6 +7,9 @@
 #include <QFile>
 #include <QPromise>
 
+#include <condition_variable>
+#include <mutex>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,6 +65,30 @@ QFuture<Result<SourceInfo>> LocalFileSource::open(const OpenProbe &)
 
 void LocalFileSource::assume(const SourceInfo &info) { m_validator = info.validator; }
 
+namespace {
+// Blocks this reader thread until `sink` takes more bytes (ReadSink::ready): local reads may wait,
+// they run on the source's own threads.
+void waitUntilReady(ReadSink &sink)
+{
+    struct Gate {
+        std::mutex mutex;
+        std::condition_variable opened;
+        bool open = false;
+    };
+    auto gate = std::make_shared<Gate>();
+    if (sink.ready([gate] {
+            {
+                std::lock_guard l(gate->mutex);
+                gate->open = true;
+            }
+            gate->opened.notify_all();
+        }))
+        return;
+    std::unique_lock l(gate->mutex);
+    gate->opened.wait(l, [&] { return gate->open; });
+}
+} // namespace
+
 quint64 LocalFileSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, bool)
 {
     const quint64 id = m_nextId++;
@@ -87,6 +114,7 @@ quint64 LocalFileSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, b
                 if (cancelled())
                     return false;
                 m_stats->upstreamBytes += length;
+                waitUntilReady(*sink);
                 return sink->onBytes(data, length);
             });
         } else {
@@ -104,6 +132,7 @@ quint64 LocalFileSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, b
                 }
                 m_stats->upstreamBytes += len;
                 pos += len;
+                waitUntilReady(*sink);
                 if (!sink->onBytes(buf.constData(), len)) {
                     result = makeError(ErrorKind::Cancelled, QStringLiteral("cancelled"));
                     break;

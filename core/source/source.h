@@ -13,6 +13,7 @@
 #include <QFuture>
 #include <QString>
 
+#include <functional>
 #include <memory>
 
 namespace sparsescope {
@@ -48,6 +49,15 @@ public:
     // The next `length` bytes of the requested range (the first call starts at range.begin).
     // Return false to stop the transfer; onFinished() is still called (with Cancelled).
     virtual bool onBytes(const char *data, qint64 length) = 0;
+    // Whether the sink takes more bytes now (backpressure without blocking the source's thread).
+    // If not, the source stops reading this transfer's body — its bounded buffer and TCP then
+    // hold the stream back — until `resume` is called (once, from any thread); a source may still
+    // deliver the bytes it has already read when the transfer ends. Any thread.
+    virtual bool ready(std::function<void()> resume)
+    {
+        (void)resume;
+        return true;
+    }
     // Called exactly once when the request ends. Ok means every byte of the range was delivered
     // and the response was verified (for HTTP: RFC 9110 §14.4 Content-Range, length, encoding).
     virtual void onFinished(const Status &result) = 0;

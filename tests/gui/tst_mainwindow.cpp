@@ -155,7 +155,7 @@ private Q_SLOTS:
         MainWindow w(s);
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
-        for (const QString name : {QStringLiteral("zebra.bin"), QStringLiteral("apple.bin"), QStringLiteral("mango.bin")}) {
+        for (const QString &name : {QStringLiteral("zebra.bin"), QStringLiteral("apple.bin"), QStringLiteral("mango.bin")}) {
             QFile f(m_tmp.filePath(name));
             QVERIFY(f.open(QIODevice::WriteOnly));
             f.write(QByteArray(4096, 'x'));
