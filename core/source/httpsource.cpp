@@ -1,26 +1,23 @@
 #include "httpsource.h"
 #include "httpworker.h"
 #include "handoff.h"
+#include "networkstack.h"
 
 #include <QPromise>
 
 namespace sparsescope {
 
 HttpSource::HttpSource(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics)
-    : m_stats(std::move(statistics))
+    : m_stats(std::move(statistics)), m_stack(NetworkStack::shared())
 {
-    m_thread.setObjectName(QStringLiteral("sparsescope-network"));
-    m_worker = new HttpWorker(std::move(url), options, m_stats);
-    m_worker->moveToThread(&m_thread);
-    m_thread.start();
+    m_worker = new HttpWorker(std::move(url), options, m_stats, m_stack.get());
+    m_worker->moveToThread(m_stack->thread());
 }
 
 HttpSource::~HttpSource()
 {
     HttpWorker *worker = m_worker;
     runBlockingOn(worker, [worker] { delete worker; });
-    m_thread.quit();
-    m_thread.wait();
 }
 
 QFuture<Result<SourceInfo>> HttpSource::open(const OpenProbe &probe)

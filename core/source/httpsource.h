@@ -1,27 +1,29 @@
 #pragma once
 // HttpSource: an HTTP(S) resource read with range GETs (RFC 9110 §14) on QNetworkAccessManager,
-// in a network thread of its own (HttpWorker). Size and validator come from the first read's
+// in the process's network thread (HttpWorker; the managers and their connections are shared by
+// every source of the process, networkstack.h). Size and validator come from the first read's
 // range GET (OpenProbe: no HEAD before it), else from HEAD, or from a `Range: bytes=0-0` GET when
 // HEAD is refused or has no length. Every range request carries `If-Range` (strong ETag or
 // Last-Modified; none for a weak ETag, RFC 9110 §13.1.5) and `Accept-Encoding: identity`; every response is
 // checked (httpresponse.h) before a byte of it reaches the sink, and bodies stream to the sink
 // as they arrive (at most ~1 MiB buffered per request). Redirects are followed (bounded by
 // SourceOptions::maxRedirects); later requests go straight to the final URL.
-// Connections are reused; up to SourceOptions::connections requests run at once.
+// Connections are reused, across objects too; up to SourceOptions::connections requests of
+// one object run at once.
 
 #include "source.h"
 
-#include <QThread>
 #include <QUrl>
 
 namespace sparsescope {
 
 class HttpWorker;
+class NetworkStack;
 
 class HttpSource final : public Source {
 public:
     HttpSource(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics);
-    ~HttpSource() override; // aborts running requests (their sinks see Cancelled) and joins the thread
+    ~HttpSource() override; // aborts running requests (their sinks see Cancelled); the last source stops the network thread
 
     QFuture<Result<SourceInfo>> open(const OpenProbe &probe = {}) override;
     void assume(const SourceInfo &info) override;
@@ -35,8 +37,8 @@ public:
 
 private:
     std::shared_ptr<Statistics> m_stats;
-    QThread m_thread;
-    HttpWorker *m_worker = nullptr; // lives in m_thread
+    std::shared_ptr<NetworkStack> m_stack; // released after m_worker is gone
+    HttpWorker *m_worker = nullptr;        // lives in m_stack's thread
     std::atomic<quint64> m_nextId{1};
 };
 

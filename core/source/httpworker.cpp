@@ -10,7 +10,6 @@
 namespace sparsescope {
 
 namespace {
-constexpr int kConnectionsPerManager = 6; // QNetworkAccessManager's HTTP/1.1 channels per host
 constexpr qint64 kReadBufferBytes = 1 << 20;
 
 int statusOf(QNetworkReply *reply) { return HttpWorker::statusOf(reply); }
@@ -67,8 +66,8 @@ QString statusText(QNetworkReply *reply)
 }
 } // namespace
 
-HttpWorker::HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics)
-    : m_url(std::move(url)), m_effectiveUrl(m_url), m_display(cachepaths::redactedSource(m_url)),
+HttpWorker::HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics, NetworkStack *stack)
+    : m_stack(stack), m_url(std::move(url)), m_effectiveUrl(m_url), m_display(cachepaths::redactedSource(m_url)),
       m_options(options), m_stats(std::move(statistics)), m_buffer(kReadBufferBytes, Qt::Uninitialized)
 {
     m_info.displayName = m_display;
@@ -125,31 +124,11 @@ QNetworkRequest HttpWorker::makeRequest(const QUrl &url)
     return req;
 }
 
-QNetworkAccessManager *HttpWorker::newManager()
-{
-    auto *nam = new QNetworkAccessManager(this);
-    nam->setRedirectPolicy(QNetworkRequest::NoLessSafeRedirectPolicy);
-    m_load[nam] = 0;
-    return nam;
-}
-
 QNetworkAccessManager *HttpWorker::pickManager(bool interactive)
 {
-    // A user's reads get a manager of their own: each manager runs its sockets on a thread of its
-    // own inside Qt, so a read is not served behind the socket events of running downloads.
-    if (interactive) {
-        if (!m_interactiveManager)
-            m_interactiveManager = newManager();
-        return m_interactiveManager;
-    }
-    const int wanted = std::max(1, (m_options.connections + kConnectionsPerManager - 1) / kConnectionsPerManager);
-    while (m_managers.size() < wanted)
-        m_managers.append(newManager());
-    QNetworkAccessManager *best = m_managers.first();
-    for (QNetworkAccessManager *nam : std::as_const(m_managers))
-        if (m_load[nam] < m_load[best])
-            best = nam;
-    return best;
+    // A user's reads get managers of their own (networkstack.h): each runs its sockets on a
+    // thread of its own inside Qt, so a read is not served behind the socket events of downloads.
+    return m_stack->manager(interactive);
 }
 
 void HttpWorker::watchRedirects(QNetworkReply *reply)
@@ -212,7 +191,7 @@ void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink
     reply->setProperty("ifRange", !whole && !m_ifRange.isEmpty());
     reply->setReadBufferSize(kReadBufferBytes);
     watchRedirects(reply);
-    m_load[nam]++;
+    m_stack->started(nam);
     Transfer t;
     t.range = range;
     t.sink = std::move(sink);
@@ -403,7 +382,7 @@ void HttpWorker::onFinished(quint64 id)
     }
     std::shared_ptr<ReadSink> sink = std::move(t.sink);
     const bool wasInteractive = t.interactive;
-    m_load[t.manager]--;
+    m_stack->finished(t.manager);
     m_transfers.erase(it);
     reply->deleteLater();
     sink->onFinished(result);

@@ -1,8 +1,10 @@
 #pragma once
-// HttpWorker: the part of HttpSource that lives in the network thread and owns its
-// QNetworkAccessManagers and replies. Every method runs in that thread (HttpSource posts to it).
+// HttpWorker: the part of HttpSource that lives in the process's network thread (networkstack.h)
+// and owns the object's replies, made by the stack's shared QNetworkAccessManagers. Every method
+// runs in that thread (HttpSource posts to it).
 
 #include "handoff.h"
+#include "networkstack.h"
 #include "source.h"
 
 #include <QList>
@@ -23,7 +25,7 @@ namespace sparsescope {
 class HttpWorker final : public QObject {
     Q_OBJECT
 public:
-    HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics);
+    HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics, NetworkStack *stack);
     ~HttpWorker() override;
 
     static int statusOf(QNetworkReply *reply); // the HTTP status, 0 before headers or without any
@@ -91,7 +93,6 @@ private:
     QNetworkRequest makeRequest(const QUrl &url);
     const QSslConfiguration &tlsConfiguration();
     QNetworkAccessManager *pickManager(bool interactive = false);
-    QNetworkAccessManager *newManager();
     void watchRedirects(QNetworkReply *reply);
     using InfoPromise = std::shared_ptr<QPromise<Result<SourceInfo>>>;
     void probeWithHead(InfoPromise promise);
@@ -105,14 +106,12 @@ private:
     QString where(ByteRange range) const;
     QString replyError(QNetworkReply *reply) const;
 
+    NetworkStack *m_stack; // the process's managers (outlives this worker: HttpSource holds it)
     QUrl m_url;          // as given (may carry credentials; never written anywhere)
     QUrl m_effectiveUrl; // after redirects
     QString m_display;   // redacted
     SourceOptions m_options;
     std::shared_ptr<Statistics> m_stats;
-    QList<QNetworkAccessManager *> m_managers;
-    QNetworkAccessManager *m_interactiveManager = nullptr;
-    std::unordered_map<QNetworkAccessManager *, int> m_load;
     std::unordered_map<quint64, Transfer> m_transfers;
     std::unordered_map<quint64, std::shared_ptr<Batch>> m_batchOf; // running batch members
     bool m_multiRange = true; // false once the server answered several ranges with the whole object

@@ -40,7 +40,7 @@ void HttpWorker::startBatch(const QList<quint64> &ids, const QList<ByteRange> &r
         req.setRawHeader("If-Range", m_ifRange);
     batch->manager = pickManager(interactive);
     batch->reply = batch->manager->get(req);
-    m_load[batch->manager]++;
+    m_stack->started(batch->manager);
     watchRedirects(batch->reply);
     for (quint64 id : ids)
         m_batchOf[id] = batch;
@@ -65,7 +65,7 @@ void HttpWorker::finishBatch(const std::shared_ptr<Batch> &batch)
     m_stats->upstreamBytes += rest.size();
     batch->body += rest;
     batch->reply->deleteLater();
-    m_load[batch->manager]--;
+    m_stack->finished(batch->manager);
     for (quint64 id : std::as_const(batch->ids))
         m_batchOf.erase(id);
     const Status failure = deliverBatch(*batch);

@@ -29,7 +29,7 @@ struct Member {
     int mode = 0644;
     qint64 mtime = 1700000001;
     enum Kind { File, Directory, Symlink } kind = File;
-    QString link;
+    QString link = {};
 };
 
 void writeTar(const QString &path, const QList<Member> &members)

@@ -1,11 +1,12 @@
-// The engine against a paced nginx (/slow/: 4 MiB/s per connection): priorities, cancellation and
-// pause,
+// The engine against nginx (and its paced /slow/: 4 MiB/s per connection): priorities,
+// cancellation, pause, backpressure from the disk queue, and one network stack per process,
 // observed in nginx's access log.
 #include "awaitfuture.h"
 #include "iopool.h"
 #include "nginxfixture.h"
 #include "sparseobject.h"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -111,6 +112,51 @@ private Q_SLOTS:
         QVERIFY(awaitFuture(prefetch).ok());
         QCOMPARE(o->presentBytes(), kSize);
         QCOMPARE(*awaitFuture(o->read({0, kSize})), m_bytes);
+    }
+    void fullDiskQueueHoldsTheStreamBack()
+    {
+        // Two chunks may wait for the disk: the transfer keeps stopping and resuming (it never
+        // blocks the network thread), and every byte arrives right, once.
+        EngineConfig c;
+        c.cacheDir = m_tmp.filePath(QStringLiteral("backpressure"));
+        c.chunkSize = kChunk;
+        c.maxQueuedWrites = 2;
+        auto o = awaitFuture(SparseObject::open(m_nginx.url(QStringLiteral("object.bin")), c));
+        QVERIFY(o.ok());
+        QVERIFY(awaitFuture((*o)->prefetch({{0, kSize}})).ok());
+        QCOMPARE(*awaitFuture((*o)->read({0, kSize})), m_bytes);
+        QCOMPARE(m_nginx.bodyBytes(), kSize);
+    }
+
+    void objectsShareOneNetworkStack()
+    {
+        // Two objects of one process: one network thread, and the second object's requests go
+        // over the connection the first one left open (nginx's connection serial numbers).
+        m_nginx.addFile(QStringLiteral("other.bin"), patternBytes(kSize, 6));
+        EngineConfig c;
+        c.cacheDir = m_tmp.filePath(QStringLiteral("shared-stack"));
+        c.chunkSize = kChunk;
+        OpenOptions firstBytes;
+        firstBytes.firstRead = ByteRange{0, 100};
+        auto a = awaitFuture(SparseObject::open(m_nginx.url(QStringLiteral("object.bin")), c, firstBytes));
+        QVERIFY(a.ok());
+        QCOMPARE(*awaitFuture((*a)->read({kSize - 100, kSize})), m_bytes.mid(kSize - 100));
+        auto b = awaitFuture(SparseObject::open(m_nginx.url(QStringLiteral("other.bin")), c, firstBytes));
+        QVERIFY(b.ok());
+        QCOMPARE(*awaitFuture((*b)->read({0, 100})), patternBytes(kSize, 6).left(100));
+        const QList<AccessLogEntry> log = m_nginx.accessLog();
+        QSet<qint64> connections;
+        for (const AccessLogEntry &e : log)
+            connections.insert(e.connection);
+        QVERIFY2(log.size() >= 3, qPrintable(QString::number(log.size())));
+        QCOMPARE(connections.size(), 1);
+        int networkThreads = 0;
+        for (const QString &task : QDir(QStringLiteral("/proc/self/task")).entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+            QFile comm(QStringLiteral("/proc/self/task/%1/comm").arg(task));
+            if (comm.open(QIODevice::ReadOnly) && comm.readAll().trimmed() == "sparsescope-net")
+                ++networkThreads; // comm holds 15 bytes of "sparsescope-network"
+        }
+        QCOMPARE(networkThreads, 1);
     }
 };
 

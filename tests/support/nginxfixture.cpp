@@ -62,7 +62,7 @@ bool NginxFixture::start()
             c << "user root;\n";
         c << "worker_processes 1;\ndaemon off;\npid " << d << "/nginx.pid;\nerror_log " << d << "/error.log;\n"
           << "events { worker_connections 512; }\nhttp {\n"
-          << "  log_format ss '$request_method $uri $status $body_bytes_sent \"$http_range\"';\n"
+          << "  log_format ss '$request_method $uri $status $body_bytes_sent $connection \"$http_range\"';\n"
           << "  access_log " << d << "/access.log ss;\n"
           << "  client_body_temp_path " << d << "/tmp/body; proxy_temp_path " << d << "/tmp/proxy;\n"
           << "  fastcgi_temp_path " << d << "/tmp/fcgi; uwsgi_temp_path " << d << "/tmp/uwsgi; scgi_temp_path " << d << "/tmp/scgi;\n"
@@ -128,14 +128,15 @@ QList<AccessLogEntry> NginxFixture::accessLog() const
         return out;
     for (const QByteArray &line : f.readAll().split('\n')) {
         const QList<QByteArray> parts = line.split(' ');
-        if (parts.size() < 5)
+        if (parts.size() < 6)
             continue;
         AccessLogEntry e;
         e.method = QString::fromLatin1(parts[0]);
         e.uri = QString::fromLatin1(parts[1]);
         e.status = parts[2].toInt();
         e.bodyBytes = parts[3].toLongLong();
-        e.range = QString::fromLatin1(parts[4]).remove(u'"');
+        e.connection = parts[4].toLongLong();
+        e.range = QString::fromLatin1(line.mid(line.indexOf('"'))).remove(u'"'); // may hold spaces
         out.append(e);
     }
     return out;

@@ -22,6 +22,7 @@ struct AccessLogEntry {
     int status = 0;
     qint64 bodyBytes = 0;
     QString range; // "-" when absent
+    qint64 connection = 0; // nginx's serial number of the connection that carried the request
 };
 
 class NginxFixture {
