@@ -16,7 +16,9 @@ const char *kDescription =
     "Fetches only the byte ranges that are read, keeps them in a local sparse cache,\n"
     "and remembers exactly what is present across restarts and crashes.\n"
     "\n"
-    "SOURCE is an http:// or https:// URL, a file:// URL, or a local path.\n"
+    "SOURCE is an http:// or https:// URL, an s3://BUCKET/KEY (the key as the AWS CLI writes\n"
+    "it; credentials, region and endpoint as the AWS CLI finds them), a file:// URL, or a\n"
+    "local path.\n"
     "Ranges are inclusive byte offsets as curl writes them: START-END, or START- to the end.\n"
     "\n"
     "Commands:\n"
@@ -37,6 +39,10 @@ const char *kDescription =
     "                                   compressed size, type), fetching only what listing needs;\n"
     "                                   kept in an index, so it happens once per archive version.\n"
     "                                   A truncated archive: what was found, a warning, exit 1\n"
+    "  ls s3://BUCKET[/PREFIX] [--recursive] [--json]\n"
+    "                                   the keys under PREFIX (ListObjectsV2, any number of\n"
+    "                                   keys): date and time (UTC), size, full key; without\n"
+    "                                   --recursive, deeper keys fold into PRE lines\n"
     "  extract SOURCE [ENTRY...] -o DIR the named entries (default: all) into DIR, with their\n"
     "                                   modes and mtimes; a directory brings its subtree, a name\n"
     "                                   twice in the archive gives its last member (as tar and\n"
@@ -114,11 +120,17 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
                                     QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON (info, status)."));
     const QCommandLineOption sparse(QStringLiteral("sparse"), QStringLiteral("Export only present chunks, leaving holes (export)."));
+    const QCommandLineOption recursive(QStringLiteral("recursive"), QStringLiteral("Every key under the prefix (ls)."));
+    const QCommandLineOption endpointUrl(QStringLiteral("endpoint-url"),
+                                         QStringLiteral("The S3 endpoint (MinIO, Ceph, R2, ...), as the AWS CLI's --endpoint-url "
+                                                        "(default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's, else AWS)."),
+                                         QStringLiteral("URL"));
     const QCommandLineOption sequential(QStringLiteral("sequential"),
                                         QStringLiteral("Read a compressed tar from start to end (list, extract)."));
-    p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, caFile, maxAge, progress, stats, range, output, json, sparse, sequential});
+    p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, caFile, maxAge, progress, stats, range, output, json, sparse,
+                  recursive, endpointUrl, sequential});
     p.addPositionalArgument(QStringLiteral("COMMAND"),
-                            QStringLiteral("info, read, prefetch, evict, export, verify, status, remove, list, extract, config, gc, pack or repack."));
+                            QStringLiteral("info, read, prefetch, evict, export, verify, status, remove, list, ls, extract, config, gc, pack or repack."));
     p.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("URL or local path of the object."), QStringLiteral("[SOURCE]"));
 
     if (!p.parse(arguments))
@@ -140,7 +152,7 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
     c.command = pos.first();
     static const QStringList withSource = {QStringLiteral("info"), QStringLiteral("read"), QStringLiteral("prefetch"),
                                            QStringLiteral("evict"), QStringLiteral("export"),
-                                           QStringLiteral("remove"), QStringLiteral("list")};
+                                           QStringLiteral("remove"), QStringLiteral("list"), QStringLiteral("ls")};
     if (c.command == u"status" || c.command == u"gc" || c.command == u"repack") {
         if (pos.size() != 1)
             return usageError(QStringLiteral("%1 takes no SOURCE").arg(c.command));
@@ -188,7 +200,12 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
         return usageError(QStringLiteral("extract needs -o DIR (or -o - for one entry to stdout)"));
     if (c.command == u"extract" && p.value(output) == u"-" && c.entries.size() != 1)
         return usageError(QStringLiteral("extract -o - writes exactly one ENTRY to stdout; name one"));
-    if (p.isSet(json) && c.command != u"info" && c.command != u"status" && c.command != u"list")
+    if (c.command == u"ls" && !c.source.startsWith(QStringLiteral("s3://"), Qt::CaseInsensitive))
+        return usageError(QStringLiteral("ls lists a bucket: s3://BUCKET[/PREFIX]"));
+    if (p.isSet(recursive) && c.command != u"ls")
+        return usageError(QStringLiteral("--recursive is not an option of %1").arg(c.command));
+    c.recursive = p.isSet(recursive);
+    if (p.isSet(json) && c.command != u"info" && c.command != u"status" && c.command != u"list" && c.command != u"ls")
         return usageError(QStringLiteral("--json is not an option of %1").arg(c.command));
     if (p.isSet(sparse) && c.command != u"export")
         return usageError(QStringLiteral("--sparse is not an option of %1").arg(c.command));
@@ -230,6 +247,8 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
     }
     if (p.isSet(caFile))
         c.engine.source.caFile = p.value(caFile);
+    if (p.isSet(endpointUrl)) // above AWS_ENDPOINT_URL_S3 and the rest, as in the AWS CLI: for every part of the process
+        qputenv("AWS_ENDPOINT_URL_S3", p.value(endpointUrl).toUtf8());
     if (p.isSet(maxAge)) {
         bool ok = false;
         const qint64 s = p.value(maxAge).toLongLong(&ok);

@@ -20,6 +20,7 @@ struct CliConfig {
     QString output;         // -o
     bool json = false;
     bool sparse = false;
+    bool recursive = false;  // ls: every key under the prefix, no common prefixes
     bool progress = false;
     bool stats = false;
     EngineConfig engine;

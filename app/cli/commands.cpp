@@ -7,6 +7,7 @@
 #include "cache.h"
 #include "outputwriter.h"
 #include "progressbar.h"
+#include "s3commands.h"
 #include "rangeparse.h"
 #include "sparseobject.h"
 
@@ -305,6 +306,8 @@ int runCommand(const CliConfig &c)
         rc = cmdPack(c);
     } else if (c.command == u"repack") {
         rc = cmdRepack(c);
+    } else if (c.command == u"ls") {
+        rc = cmdLs(c, stats);
     } else if (c.command == u"verify" && c.source.isEmpty()) {
         rc = cmdVerifyCache(c);
     } else {

@@ -163,6 +163,8 @@ std::optional<Result<QByteArray>> SparseObject::readPresent(ByteRange range) con
     // m_store and m_geometry never change after construction; the store locks itself.
     if (range.isEmpty() || range.begin < 0 || range.end > m_geometry.objectSize)
         return std::nullopt;
+    if (m_changed) // changed upstream: read() says so (the old bytes may not be evicted yet)
+        return std::nullopt;
     const auto [first, last] = m_geometry.chunksTouching(range);
     if (m_store->countPresent(first, last) != last - first + 1)
         return std::nullopt;
@@ -404,6 +406,7 @@ void SparseObject::failAll(const Error &error)
 
 void SparseObject::handleChanged(const Error &error)
 {
+    m_changed = true; // readPresent() on other threads serves no byte of the old version from now on
     m_fatal = makeError(ErrorKind::Changed, QStringLiteral("%1; its cached data was dropped; open it again to fetch the "
                                                            "current version").arg(error.message));
     Q_EMIT changedUpstream(m_fatal->message);

@@ -198,6 +198,7 @@ private:
     ChunkGeometry m_geometry;
     QStringList m_warnings;
 
+    std::atomic<bool> m_changed{false}; // set on the object's thread when it changed upstream; read anywhere
     ByteRange m_fetchedAtOpen;                      // the chunks the opening request stored
     mutable std::atomic<bool> m_fetchedAtOpenCounted{false};
     ChunkBitmap m_inFlight;                         // chunks planned into an upstream request

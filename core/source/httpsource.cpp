@@ -14,6 +14,14 @@ HttpSource::HttpSource(QUrl url, const SourceOptions &options, std::shared_ptr<S
     m_worker->moveToThread(m_stack->thread());
 }
 
+HttpSource::HttpSource(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics, aws::S3Settings s3)
+    : m_stats(std::move(statistics)), m_stack(NetworkStack::shared()), m_s3(true)
+{
+    HttpWorker::S3Object object{std::move(s3), url.host(), url.path(QUrl::FullyDecoded).mid(1)};
+    m_worker = new HttpWorker(std::move(url), options, m_stats, m_stack.get(), std::move(object));
+    m_worker->moveToThread(m_stack->thread());
+}
+
 HttpSource::~HttpSource()
 {
     HttpWorker *worker = m_worker;
@@ -45,7 +53,7 @@ quint64 HttpSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, bool i
     return id;
 }
 
-bool HttpSource::batchesReads() const { return !m_worker->rangesIgnored(); }
+bool HttpSource::batchesReads() const { return !m_s3 && !m_worker->rangesIgnored(); } // S3 answers one range per GET
 bool HttpSource::rangesIgnored() const { return m_worker->rangesIgnored(); }
 
 QList<quint64> HttpSource::readBatch(const QList<ByteRange> &ranges, const QList<std::shared_ptr<ReadSink>> &sinks, bool interactive)

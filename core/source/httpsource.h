@@ -11,6 +11,7 @@
 // Connections are reused, across objects too; up to SourceOptions::connections requests of
 // one object run at once.
 
+#include "awssettings.h"
 #include "source.h"
 
 #include <QUrl>
@@ -23,6 +24,8 @@ class NetworkStack;
 class HttpSource final : public Source {
 public:
     HttpSource(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics);
+    // An S3 object: `url` is s3://BUCKET/KEY; requests go to the settings' endpoint, signed.
+    HttpSource(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics, aws::S3Settings s3);
     ~HttpSource() override; // aborts running requests (their sinks see Cancelled); the last source stops the network thread
 
     QFuture<Result<SourceInfo>> open(const OpenProbe &probe = {}) override;
@@ -32,7 +35,7 @@ public:
     bool rangesIgnored() const override;
     QList<quint64> readBatch(const QList<ByteRange> &ranges, const QList<std::shared_ptr<ReadSink>> &sinks, bool interactive) override;
     void cancel(quint64 id) override;
-    QString backendName() const override { return QStringLiteral("http"); }
+    QString backendName() const override { return m_s3 ? QStringLiteral("s3") : QStringLiteral("http"); }
     std::shared_ptr<Statistics> statistics() const override { return m_stats; }
 
 private:
@@ -40,6 +43,7 @@ private:
     std::shared_ptr<NetworkStack> m_stack; // released after m_worker is gone
     HttpWorker *m_worker = nullptr;        // lives in m_stack's thread
     std::atomic<quint64> m_nextId{1};
+    bool m_s3 = false;
 };
 
 } // namespace sparsescope

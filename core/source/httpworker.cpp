@@ -1,4 +1,6 @@
 #include "httpworker.h"
+#include "s3error.h"
+#include "sigv4.h"
 #include "cachepaths.h"
 #include "httpresponse.h"
 
@@ -66,8 +68,9 @@ QString statusText(QNetworkReply *reply)
 }
 } // namespace
 
-HttpWorker::HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics, NetworkStack *stack)
-    : m_stack(stack), m_url(std::move(url)), m_effectiveUrl(m_url), m_display(cachepaths::redactedSource(m_url)),
+HttpWorker::HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics, NetworkStack *stack,
+                       std::optional<S3Object> s3Object)
+    : m_s3(std::move(s3Object)), m_stack(stack), m_url(m_s3 ? aws::objectUrl(m_s3->settings, m_s3->bucket, m_s3->key) : std::move(url)), m_effectiveUrl(m_url), m_display(m_s3 ? QStringLiteral("s3://%1/%2").arg(m_s3->bucket, m_s3->key) : cachepaths::redactedSource(m_url)),
       m_options(options), m_stats(std::move(statistics)), m_buffer(kReadBufferBytes, Qt::Uninitialized)
 {
     m_info.displayName = m_display;
@@ -122,6 +125,24 @@ QNetworkRequest HttpWorker::makeRequest(const QUrl &url)
     req.setRawHeader("Accept-Encoding", "identity");
     req.setHeader(QNetworkRequest::UserAgentHeader, QByteArray("SparseScope/" SPARSESCOPE_VERSION));
     return req;
+}
+
+void HttpWorker::sign(QNetworkRequest &req, const QByteArray &method) const
+{
+    if (!m_s3)
+        return;
+    for (const auto &[name, value] : sigv4::sign(method, req.url(), {}, m_s3->settings.credentials, m_s3->settings.region,
+                                                 QDateTime::currentDateTimeUtc()))
+        req.setRawHeader(name, value);
+}
+
+Error HttpWorker::s3Failure(QNetworkReply *reply, const QString &where, const QByteArray &body) const
+{
+    const int status = statusOf(reply);
+    const QString why = s3::explain(status, body, m_s3->bucket, m_s3->key);
+    if (status == 412)
+        return makeError(ErrorKind::Changed, QStringLiteral("%1 changed upstream: it was replaced (%2)").arg(m_display, why));
+    return upstreamError(reply, QStringLiteral("%1: %2").arg(where, why));
 }
 
 QNetworkAccessManager *HttpWorker::pickManager(bool interactive)
@@ -183,12 +204,15 @@ void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink
     QNetworkRequest req = makeRequest(m_effectiveUrl);
     if (!whole) {
         req.setRawHeader("Range", http::rangeHeader(range));
-        if (!m_ifRange.isEmpty())
+        if (m_s3 && !m_ifMatch.isEmpty())
+            req.setRawHeader("If-Match", m_ifMatch); // a 412 if the object was replaced
+        else if (!m_ifRange.isEmpty())
             req.setRawHeader("If-Range", m_ifRange);
     }
+    sign(req, "GET");
     QNetworkAccessManager *nam = pickManager(interactive);
     QNetworkReply *reply = nam->get(req);
-    reply->setProperty("ifRange", !whole && !m_ifRange.isEmpty());
+    reply->setProperty("ifRange", !whole && !m_s3 && !m_ifRange.isEmpty());
     reply->setReadBufferSize(kReadBufferBytes);
     watchRedirects(reply);
     m_stack->started(nam);
@@ -366,6 +390,8 @@ void HttpWorker::onFinished(quint64 id)
         if (!t.boundary.isEmpty() && t.failure.ok())
             t.failure = deliverMultipart(t);
     }
+    if (m_s3 && statusOf(reply) >= 400 && !t.cancelled)
+        t.failure = s3Failure(reply, where(t.range), reply->readAll()); // the XML error body says why
     Status result = okStatus();
     if (!t.failure.ok()) {
         result = t.failure;

@@ -4,6 +4,7 @@
 // runs in that thread (HttpSource posts to it).
 
 #include "handoff.h"
+#include "awssettings.h"
 #include "networkstack.h"
 #include "source.h"
 
@@ -15,6 +16,7 @@
 #include <QUrl>
 
 #include <atomic>
+#include <optional>
 #include <unordered_map>
 
 class QNetworkAccessManager;
@@ -25,7 +27,16 @@ namespace sparsescope {
 class HttpWorker final : public QObject {
     Q_OBJECT
 public:
-    HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics, NetworkStack *stack);
+    // An S3 object (s3Object set): every request is signed (SigV4), opened by HEAD, and every
+    // range GET carries If-Match with the object's ETag (a 412 means it was replaced).
+    struct S3Object {
+        aws::S3Settings settings;
+        QString bucket;
+        QString key;
+    };
+    HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics, NetworkStack *stack,
+               std::optional<S3Object> s3Object = std::nullopt);
+    bool isS3() const { return m_s3.has_value(); }
     ~HttpWorker() override;
 
     static int statusOf(QNetworkReply *reply); // the HTTP status, 0 before headers or without any
@@ -91,6 +102,10 @@ private:
     Status checkValidators(QNetworkReply *reply) const;
 
     QNetworkRequest makeRequest(const QUrl &url);
+    // Signs `req` for `method` when this is an S3 object (sigv4.h); else nothing.
+    void sign(QNetworkRequest &req, const QByteArray &method) const;
+    // S3: the failure of an error answer, from its XML body (a 412: Changed).
+    Error s3Failure(QNetworkReply *reply, const QString &where, const QByteArray &body) const;
     const QSslConfiguration &tlsConfiguration();
     QNetworkAccessManager *pickManager(bool interactive = false);
     void watchRedirects(QNetworkReply *reply);
@@ -106,6 +121,8 @@ private:
     QString where(ByteRange range) const;
     QString replyError(QNetworkReply *reply) const;
 
+    std::optional<S3Object> m_s3;
+    QByteArray m_ifMatch; // S3: the ETag every range GET must match
     NetworkStack *m_stack; // the process's managers (outlives this worker: HttpSource holds it)
     QUrl m_url;          // as given (may carry credentials; never written anywhere)
     QUrl m_effectiveUrl; // after redirects

@@ -39,6 +39,7 @@ void HttpWorker::startBatch(const QList<quint64> &ids, const QList<ByteRange> &r
     if (batch->ifRange)
         req.setRawHeader("If-Range", m_ifRange);
     batch->manager = pickManager(interactive);
+    sign(req, "GET");
     batch->reply = batch->manager->get(req);
     m_stack->started(batch->manager);
     watchRedirects(batch->reply);

@@ -26,7 +26,7 @@ void HttpWorker::probe(InfoPromise promise, const OpenProbe &probe)
 {
     if (!m_tlsError.isEmpty())
         return answer(promise, makeError(ErrorKind::Usage, m_tlsError));
-    if (probe.isEmpty())
+    if (probe.isEmpty() || m_s3) // S3: HEAD records size and ETag; every GET then carries If-Match
         probeWithHead(promise);
     else
         probeWithRange(promise, probe);
@@ -37,6 +37,7 @@ void HttpWorker::assume(const SourceInfo &info)
     m_info.size = info.size;
     m_info.validator = info.validator;
     m_ifRange = http::ifRangeFor(info.validator);
+    m_ifMatch = m_s3 ? m_ifRange : QByteArray();
 }
 
 void HttpWorker::adopt(QNetworkReply *reply, const SourceInfo &info)
@@ -45,13 +46,16 @@ void HttpWorker::adopt(QNetworkReply *reply, const SourceInfo &info)
     m_info.size = info.size;
     m_info.validator = info.validator;
     m_ifRange = http::ifRangeFor(info.validator);
+    m_ifMatch = m_s3 ? m_ifRange : QByteArray();
 }
 
 void HttpWorker::probeWithHead(InfoPromise promise)
 {
     // On the manager of a user's reads: opening is one, and its connection then serves the next.
     QNetworkAccessManager *nam = pickManager(/*interactive=*/true);
-    QNetworkReply *reply = nam->head(makeRequest(m_url));
+    QNetworkRequest req = makeRequest(m_url);
+    sign(req, "HEAD");
+    QNetworkReply *reply = nam->head(req);
     watchRedirects(reply);
     connect(reply, &QNetworkReply::finished, this, [this, reply, promise] {
         reply->deleteLater();
@@ -67,7 +71,7 @@ void HttpWorker::probeWithHead(InfoPromise promise)
             adopt(reply, info);
             return answer(promise, info);
         }
-        if (isFatalStatus(status, reply))
+        if (isFatalStatus(status, reply) && !(m_s3 && status >= 400)) // S3: the GET below brings the error's body
             return answer(promise, makeError(ErrorKind::Upstream, QStringLiteral("%1: %2").arg(m_display, replyError(reply))));
         probeWithRangeGet(promise); // HEAD refused (405, 501, 403, ...) or without a length
     });
@@ -86,8 +90,9 @@ void HttpWorker::probeWithRange(InfoPromise promise, const OpenProbe &probe)
     const QByteArray range = probe.suffixBytes > 0 ? "bytes=-" + QByteArray::number(probe.suffixBytes) : http::rangeHeader(probe.range);
     req.setRawHeader("Range", range);
     const QByteArray ifRange = http::ifRangeFor(probe.cachedValidator);
-    if (!ifRange.isEmpty())
+    if (!ifRange.isEmpty() && !m_s3)
         req.setRawHeader("If-Range", ifRange);
+    sign(req, "GET");
     QNetworkReply *reply = pickManager(/*interactive=*/true)->get(req); // as the HEAD above
     watchRedirects(reply);
     const qint64 wanted = probe.suffixBytes > 0 ? probe.suffixBytes : probe.range.length();
@@ -148,6 +153,10 @@ Result<SourceInfo> HttpWorker::probeAnswer(QNetworkReply *reply, const OpenProbe
         info.size = 0;
         adopt(reply, info);
         return info;
+    }
+    if (m_s3 && status >= 400) {
+        const Error e = s3Failure(reply, m_display, body);
+        return Error(e); // e.g. "s3://b/k: NoSuchKey: …; check the key (…)"
     }
     if (status != 200 && status != 206)
         return fail(replyError(reply));

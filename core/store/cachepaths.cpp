@@ -1,4 +1,5 @@
 #include "cachepaths.h"
+#include "awssettings.h"
 
 #include <QCryptographicHash>
 #include <QDir>
@@ -10,6 +11,17 @@ namespace sparsescope::cachepaths {
 
 QUrl sourceUrl(const QString &text)
 {
+    if (text.startsWith(QStringLiteral("s3://"), Qt::CaseInsensitive)) {
+        // As the AWS CLI writes it: s3://BUCKET/KEY with the key unencoded (spaces, UTF-8, '%'
+        // taken literally).
+        const QString rest = text.mid(5);
+        const qsizetype slash = rest.indexOf(u'/');
+        QUrl u;
+        u.setScheme(QStringLiteral("s3"));
+        u.setHost(slash < 0 ? rest : rest.left(slash));
+        u.setPath(u'/' + (slash < 0 ? QString() : rest.mid(slash + 1)), QUrl::DecodedMode);
+        return u;
+    }
     static const QRegularExpression scheme(QStringLiteral("^[A-Za-z][A-Za-z0-9+.-]*://"));
     if (scheme.match(text).hasMatch())
         return QUrl(text, QUrl::StrictMode);
@@ -18,6 +30,8 @@ QUrl sourceUrl(const QString &text)
 
 QUrl canonicalSource(const QUrl &source)
 {
+    if (source.scheme() == u"s3")
+        return source; // an S3 key is a name, not a path: "a/../b" and "a//b" are keys of their own
     QUrl u = source.adjusted(QUrl::RemoveUserInfo | QUrl::RemoveFragment | QUrl::NormalizePathSegments);
     if (u.isLocalFile())
         u = QUrl::fromLocalFile(QDir::cleanPath(QDir(u.toLocalFile()).absolutePath()));
@@ -26,6 +40,8 @@ QUrl canonicalSource(const QUrl &source)
 
 QString redactedSource(const QUrl &source)
 {
+    if (source.scheme() == u"s3") // as the AWS CLI writes it
+        return QStringLiteral("s3://%1%2").arg(source.host(), source.path(QUrl::FullyDecoded));
     QUrl u = canonicalSource(source);
     if (u.hasQuery()) {
         static const QStringList sensitive = {QStringLiteral("token"), QStringLiteral("sig"), QStringLiteral("signature"),
@@ -50,7 +66,9 @@ QString redactedSource(const QUrl &source)
 
 QString objectId(const QUrl &source)
 {
-    const QByteArray canonical = canonicalSource(source).toEncoded();
+    QByteArray canonical = canonicalSource(source).toEncoded();
+    if (source.scheme() == u"s3") // an object's identity is endpoint + bucket + key
+        canonical += '@' + aws::endpointIdentity().toUtf8();
     return QString::fromLatin1(QCryptographicHash::hash(canonical, QCryptographicHash::Sha256).toHex().left(32));
 }
 
