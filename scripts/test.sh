@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
+bash scripts/setup-npm.sh
 bash scripts/build.sh
 ctest --test-dir "${BUILD_DIR:-build}" -LE slow --output-on-failure -j2
 

@@ -219,6 +219,52 @@ private Q_SLOTS:
         QCOMPARE(one.exitCode, 0);
         QCOMPARE(one.out, QByteArray("entry 7\n").repeated(50));
     }
+
+    void interoperatesWithS3rver()
+    {
+        // @20minutes/s3rver (Node; it checks SigV4 with its own code): installed by
+        // scripts/setup-npm.sh, part of the README's test command.
+        const QString npm = QStringLiteral(SPARSESCOPE_NPM_DIR);
+        if (!QFile::exists(npm + QStringLiteral("/node_modules/@20minutes/s3rver/package.json")))
+            QSKIP("@20minutes/s3rver is not installed: run scripts/setup-npm.sh");
+        QProcess node;
+        node.start(QStringLiteral("node"), {QStringLiteral(SPARSESCOPE_S3RVER_JS), npm, m_tmp.filePath(QStringLiteral("s3rver")),
+                                            QStringLiteral("bkt")});
+        QVERIFY2(node.waitForStarted(10000), qPrintable(node.errorString()));
+        while (!node.canReadLine() && node.waitForReadyRead(20000)) {
+        }
+        const QByteArray line = node.readLine().trimmed();
+        QVERIFY2(line.startsWith("listening "), node.readAllStandardError().constData());
+        const QString endpoint = QStringLiteral("http://127.0.0.1:%1").arg(QString::fromLatin1(line.mid(10)));
+        QFile body(m_tmp.filePath(QStringLiteral("put.bin")));
+        QVERIFY(body.open(QIODevice::WriteOnly));
+        body.write(m_bytes);
+        body.close();
+        QProcess put; // s3rver takes unsigned uploads
+        put.start(QStringLiteral("curl"), {QStringLiteral("-sf"), QStringLiteral("-X"), QStringLiteral("PUT"), QStringLiteral("--data-binary"),
+                                           QStringLiteral("@") + body.fileName(), endpoint + QStringLiteral("/bkt/dir/my%20obj.bin")});
+        QVERIFY(put.waitForFinished(30000) && put.exitCode() == 0);
+        const QStringList env = {QStringLiteral("AWS_ACCESS_KEY_ID=S3RVER"), QStringLiteral("AWS_SECRET_ACCESS_KEY=S3RVER"),
+                                 QStringLiteral("AWS_ENDPOINT_URL_S3=") + endpoint, QStringLiteral("AWS_CONFIG_FILE=/dev/null"),
+                                 QStringLiteral("AWS_SHARED_CREDENTIALS_FILE=/dev/null")};
+        const QString cache = m_tmp.filePath(QStringLiteral("c11"));
+        CliRun r = runCli(cache, {QStringLiteral("read"), QStringLiteral("s3://bkt/dir/my obj.bin"), QStringLiteral("-r"), QStringLiteral("100000-")},
+                          60000, -1, env);
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(r.out, m_bytes.mid(100000));
+        r = runCli(cache, {QStringLiteral("ls"), QStringLiteral("s3://bkt"), QStringLiteral("--recursive"), QStringLiteral("--json")}, 60000, -1, env);
+        QCOMPARE(r.exitCode, 0);
+        const QJsonArray keys = QJsonDocument::fromJson(r.out).array();
+        QCOMPARE(keys.size(), 1);
+        QCOMPARE(keys[0].toObject().value(QStringLiteral("key")).toString(), QStringLiteral("dir/my obj.bin"));
+        QCOMPARE(keys[0].toObject().value(QStringLiteral("size")).toDouble(), double(m_bytes.size()));
+        r = runCli(m_tmp.filePath(QStringLiteral("c12")), {QStringLiteral("info"), QStringLiteral("s3://bkt/dir/my obj.bin")}, 60000, -1,
+                   env + QStringList{QStringLiteral("AWS_SECRET_ACCESS_KEY=wrong")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("SignatureDoesNotMatch"), r.err.constData());
+        node.kill();
+        node.waitForFinished(5000);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestS3)
