@@ -445,8 +445,18 @@ void MainWindow::dragEnterEvent(QDragEnterEvent *event)
 void MainWindow::dropEvent(QDropEvent *event)
 {
     QList<QUrl> urls = event->mimeData()->urls();
-    if (urls.isEmpty() && event->mimeData()->hasText())
-        urls.append(QUrl(event->mimeData()->text().trimmed()));
+    if (urls.isEmpty() && event->mimeData()->hasText()) {
+        const QString text = event->mimeData()->text().trimmed();
+        if (QString why; text.startsWith(QStringLiteral("s3://"), Qt::CaseInsensitive)) { // a key is taken as written
+            if (OpenUrlDialog::isAcceptable(text, &why))
+                openSource(text);
+            else
+                m_activity->addEvent(text, why, true);
+            event->acceptProposedAction();
+            return;
+        }
+        urls.append(QUrl(text));
+    }
     for (const QUrl &url : std::as_const(urls)) {
         QString why;
         if (url.isLocalFile())

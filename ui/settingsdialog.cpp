@@ -121,7 +121,7 @@ OpenUrlDialog::OpenUrlDialog(QWidget *parent) : QDialog(parent)
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     auto *layout = new QVBoxLayout(this);
-    layout->addWidget(new QLabel(tr("URL of an HTTP(S) object that supports byte ranges:")));
+    layout->addWidget(new QLabel(tr("URL of an HTTP(S) object that supports byte ranges, or s3://BUCKET/KEY:")));
     layout->addWidget(m_edit);
     layout->addWidget(hint);
     layout->addWidget(buttons);
@@ -149,6 +149,17 @@ QString OpenUrlDialog::withScheme(const QString &text)
 
 bool OpenUrlDialog::isAcceptable(const QString &text, QString *why)
 {
+    if (text.trimmed().startsWith(QStringLiteral("s3://"), Qt::CaseInsensitive)) {
+        // s3://BUCKET/KEY, the key as the AWS CLI writes it (spaces and UTF-8 as they are).
+        const QString rest = text.trimmed().mid(5);
+        const qsizetype slash = rest.indexOf(u'/');
+        if (slash <= 0 || slash == rest.size() - 1 || rest.endsWith(u'/')) {
+            *why = tr("Write s3://BUCKET/KEY: a bucket and the key of one object.");
+            return false;
+        }
+        *why = tr("OK (credentials, region and endpoint as the AWS CLI finds them)");
+        return true;
+    }
     const QUrl url(withScheme(text), QUrl::StrictMode);
     const QString scheme = url.scheme().toLower();
     if (!url.isValid()) {
@@ -156,7 +167,7 @@ bool OpenUrlDialog::isAcceptable(const QString &text, QString *why)
         return false;
     }
     if (scheme != u"http" && scheme != u"https") {
-        *why = tr("Only http:// and https:// URLs can be opened here (use Open File for local files).");
+        *why = tr("Only http://, https:// and s3:// URLs can be opened here (use Open File for local files).");
         return false;
     }
     if (url.host().isEmpty()) {

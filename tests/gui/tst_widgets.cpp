@@ -68,6 +68,10 @@ private Q_SLOTS:
         QVERIFY2(why.contains(QStringLiteral("https://example.org/a.zip")), qPrintable(why));
         QVERIFY(!OpenUrlDialog::isAcceptable(QStringLiteral("notes/a.zip"), &why));
         QVERIFY(!OpenUrlDialog::isAcceptable(QStringLiteral("example.org"), &why)); // no object named
+        QVERIFY(OpenUrlDialog::isAcceptable(QStringLiteral("s3://bucket/dir/a b é.zip"), &why));
+        QCOMPARE(OpenUrlDialog::withScheme(QStringLiteral("s3://bucket/a b")), QStringLiteral("s3://bucket/a b"));
+        QVERIFY(!OpenUrlDialog::isAcceptable(QStringLiteral("s3://bucket"), &why));
+        QVERIFY(!OpenUrlDialog::isAcceptable(QStringLiteral("s3://bucket/dir/"), &why));
     }
     void thePreviewShowsTextAsText()
     {

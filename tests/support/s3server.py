@@ -37,7 +37,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)) if not (headers and "Content-Length" in headers) else headers["Content-Length"])
+        if not (headers and "Content-Length" in headers):  # a HEAD names the object's length itself
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if not head and body:
             self.wfile.write(body)
@@ -116,9 +117,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = os.path.join(bucket_dir, key)
         if not os.path.isfile(path):
             return self.error(404, "NoSuchKey", "The specified key does not exist.", "/%s/%s" % (bucket, key))
-        with open(path, "rb") as f:
-            data = f.read()
-        etag = '"%s"' % hashlib.md5(data).hexdigest()
+        size = os.path.getsize(path)
+        etag = '"%s"' % self.server.md5_of(path)
         headers = {"ETag": etag, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream",
                    "Last-Modified": self.date_time_string(os.path.getmtime(path))}
         wanted = self.headers.get("If-Match")
@@ -130,7 +130,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if "," in spec:
                 spec = spec.split(",")[0]  # S3 serves the first range only
             a, b = spec.split("-")
-            size = len(data)
             if a == "":
                 first, last = max(0, size - int(b)), size - 1
             else:
@@ -139,11 +138,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if first >= size:
                 return self.error(416, "InvalidRange", "The requested range is not satisfiable")
             headers["Content-Range"] = "bytes %d-%d/%d" % (first, last, size)
-            return self.send(206, data[first:last + 1], headers)
+            return self.send_file(206, path, first, last + 1 - first, headers)
         if self.command == "HEAD":
-            headers["Content-Length"] = str(len(data))
+            headers["Content-Length"] = str(size)
             return self.send(200, b"", headers, head=True)
-        self.send(200, data, headers)
+        self.send_file(200, path, 0, size, headers)
+
+    def send_file(self, status, path, offset, length, headers):
+        # Streams the range from the file (never the whole object into memory).
+        self.record(status)
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        with open(path, "rb") as f:
+            f.seek(offset)
+            while length > 0:
+                block = f.read(min(length, 1 << 20))
+                if not block:
+                    break
+                self.wfile.write(block)
+                length -= len(block)
 
     def list_objects(self, bucket_dir, q):
         prefix = q.get("prefix", [""])[0]
@@ -177,8 +193,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out.append("<CommonPrefixes><Prefix>%s</Prefix></CommonPrefixes>" % escape(key))
             else:
                 p = os.path.join(bucket_dir, key)
-                with open(p, "rb") as f:
-                    etag = hashlib.md5(f.read()).hexdigest()
+                etag = self.server.md5_of(p)
                 mtime = datetime.datetime.fromtimestamp(os.path.getmtime(p), datetime.timezone.utc)
                 out.append("<Contents><Key>%s</Key><LastModified>%s</LastModified><ETag>&quot;%s&quot;</ETag><Size>%d</Size>"
                            "<StorageClass>STANDARD</StorageClass></Contents>"
@@ -187,6 +202,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             out.append("<NextContinuationToken>%s</NextContinuationToken>" % escape(page[-1][0]))
         out.append("</ListBucketResult>")
         self.send(200, "".join(out).encode(), {"Content-Type": "application/xml"})
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def md5_of(self, path):
+        # ETags are MD5s of the content, computed once per version of a file (size, mtime).
+        st = os.stat(path)
+        key = (path, st.st_size, st.st_mtime_ns)
+        with self.lock:
+            if key in self.etags:
+                return self.etags[key]
+        h = hashlib.md5()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        with self.lock:
+            self.etags[key] = h.hexdigest()
+        return self.etags[key]
 
 def main():
     ap = argparse.ArgumentParser()
@@ -200,8 +233,8 @@ def main():
     ap.add_argument("--log", default="")
     ap.add_argument("--clock-offset", type=int, default=0, help="seconds this server's clock is ahead (skew tests)")
     a = ap.parse_args()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", a.port), Handler)
+    server.etags = {}
     server.root, server.access, server.secret = a.root, a.access_key, a.secret_key
     server.anonymous, server.slowdown, server.max_keys, server.log = a.anonymous, a.slowdown, a.max_keys, a.log
     server.lock, server.requests, server.clock_offset = threading.Lock(), 0, a.clock_offset
