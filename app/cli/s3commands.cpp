@@ -1,6 +1,5 @@
 #include "s3commands.h"
-#include "cachepaths.h"
-#include "s3lister.h"
+#include "cache.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -11,27 +10,17 @@ namespace sparsescope::cli {
 
 int cmdLs(const CliConfig &c, const std::shared_ptr<Statistics> &stats)
 {
-    const QUrl url = cachepaths::sourceUrl(c.source);
-    const QString bucket = url.host(), prefix = url.path(QUrl::FullyDecoded).mid(1);
-    if (bucket.isEmpty()) {
-        QTextStream(stderr) << "sparsescope-cli: ls needs a bucket: s3://BUCKET[/PREFIX]\n";
-        return ExitUsage;
-    }
-    auto settings = aws::resolveS3Settings();
-    if (!settings) {
-        QTextStream(stderr) << "sparsescope-cli: " << settings.error().message << "\n";
-        return ExitUsage;
-    }
-    auto listing = s3::listObjects(*settings, bucket, prefix, c.recursive, c.engine.source);
+    auto listing = Cache(c.engine.cacheDir).listBucket(c.source, c.recursive, c.engine.source);
     if (!listing) {
         QTextStream(stderr) << "sparsescope-cli: " << listing.error().message << "\n";
-        return ExitFailure;
+        return listing.error().kind == ErrorKind::Usage ? ExitUsage : ExitFailure;
     }
     stats->upstreamRequests += listing->requests;
     QTextStream out(stdout);
     if (c.json) {
         QJsonArray arr;
-        for (const s3::ListEntry &e : std::as_const(listing->entries)) {
+        for (const BucketEntry &b : std::as_const(listing->entries)) {
+            const s3::ListEntry &e = b.entry;
             QJsonObject j;
             j[QStringLiteral("key")] = e.key;
             j[QStringLiteral("size")] = double(e.size);
@@ -44,7 +33,8 @@ int cmdLs(const CliConfig &c, const std::shared_ptr<Statistics> &stats)
         out << QJsonDocument(arr).toJson(QJsonDocument::Compact) << "\n";
         return ExitOk;
     }
-    for (const s3::ListEntry &e : std::as_const(listing->entries)) {
+    for (const BucketEntry &b : std::as_const(listing->entries)) {
+        const s3::ListEntry &e = b.entry;
         if (e.isPrefix)
             out << QStringLiteral("%1 PRE %2\n").arg(QString(), 30).arg(e.key);
         else

@@ -11,6 +11,7 @@
 #include "cachesettings.h"
 #include "chunkbitmap.h"
 #include "result.h"
+#include "s3lister.h"
 #include "sparseobject.h"
 
 #include <QFuture>
@@ -85,6 +86,17 @@ struct CacheListing {
     QString packsProblem;        // the pack index could not be read (then packs counts only the entries)
 };
 
+// One key of a bucket listing and what this cache holds of it.
+struct BucketEntry {
+    s3::ListEntry entry;
+    QString source;          // s3://BUCKET/KEY (a prefix: s3://BUCKET/PREFIX/)
+    qint64 cachedBytes = -1; // present bytes in this cache; -1: not cached (or a prefix)
+};
+struct BucketListing {
+    QList<BucketEntry> entries;
+    int requests = 0;
+};
+
 class Cache {
 public:
     explicit Cache(QString directory) : m_directory(std::move(directory)) {}
@@ -147,6 +159,11 @@ public:
     Result<CacheVerifyReport> verifyAll(const CacheProgress &progress = {}, int waitMs = 30000,
                                         const std::function<void(const QString &)> &waiting = {}) const;
 
+    // (I/O, network) The keys under s3://BUCKET[/PREFIX] (ListObjectsV2, s3lister.h), each with
+    // the bytes this cache holds of it. Blocks: call it off the GUI thread, or use the async form.
+    // Errors: Usage (not an s3:// URL; AWS settings), Upstream (the service's error, explained).
+    Result<BucketListing> listBucket(const QString &bucketUrl, bool recursive, const SourceOptions &options = {}) const;
+    QFuture<Result<BucketListing>> listBucketAsync(const QString &bucketUrl, bool recursive, const SourceOptions &options = {}) const;
     // Opens `source` in this cache (SparseObject::open with config.cacheDir set to it).
     QFuture<SparseObject::OpenResult> open(const QString &source, EngineConfig config, const OpenOptions &options = {}) const;
 
