@@ -112,10 +112,11 @@ private:
     quint64 m_previewSerial = 0;
 
     struct Actions {
-        QAction *openFile, *openUrl, *exportFull, *exportSparse, *quit;
+        QAction *openFile, *openUrl, *browseS3, *exportFull, *exportSparse, *quit;
         QAction *prefetchSelection, *prefetchAll, *evictSelection, *evictAll, *verify, *cancel, *pause, *retry, *remove;
         QAction *settings, *about, *packCache, *repackCache;
     } m_actions{};
+    QString m_lastBucket; // where the S3 browser was last
 };
 
 } // namespace sparsescope

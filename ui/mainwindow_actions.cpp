@@ -1,5 +1,6 @@
 // MainWindow: its actions (menus, toolbar, shortcuts), its title, and the layout it remembers.
 #include "mainwindow.h"
+#include "bucketbrowser.h"
 #include "activitypanel.h"
 #include "archivepane.h"
 #include "cache.h"
@@ -60,6 +61,13 @@ void MainWindow::createActions()
         if (dialog.exec() == QDialog::Accepted)
             openSource(dialog.url());
     });
+    a.browseS3 = make(tr("&Browse S3…"), QStyle::SP_DirOpenIcon, QKeySequence(tr("Ctrl+B")), [this] {
+        auto *browser = new BucketBrowser(m_library->settings().cacheDir, m_lastBucket, this);
+        browser->setAttribute(Qt::WA_DeleteOnClose);
+        connect(browser, &BucketBrowser::openRequested, this, [this](const QString &source) { openSource(source); });
+        connect(browser, &QDialog::finished, this, [this, browser] { m_lastBucket = browser->location(); });
+        browser->show();
+    });
     a.exportFull = make(tr("&Export…"), QStyle::SP_DialogSaveButton, QKeySequence(tr("Ctrl+E")), [this] { chooseExport(ExportMode::Full); });
     a.exportSparse = make(tr("Export &Sparse…"), QStyle::SP_DialogSaveButton, QKeySequence(tr("Ctrl+Shift+E")),
                           [this] { chooseExport(ExportMode::Sparse); });
@@ -117,7 +125,7 @@ void MainWindow::createActions()
     });
 
     QMenu *file = menuBar()->addMenu(tr("&File"));
-    file->addActions({a.openFile, a.openUrl});
+    file->addActions({a.openFile, a.openUrl, a.browseS3});
     file->addSeparator();
     file->addActions({a.exportFull, a.exportSparse});
     file->addSeparator();

@@ -1,8 +1,14 @@
 // The app's small parts: a cache directory given for one run (--cache-dir) never becomes the
 // default of later launches, one chosen in Preferences does; the Open URL dialog takes host/path
-// as a browser does; the preview shows text as text; the activity panel groups a burst of errors.
+// as a browser does; the preview shows text as text; the activity panel groups a burst of errors;
+// the S3 browser lists prefixes and objects with what the cache holds, steps in and opens.
 #include "activitypanel.h"
 #include "appsettings.h"
+#include "awaitfuture.h"
+#include "bucketbrowser.h"
+#include "cache.h"
+#include "nginxfixture.h"
+#include "s3serverfixture.h"
 #include "previewpane.h"
 #include "settingsdialog.h"
 
@@ -11,9 +17,11 @@
 #include <QSettings>
 #include <QTemporaryDir>
 #include <QSpinBox>
+#include <QTreeWidget>
 #include <QtTest>
 
 using namespace sparsescope;
+using namespace sparsescope::test;
 
 class TestWidgets : public QObject {
     Q_OBJECT
@@ -102,6 +110,45 @@ private Q_SLOTS:
         // An event that is not an error is its own line.
         panel.addEvent(QStringLiteral("b.bin"), QStringLiteral("retrying"), false);
         QCOMPARE(panel.topLevelItemCount(), 4);
+    }
+
+    void bucketBrowserStepsInShowsCachedAndOpens()
+    {
+        S3ServerFixture s3;
+        QVERIFY2(s3.start(), qPrintable(s3.errorText()));
+        for (const QString &kv : s3.environment())
+            qputenv(kv.section(u'=', 0, 0).toUtf8().constData(), kv.section(u'=', 1).toUtf8());
+        s3.put(QStringLiteral("bkt"), QStringLiteral("top.bin"), patternBytes(1 << 20, 3));
+        s3.put(QStringLiteral("bkt"), QStringLiteral("dir/inner.bin"), patternBytes(10, 4));
+        const QString cache = m_home.filePath(QStringLiteral("browser-cache"));
+        { // half of top.bin is in the cache
+            EngineConfig c;
+            c.cacheDir = cache;
+            auto o = awaitFuture(Cache(cache).open(QStringLiteral("s3://bkt/top.bin"), c));
+            QVERIFY(o.ok());
+            QVERIFY(awaitFuture((*o)->prefetch({{0, 512 << 10}})).ok());
+            QVERIFY(awaitFuture((*o)->flush()).ok());
+        }
+        BucketBrowser browser(cache, QStringLiteral("s3://bkt"));
+        browser.show();
+        QTRY_COMPARE(browser.rowCount(), 2);
+        auto *tree = browser.findChild<QTreeWidget *>();
+        QVERIFY(tree);
+        QCOMPARE(tree->topLevelItem(0)->text(0), QStringLiteral("dir/")); // prefixes first
+        QCOMPARE(tree->topLevelItem(1)->text(0), QStringLiteral("top.bin"));
+        QCOMPARE(tree->topLevelItem(1)->text(1), QStringLiteral("1.0 MiB"));
+        QVERIFY2(tree->topLevelItem(1)->text(3).contains(QStringLiteral("50 %")), qPrintable(tree->topLevelItem(1)->text(3)));
+        if (qEnvironmentVariableIsSet("SPARSESCOPE_SAVE_GRABS"))
+            browser.grab().save(qEnvironmentVariable("SPARSESCOPE_SAVE_GRABS") + QStringLiteral("/bucket-browser.png"));
+        Q_EMIT tree->itemActivated(tree->topLevelItem(0), 0); // into dir/
+        QTRY_COMPARE(browser.location(), QStringLiteral("s3://bkt/dir/"));
+        QTRY_COMPARE(browser.rowCount(), 1);
+        QCOMPARE(tree->topLevelItem(0)->text(0), QStringLiteral("inner.bin"));
+        QCOMPARE(tree->topLevelItem(0)->text(3), QString()); // not cached
+        QSignalSpy opened(&browser, &BucketBrowser::openRequested);
+        Q_EMIT tree->itemActivated(tree->topLevelItem(0), 0);
+        QCOMPARE(opened.size(), 1);
+        QCOMPARE(opened.first().first().toString(), QStringLiteral("s3://bkt/dir/inner.bin"));
     }
 };
 
