@@ -2,6 +2,7 @@
 #include "awssettings.h"
 #include "sigv4.h"
 
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -59,6 +60,40 @@ private Q_SLOTS:
         QCOMPARE(header(added, "x-amz-security-token"), QByteArray("TOKEN"));
         QVERIFY(header(added, "authorization").contains("x-amz-security-token"));
         QVERIFY(!header(added, "authorization").contains("wJalr")); // the secret never appears
+    }
+
+    void agreesWithBotocore()
+    {
+        // botocore (Debian's python3-botocore, installed by scripts/setup-debian.sh) signs the same
+        // requests at the same instant: the Authorization headers must be equal.
+        const QDateTime when(QDate(2024, 1, 2), QTime(3, 4, 5), Qt::UTC);
+        const char *script =
+            "import sys, datetime\n"
+            "import botocore.auth, botocore.awsrequest, botocore.credentials\n"
+            "class Fixed(datetime.datetime):\n"
+            "    @classmethod\n"
+            "    def utcnow(cls): return cls(2024, 1, 2, 3, 4, 5)\n"
+            "    @classmethod\n"
+            "    def now(cls, tz=None): return cls(2024, 1, 2, 3, 4, 5, tzinfo=tz)\n"
+            "botocore.auth.datetime.datetime = Fixed\n"
+            "for url in sys.argv[3:]:\n"
+            "    r = botocore.awsrequest.AWSRequest(method='GET', url=url)\n"
+            "    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(sys.argv[1], sys.argv[2]), 's3', 'eu-west-1').add_auth(r)\n"
+            "    print(r.headers['Authorization'])\n";
+        const QStringList urls = {QStringLiteral("https://bucket.s3.eu-west-1.amazonaws.com/dir/key.bin"),
+                                  QStringLiteral("http://127.0.0.1:9000/bucket?continuation-token=abc&list-type=2&prefix=a%2Fb")};
+        QProcess python;
+        python.start(QStringLiteral("python3"), QStringList{QStringLiteral("-c"), QString::fromLatin1(script), example().accessKeyId,
+                                                            example().secretAccessKey} + urls);
+        QVERIFY(python.waitForFinished(30000));
+        if (python.exitCode() != 0 && python.readAllStandardError().contains("No module named 'botocore'"))
+            QSKIP("python3-botocore is not installed: run scripts/setup-debian.sh");
+        const QList<QByteArray> theirs = python.readAllStandardOutput().trimmed().split('\n');
+        QCOMPARE(theirs.size(), urls.size());
+        for (int i = 0; i < urls.size(); ++i) {
+            const sigv4::Headers ours = sigv4::sign("GET", QUrl(urls[i]), {}, example(), QStringLiteral("eu-west-1"), when);
+            QCOMPARE(header(ours, "authorization"), theirs[i].trimmed().replace(", ", ",")); // botocore writes ", "
+        }
     }
 
     void settingsFollowTheAwsCliOrder()
