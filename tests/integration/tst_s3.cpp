@@ -56,6 +56,25 @@ private Q_SLOTS:
         QVERIFY(!info.out.contains(S3ServerFixture::secretKey().toUtf8()));
     }
 
+    void theServerAgreesWithCurl()
+    {
+        // The test server's own SigV4 check (the one every test here relies on) accepts curl's
+        // --aws-sigv4 signatures and refuses a wrong secret: two implementations, one verdict.
+        // (curl 7.88 signs the query in the order written: the query here is sorted.)
+        const QString url = m_s3.endpoint() + QStringLiteral("/curl?list-type=2&max-keys=1&prefix=logs%2F");
+        auto curl = [&](const QString &secret) {
+            QProcess p;
+            p.start(QStringLiteral("curl"), {QStringLiteral("-s"), QStringLiteral("-o"), QStringLiteral("/dev/null"), QStringLiteral("-w"),
+                                             QStringLiteral("%{http_code}"), QStringLiteral("--aws-sigv4"), QStringLiteral("aws:amz:us-east-1:s3"),
+                                             QStringLiteral("--user"), S3ServerFixture::accessKey() + u':' + secret, url});
+            p.waitForFinished(30000);
+            return p.readAllStandardOutput();
+        };
+        m_s3.put(QStringLiteral("curl"), QStringLiteral("logs/x"), "x");
+        QCOMPARE(curl(S3ServerFixture::secretKey()), QByteArray("200"));
+        QCOMPARE(curl(QStringLiteral("wrong")), QByteArray("403"));
+    }
+
     void keysAsTheAwsCliWritesThem()
     {
         const QString key = QStringLiteral("sp ace/é x%20+y.txt"); // '%' and '+' literal

@@ -82,7 +82,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
         query = "&".join("%s=%s" % kv for kv in items)
         lines = "".join("%s:%s\n" % (h, " ".join(self.headers.get(h, "").split())) for h in signed)
-        payload = self.headers.get("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        payload = self.headers.get("x-amz-content-sha256", hashlib.sha256(b"").hexdigest())  # GET and HEAD have no body
         canonical = "\n".join([self.command, path, query, lines, ";".join(signed), payload])
         scope = "/".join([day, region, service, "aws4_request"])
         to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
