@@ -124,6 +124,16 @@ int main(int argc, char **argv)
             base > 0 ? QStringLiteral("%1x").arg(ours / base, 0, 'f', 2) : QStringLiteral("-"), QStringLiteral(">= 0.8x"));
     }
 
+    // Each scenario starts from a quiet disk and page cache: what one left behind (gigabytes of
+    // dirty or cached pages) is gone, so that writeback and reclaim do not land in the next one.
+    const auto settle = [&](const QString &leftover) {
+        if (!leftover.isEmpty())
+            QDir(tmp.filePath(leftover)).removeRecursively();
+        ioPool()->waitForDone();
+        ::sync();
+    };
+    settle(QStringLiteral("c3"));
+
     // 4: a cold 4 KiB read while a full-speed prefetch runs, vs idle.
     if (only.contains('4')) {
         const QString url = nginx.url(QStringLiteral("object.bin"));
@@ -167,6 +177,7 @@ int main(int argc, char **argv)
             QStringLiteral("%1x").arg(busy / std::max(0.001, idle), 0, 'f', 1), QStringLiteral("<= 2x idle"));
     }
 
+    settle(QStringLiteral("c4"));
     // 5: reopen with 1 Mi present chunks (4 KiB chunks, 4 GiB of zeros; set up through the store).
     if (only.contains('5')) {
         const QString sparseSource = tmp.filePath(QStringLiteral("zeros.bin"));
@@ -220,7 +231,9 @@ int main(int argc, char **argv)
         row("5 reopen with 1 Mi present chunks until a read is served (ms)", QString::number(median(ms), 'f', 1), QStringLiteral("-"),
             QStringLiteral("%1x").arg(median(ms) / 100.0, 0, 'f', 2), QStringLiteral("<= 100 ms"));
         std::printf("  (of which: journal replay %.1f ms, whole store open %.1f ms)\n", median(replayMs), median(storeMs));
+        QFile::remove(sparseSource);
     }
+    settle(QStringLiteral("c5"));
 
     // 7: 64 readers of one missing chunk.
     if (only.contains('7')) {

@@ -1,5 +1,7 @@
 #include "latencyproxy.h"
 
+#include "listeningchild.h"
+
 #include <QUrl>
 
 namespace sparsescope::test {
@@ -14,21 +16,9 @@ LatencyProxy::~LatencyProxy()
 
 bool LatencyProxy::start(quint16 targetPort, int rttMs)
 {
-    m_process.start(QStringLiteral("python3"), {QStringLiteral(SPARSESCOPE_LATENCYPROXY_PATH), QStringLiteral("--target"),
+    m_port = startListeningChild(m_process, QStringLiteral("python3"), {QStringLiteral(SPARSESCOPE_LATENCYPROXY_PATH), QStringLiteral("--target"),
                                                 QStringLiteral("127.0.0.1:%1").arg(targetPort), QStringLiteral("--rtt-ms"),
-                                                QString::number(rttMs)});
-    if (!m_process.waitForStarted(10000)) {
-        m_error = QStringLiteral("cannot start python3: %1").arg(m_process.errorString());
-        return false;
-    }
-    while (!m_process.canReadLine() && m_process.waitForReadyRead(10000)) {
-    }
-    const QByteArray line = m_process.readLine().trimmed();
-    if (!line.startsWith("listening ")) {
-        m_error = QStringLiteral("the latency proxy did not start: %1 %2").arg(QString::fromUtf8(line), QString::fromUtf8(m_process.readAllStandardError()));
-        return false;
-    }
-    m_port = quint16(line.mid(10).toUInt());
+                                                QString::number(rttMs)}, &m_error);
     return m_port != 0;
 }
 

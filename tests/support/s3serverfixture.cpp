@@ -1,5 +1,7 @@
 #include "s3serverfixture.h"
 
+#include "listeningchild.h"
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -21,22 +23,10 @@ void S3ServerFixture::stop()
 bool S3ServerFixture::start(const QStringList &extra)
 {
     QDir().mkpath(root());
-    m_process.start(QStringLiteral("python3"), QStringList{QStringLiteral(SPARSESCOPE_S3SERVER_PATH), QStringLiteral("--root"), root(),
+    m_port = startListeningChild(m_process, QStringLiteral("python3"), QStringList{QStringLiteral(SPARSESCOPE_S3SERVER_PATH), QStringLiteral("--root"), root(),
                                                            QStringLiteral("--access-key"), accessKey(), QStringLiteral("--secret-key"),
                                                            secretKey(), QStringLiteral("--log"), m_dir.filePath(QStringLiteral("log"))} +
-                                                   extra);
-    if (!m_process.waitForStarted(10000)) {
-        m_error = QStringLiteral("cannot start python3: %1").arg(m_process.errorString());
-        return false;
-    }
-    while (!m_process.canReadLine() && m_process.waitForReadyRead(10000)) {
-    }
-    const QByteArray line = m_process.readLine().trimmed();
-    if (!line.startsWith("listening ")) {
-        m_error = QStringLiteral("the S3 test server did not start: %1 %2").arg(QString::fromUtf8(line), QString::fromUtf8(m_process.readAllStandardError()));
-        return false;
-    }
-    m_port = quint16(line.mid(10).toUInt());
+                                                   extra, &m_error);
     return m_port != 0;
 }
 
