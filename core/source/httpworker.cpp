@@ -70,7 +70,9 @@ QString statusText(QNetworkReply *reply)
 
 HttpWorker::HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<Statistics> statistics, NetworkStack *stack,
                        std::optional<S3Object> s3Object)
-    : m_s3(std::move(s3Object)), m_stack(stack), m_url(m_s3 ? aws::objectUrl(m_s3->settings, m_s3->bucket, m_s3->key) : std::move(url)), m_effectiveUrl(m_url), m_display(m_s3 ? QStringLiteral("s3://%1/%2").arg(m_s3->bucket, m_s3->key) : cachepaths::redactedSource(m_url)),
+    : m_s3(std::move(s3Object)), m_stack(stack),
+      m_url(m_s3 ? aws::objectUrl(m_s3->settings, m_s3->bucket, m_s3->key) : std::move(url)), m_effectiveUrl(m_url),
+      m_display(m_s3 ? QStringLiteral("s3://%1/%2").arg(m_s3->bucket, m_s3->key) : cachepaths::redactedSource(m_url)),
       m_options(options), m_stats(std::move(statistics)), m_buffer(kReadBufferBytes, Qt::Uninitialized)
 {
     m_info.displayName = m_display;

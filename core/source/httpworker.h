@@ -115,6 +115,7 @@ private:
     void probeWithRange(InfoPromise promise, const OpenProbe &probe);
     Result<SourceInfo> probeAnswer(QNetworkReply *reply, const OpenProbe &probe, const QByteArray &body, bool bodyComplete);
     void adopt(QNetworkReply *reply, const SourceInfo &info); // the probe's answer becomes this source's
+    void setValidator(const QString &validator);             // what If-Range (HTTP) or If-Match (S3) will carry
     void onReadyRead(quint64 id, bool finishing = false);
     void onFinished(quint64 id);
     bool checkHeaders(Transfer &t);

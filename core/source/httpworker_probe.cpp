@@ -36,8 +36,13 @@ void HttpWorker::assume(const SourceInfo &info)
 {
     m_info.size = info.size;
     m_info.validator = info.validator;
-    m_ifRange = http::ifRangeFor(info.validator);
-    m_ifMatch = m_s3 ? m_ifRange : QByteArray();
+    setValidator(info.validator);
+}
+
+void HttpWorker::setValidator(const QString &validator)
+{
+    m_ifRange = http::ifRangeFor(validator);
+    m_ifMatch = m_s3 && m_ifRange.startsWith('"') ? m_ifRange : QByteArray(); // S3: a strong ETag, never a date
 }
 
 void HttpWorker::adopt(QNetworkReply *reply, const SourceInfo &info)
@@ -45,8 +50,7 @@ void HttpWorker::adopt(QNetworkReply *reply, const SourceInfo &info)
     m_effectiveUrl = reply->url();
     m_info.size = info.size;
     m_info.validator = info.validator;
-    m_ifRange = http::ifRangeFor(info.validator);
-    m_ifMatch = m_s3 ? m_ifRange : QByteArray();
+    setValidator(info.validator);
 }
 
 void HttpWorker::probeWithHead(InfoPromise promise)
@@ -154,10 +158,8 @@ Result<SourceInfo> HttpWorker::probeAnswer(QNetworkReply *reply, const OpenProbe
         adopt(reply, info);
         return info;
     }
-    if (m_s3 && status >= 400) {
-        const Error e = s3Failure(reply, m_display, body);
-        return Error(e); // e.g. "s3://b/k: NoSuchKey: …; check the key (…)"
-    }
+    if (m_s3 && status >= 400)
+        return s3Failure(reply, m_display, body); // e.g. "s3://b/k: NoSuchKey: …; check the key (…)"
     if (status != 200 && status != 206)
         return fail(replyError(reply));
     if (status == 200) {
