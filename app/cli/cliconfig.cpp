@@ -118,7 +118,7 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
                                    QStringLiteral("RANGE"));
     const QCommandLineOption output(QStringLiteral("o"), QStringLiteral("Output file ('-' for stdout where allowed)."),
                                     QStringLiteral("FILE"));
-    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON (info, status)."));
+    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON (info, status, list, ls)."));
     const QCommandLineOption sparse(QStringLiteral("sparse"), QStringLiteral("Export only present chunks, leaving holes (export)."));
     const QCommandLineOption recursive(QStringLiteral("recursive"), QStringLiteral("Every key under the prefix (ls)."));
     const QCommandLineOption endpointUrl(QStringLiteral("endpoint-url"),
