@@ -2,7 +2,8 @@
 // row per scenario; never fails on a number.
 //   3  warm random 4 KiB reads, several threads, through the engine vs fio psync randread 4k on
 //      the cache's data file
-//   4  a cold 4 KiB read while a full-speed prefetch runs vs the same read on an idle engine
+//   4  a cold 4 KiB read while a full-speed prefetch runs vs the same read on an idle engine (and
+//      curl -r at the same moments: what the busy machine and server cost any client)
 //   5  reopening an object with 1 Mi present chunks: time until the first read is served
 //   7  64 readers of one missing chunk: upstream requests (nginx's access log)
 //   8  a cold sequential read of the whole object in 4 KiB application reads (SparseDevice, the
@@ -138,6 +139,17 @@ int main(int argc, char **argv)
     if (only.contains('4')) {
         const QString url = nginx.url(QStringLiteral("object.bin"));
         QRandomGenerator rng(7);
+        // curl -r of another 4 KiB range at the same moment: what the machine and the server (one
+        // nginx worker, busy with the download) cost any client, our engine aside.
+        auto curlMs = [&](qint64 at) {
+            QProcess c;
+            c.start(QStringLiteral("curl"), {QStringLiteral("-s"), QStringLiteral("-o"), QStringLiteral("/dev/null"), QStringLiteral("-w"),
+                                             QStringLiteral("%{time_total}"), QStringLiteral("-r"),
+                                             QStringLiteral("%1-%2").arg(at).arg(at + 4095), url});
+            c.waitForFinished(30000);
+            return c.readAllStandardOutput().toDouble() * 1000;
+        };
+        QList<double> curlIdle, curlBusy;
         auto sample = [&](std::shared_ptr<SparseObject> &o, bool busy) {
             QList<double> ms;
             for (int i = 0; i < 9; ++i) {
@@ -155,6 +167,7 @@ int main(int argc, char **argv)
                 t.start();
                 (void)awaitFuture(o->read({at, at + 4096}));
                 ms.append(t.nsecsElapsed() / 1e6);
+                (busy ? curlBusy : curlIdle).append(curlMs(size / 4 + qint64(rng.bounded(quint32(size / 4 / 4096))) * 4096));
                 if (busy) {
                     o->cancelAll();
                     (void)awaitFuture(prefetch);
@@ -175,6 +188,9 @@ int main(int argc, char **argv)
         const double busy = sample(o, true);
         row("4 cold 4 KiB read during a full prefetch vs idle (ms)", QString::number(busy, 'f', 2), QString::number(idle, 'f', 2),
             QStringLiteral("%1x").arg(busy / std::max(0.001, idle), 0, 'f', 1), QStringLiteral("<= 2x idle"));
+        const double cb = median(curlBusy), ci = median(curlIdle);
+        row("4 ... curl -r of 4 KiB at the same moments, busy vs idle (ms)", QString::number(cb, 'f', 2), QString::number(ci, 'f', 2),
+            QStringLiteral("%1x").arg(cb / std::max(0.001, ci), 0, 'f', 1), QStringLiteral("-"));
     }
 
     settle(QStringLiteral("c4"));
