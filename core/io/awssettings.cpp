@@ -105,7 +105,13 @@ Result<S3Settings> resolveS3Settings()
 
 QString endpointIdentity()
 {
-    const QString endpoint = endpointText(profileNamed(env("AWS_PROFILE").isEmpty() ? QStringLiteral("default") : env("AWS_PROFILE")));
+    // Called for every cache identity of an S3 object: the environment first, the profile's
+    // files only when it names no endpoint.
+    QString endpoint = env("AWS_ENDPOINT_URL_S3");
+    if (endpoint.isEmpty())
+        endpoint = env("AWS_ENDPOINT_URL");
+    if (endpoint.isEmpty())
+        endpoint = endpointText(profileNamed(env("AWS_PROFILE").isEmpty() ? QStringLiteral("default") : env("AWS_PROFILE")));
     if (endpoint.isEmpty())
         return QStringLiteral("aws");
     const QUrl u(endpoint);
