@@ -5,6 +5,8 @@
 #include <QHostAddress>
 #include <QMap>
 
+#include <functional>
+
 namespace sparsescope::aws {
 
 namespace {
@@ -62,20 +64,27 @@ Profile profileNamed(const QString &name)
     return p;
 }
 
-QString endpointText(const Profile &p)
+QString profileName()
+{
+    const QString named = env("AWS_PROFILE");
+    return named.isEmpty() ? QStringLiteral("default") : named;
+}
+
+// The endpoint in the AWS CLI's order; the profile's files are read only when the environment
+// names none (endpointIdentity() runs for every cache identity of an S3 object).
+QString endpointText(const std::function<Profile()> &profile)
 {
     for (const char *name : {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"})
         if (const QString v = env(name); !v.isEmpty())
             return v;
-    return p.value(QStringLiteral("endpoint_url"));
+    return profile().value(QStringLiteral("endpoint_url"));
 }
 } // namespace
 
 Result<S3Settings> resolveS3Settings()
 {
     S3Settings s;
-    if (const QString named = env("AWS_PROFILE"); !named.isEmpty())
-        s.profile = named;
+    s.profile = profileName();
     const Profile p = profileNamed(s.profile);
     if (!env("AWS_PROFILE").isEmpty() && !p.credentials && !p.config)
         return makeError(ErrorKind::Usage, QStringLiteral("AWS profile \"%1\" is in neither %2 nor %3")
@@ -92,7 +101,7 @@ Result<S3Settings> resolveS3Settings()
             s.region = region;
             break;
         }
-    if (const QString endpoint = endpointText(p); !endpoint.isEmpty()) {
+    if (const QString endpoint = endpointText([&] { return p; }); !endpoint.isEmpty()) {
         s.endpoint = QUrl(endpoint, QUrl::StrictMode);
         const QString scheme = s.endpoint.scheme().toLower();
         if (!s.endpoint.isValid() || (scheme != u"http" && scheme != u"https") || s.endpoint.host().isEmpty())
@@ -105,13 +114,7 @@ Result<S3Settings> resolveS3Settings()
 
 QString endpointIdentity()
 {
-    // Called for every cache identity of an S3 object: the environment first, the profile's
-    // files only when it names no endpoint.
-    QString endpoint = env("AWS_ENDPOINT_URL_S3");
-    if (endpoint.isEmpty())
-        endpoint = env("AWS_ENDPOINT_URL");
-    if (endpoint.isEmpty())
-        endpoint = endpointText(profileNamed(env("AWS_PROFILE").isEmpty() ? QStringLiteral("default") : env("AWS_PROFILE")));
+    const QString endpoint = endpointText([] { return profileNamed(profileName()); });
     if (endpoint.isEmpty())
         return QStringLiteral("aws");
     const QUrl u(endpoint);
