@@ -61,20 +61,26 @@ Headers sortedLower(Headers headers)
     std::sort(headers.begin(), headers.end());
     return headers;
 }
+
+// "host;range;x-amz-date": the signed header names, lower case and sorted.
+QByteArray signedNames(const Headers &headers)
+{
+    QByteArray names;
+    for (const auto &[name, value] : sortedLower(headers))
+        names += (names.isEmpty() ? "" : ";") + name;
+    return names;
+}
 } // namespace
 
 QByteArray canonicalRequest(const QByteArray &method, const QUrl &url, const Headers &signedHeaders, const QByteArray &payloadHash)
 {
-    const Headers sorted = sortedLower(signedHeaders);
-    QByteArray names, lines;
-    for (const auto &[name, value] : sorted) {
-        names += (names.isEmpty() ? "" : ";") + name;
+    QByteArray lines;
+    for (const auto &[name, value] : sortedLower(signedHeaders))
         lines += name + ':' + value + '\n';
-    }
     QByteArray path = uriEncode(url.path(QUrl::FullyDecoded).toUtf8(), true);
     if (path.isEmpty())
         path = "/";
-    return method + '\n' + path + '\n' + canonicalQuery(url) + '\n' + lines + '\n' + names + '\n' + payloadHash;
+    return method + '\n' + path + '\n' + canonicalQuery(url) + '\n' + lines + '\n' + signedNames(signedHeaders) + '\n' + payloadHash;
 }
 
 Headers sign(const QByteArray &method, const QUrl &url, const Headers &headers, const aws::Credentials &credentials,
@@ -89,10 +95,6 @@ Headers sign(const QByteArray &method, const QUrl &url, const Headers &headers, 
         added.append({"x-amz-security-token", credentials.sessionToken.toUtf8()});
     Headers toSign = headers + added;
     toSign.append({"host", hostHeader(url)});
-    const Headers sorted = sortedLower(toSign);
-    QByteArray names;
-    for (const auto &[name, value] : sorted)
-        names += (names.isEmpty() ? "" : ";") + name;
     const QByteArray scope = day + '/' + region.toUtf8() + '/' + service + "/aws4_request";
     const QByteArray stringToSign = "AWS4-HMAC-SHA256\n" + stamp + '\n' + scope + '\n' +
                                     sha256Hex(canonicalRequest(method, url, toSign, kEmptyPayloadHash));
@@ -102,7 +104,7 @@ Headers sign(const QByteArray &method, const QUrl &url, const Headers &headers, 
     key = hmac(key, "aws4_request");
     const QByteArray signature = hmac(key, stringToSign).toHex();
     added.append({"Authorization", "AWS4-HMAC-SHA256 Credential=" + credentials.accessKeyId.toUtf8() + '/' + scope +
-                                       ",SignedHeaders=" + names + ",Signature=" + signature});
+                                       ",SignedHeaders=" + signedNames(toSign) + ",Signature=" + signature});
     return added;
 }
 
