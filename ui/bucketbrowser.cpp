@@ -98,7 +98,7 @@ void BucketBrowser::browse(const QString &text)
     m_status->setText(tr("Listing %1 …").arg(location));
     const int generation = ++m_generation;
     const QString bucketRoot = location.section(u'/', 0, 2) + u'/';
-    Cache(m_cacheDir).listBucketAsync(location, false).then(this, [this, generation, bucketRoot](Result<BucketListing> r) {
+    Cache(m_cacheDir).listBucketAsync(location, /*recursive=*/false, /*holdings=*/true).then(this, [this, generation, bucketRoot](Result<BucketListing> r) {
         if (generation != m_generation)
             return; // the user went elsewhere meanwhile
         if (!r) {

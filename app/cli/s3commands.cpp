@@ -10,7 +10,7 @@ namespace sparsescope::cli {
 
 int cmdLs(const CliConfig &c, const std::shared_ptr<Statistics> &stats)
 {
-    auto listing = Cache(c.engine.cacheDir).listBucket(c.source, c.recursive, c.engine.source);
+    auto listing = Cache(c.engine.cacheDir).listBucket(c.source, c.recursive, /*holdings=*/false, c.engine.source);
     if (!listing) {
         QTextStream(stderr) << "sparsescope-cli: " << listing.error().message << "\n";
         return listing.error().kind == ErrorKind::Usage ? ExitUsage : ExitFailure;

@@ -159,11 +159,14 @@ public:
     Result<CacheVerifyReport> verifyAll(const CacheProgress &progress = {}, int waitMs = 30000,
                                         const std::function<void(const QString &)> &waiting = {}) const;
 
-    // (I/O, network) The keys under s3://BUCKET[/PREFIX] (ListObjectsV2, s3lister.h), each with
-    // the bytes this cache holds of it. Blocks: call it off the GUI thread, or use the async form.
-    // Errors: Usage (not an s3:// URL; AWS settings), Upstream (the service's error, explained).
-    Result<BucketListing> listBucket(const QString &bucketUrl, bool recursive, const SourceOptions &options = {}) const;
-    QFuture<Result<BucketListing>> listBucketAsync(const QString &bucketUrl, bool recursive, const SourceOptions &options = {}) const;
+    // (I/O, network) The keys under s3://BUCKET[/PREFIX] (ListObjectsV2, s3lister.h); with
+    // `holdings`, each with the bytes this cache holds of it (the cache's entries are read once;
+    // without it cachedBytes stays -1 and the cache is not read). Blocks: call it off the GUI
+    // thread, or use the async form. Errors: Usage (not an s3:// URL; AWS settings), Upstream
+    // (the service's error, explained).
+    Result<BucketListing> listBucket(const QString &bucketUrl, bool recursive, bool holdings, const SourceOptions &options = {}) const;
+    QFuture<Result<BucketListing>> listBucketAsync(const QString &bucketUrl, bool recursive, bool holdings,
+                                                   const SourceOptions &options = {}) const;
     // Opens `source` in this cache (SparseObject::open with config.cacheDir set to it).
     QFuture<SparseObject::OpenResult> open(const QString &source, EngineConfig config, const OpenOptions &options = {}) const;
 
