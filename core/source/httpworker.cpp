@@ -6,7 +6,6 @@
 
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
-#include <QSslCertificate>
 #include <QTimer>
 
 namespace sparsescope {
@@ -85,13 +84,7 @@ const QSslConfiguration &HttpWorker::tlsConfiguration()
     // Built on first use, so that plain HTTP never loads the TLS backend (OpenSSL).
     if (!m_tlsReady) {
         m_tlsReady = true;
-        m_tls = QSslConfiguration::defaultConfiguration(); // peer verification on (QSslSocket::VerifyPeer)
-        if (!m_options.caFile.isEmpty()) {
-            const QList<QSslCertificate> extra = QSslCertificate::fromPath(m_options.caFile, QSsl::Pem);
-            if (extra.isEmpty())
-                m_tlsError = QStringLiteral("--ca-file %1: no PEM certificate could be read from it").arg(m_options.caFile);
-            m_tls.addCaCertificates(extra);
-        }
+        m_tls = NetworkStack::tlsConfiguration(m_options.caFile, &m_tlsError);
     }
     return m_tls;
 }

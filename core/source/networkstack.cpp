@@ -2,6 +2,7 @@
 #include "handoff.h"
 
 #include <QNetworkAccessManager>
+#include <QSslCertificate>
 
 #include <mutex>
 
@@ -34,6 +35,18 @@ NetworkStack::~NetworkStack()
     runBlockingOn(home, [home] { delete home; }); // the managers with it, on their thread
     m_thread.quit();
     m_thread.wait();
+}
+
+QSslConfiguration NetworkStack::tlsConfiguration(const QString &caFile, QString *problem)
+{
+    QSslConfiguration tls = QSslConfiguration::defaultConfiguration(); // peer verification on (QSslSocket::VerifyPeer)
+    if (!caFile.isEmpty()) {
+        const QList<QSslCertificate> extra = QSslCertificate::fromPath(caFile, QSsl::Pem);
+        if (extra.isEmpty())
+            *problem = QStringLiteral("--ca-file %1: no PEM certificate could be read from it").arg(caFile);
+        tls.addCaCertificates(extra);
+    }
+    return tls;
 }
 
 NetworkStack::Managed *NetworkStack::find(QNetworkAccessManager *manager)

@@ -16,6 +16,7 @@
 // Qt keys by scheme, host and port: sources of one process are meant to share one TLS
 // configuration (--ca-file is a process-wide option of the CLI and the app).
 
+#include <QSslConfiguration>
 #include <QThread>
 
 #include <memory>
@@ -44,6 +45,11 @@ public:
     QNetworkAccessManager *manager(bool interactive);
     void started(QNetworkAccessManager *manager);
     void finished(QNetworkAccessManager *manager);
+
+    // The TLS configuration of every request: the system's CAs plus those of `caFile` (PEM; the
+    // CLI's --ca-file), peer verification on. `*problem` says why `caFile` gave no certificate
+    // (a request should then not be sent). Loads the TLS backend: call it for https:// only.
+    static QSslConfiguration tlsConfiguration(const QString &caFile, QString *problem);
 
     static constexpr int kRequestsPerManager = 6; // QNetworkAccessManager's HTTP/1.1 channels per host
 

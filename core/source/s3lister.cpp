@@ -1,11 +1,11 @@
 #include "s3lister.h"
+#include "networkstack.h"
 #include "s3error.h"
 #include "sigv4.h"
 
 #include <QEventLoop>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
-#include <QSslCertificate>
 #include <QSslConfiguration>
 #include <QXmlStreamReader>
 
@@ -78,6 +78,13 @@ Result<Listing> listObjects(const aws::S3Settings &settings, const QString &buck
     Listing listing;
     const QString where = QStringLiteral("s3://%1/%2").arg(bucket, prefix);
     QString token;
+    QSslConfiguration tls;
+    if (aws::objectUrl(settings, bucket, QString()).scheme() == u"https") {
+        QString problem;
+        tls = NetworkStack::tlsConfiguration(options.caFile, &problem);
+        if (!problem.isEmpty())
+            return makeError(ErrorKind::Usage, problem);
+    }
     do {
         QUrl url = aws::objectUrl(settings, bucket, QString());
         QByteArray query = "list-type=2";
@@ -90,11 +97,8 @@ Result<Listing> listObjects(const aws::S3Settings &settings, const QString &buck
         url.setQuery(QString::fromLatin1(query), QUrl::StrictMode);
         QNetworkRequest req(url);
         req.setTransferTimeout(options.timeoutMs);
-        if (url.scheme() == u"https" && !options.caFile.isEmpty()) {
-            QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
-            tls.addCaCertificates(QSslCertificate::fromPath(options.caFile, QSsl::Pem));
+        if (url.scheme() == u"https")
             req.setSslConfiguration(tls);
-        }
         for (const auto &[name, value] : sigv4::sign("GET", url, {}, settings.credentials, settings.region, QDateTime::currentDateTimeUtc()))
             req.setRawHeader(name, value);
         QNetworkReply *reply = nam.get(req);
