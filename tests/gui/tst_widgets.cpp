@@ -116,8 +116,7 @@ private Q_SLOTS:
     {
         S3ServerFixture s3;
         QVERIFY2(s3.start(), qPrintable(s3.errorText()));
-        for (const QString &kv : s3.environment())
-            qputenv(kv.section(u'=', 0, 0).toUtf8().constData(), kv.section(u'=', 1).toUtf8());
+        s3.exportEnvironment();
         s3.put(QStringLiteral("bkt"), QStringLiteral("top.bin"), patternBytes(1 << 20, 3));
         s3.put(QStringLiteral("bkt"), QStringLiteral("dir/inner.bin"), patternBytes(10, 4));
         const QString cache = m_home.filePath(QStringLiteral("browser-cache"));

@@ -101,8 +101,7 @@ private Q_SLOTS:
     {
         // In one process (the app, a mount): the object is replaced after it was opened. The next
         // range GET's If-Match fails (412): the cached bytes are dropped and the read says so.
-        for (const QString &kv : m_s3.environment())
-            qputenv(kv.section(u'=', 0, 0).toUtf8().constData(), kv.section(u'=', 1).toUtf8());
+        m_s3.exportEnvironment();
         m_s3.put(QStringLiteral("bkt"), QStringLiteral("live.bin"), m_bytes);
         EngineConfig c;
         c.cacheDir = m_tmp.filePath(QStringLiteral("c10"));

@@ -46,6 +46,12 @@ QStringList S3ServerFixture::environment() const
             QStringLiteral("AWS_CONFIG_FILE=/dev/null"), QStringLiteral("AWS_SHARED_CREDENTIALS_FILE=/dev/null")};
 }
 
+void S3ServerFixture::exportEnvironment() const
+{
+    for (const QString &kv : environment())
+        qputenv(kv.section(u'=', 0, 0).toUtf8().constData(), kv.section(u'=', 1).toUtf8());
+}
+
 QList<S3LogEntry> S3ServerFixture::log() const
 {
     QList<S3LogEntry> out;

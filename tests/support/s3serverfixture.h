@@ -29,6 +29,8 @@ public:
     void put(const QString &bucket, const QString &key, const QByteArray &bytes);
     // The environment a client needs: keys, endpoint, region, and no profile files of this machine.
     QStringList environment() const;
+    // Sets environment() in this process (for engine and app code running in the test itself).
+    void exportEnvironment() const;
     QList<S3LogEntry> log() const;
     void clearLog();
 
