@@ -136,7 +136,7 @@ Freed freeOrphanBlocks(const QString &cacheDir, QStringList *warnings)
         auto meta = ObjectMeta::load(dir + QStringLiteral("/meta.json"));
         if (!meta)
             continue;
-        auto store = openEntry({dir, *meta});
+        auto store = openEntry({dir, *meta, {}});
         if (!store) {
             if (warnings)
                 *warnings << QStringLiteral("gc skipped %1: %2").arg(meta->source, store.error().message);

@@ -341,9 +341,10 @@ Result<QByteArray> SparseFileStore::read(ByteRange range, bool stampAccess) cons
     auto *self = const_cast<SparseFileStore *>(this); // refresh() only catches up with the journal
     for (int attempt = 0;; ++attempt) {
         self->catchUpWithDrops(); // an eviction elsewhere before this read: learn it first
-        const quint64 drops = m_foreignDrops.load();
+        const quint64 drops = m_dropSeq.load();
         const quint64 shared = m_claims.drops();
         qint64 first = 0, last = -1;
+        ReadPlan plan;
         {
             std::shared_lock l(m_stateLock);
             std::tie(first, last) = m_geometry.chunksTouching(range);
@@ -352,20 +353,23 @@ Result<QByteArray> SparseFileStore::read(ByteRange range, bool stampAccess) cons
             if (range.end > m_geometry.objectSize || m_present.countInSpan(first, last) != last - first + 1)
                 return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 are not all present in the cache")
                                                            .arg(range.toInclusiveString(), m_meta.source));
-            if (Status st = readPresentLocked(range, out.data()); !st)
-                return st.error();
+            plan = planReadLocked(range);
         }
-        // Another process counts an eviction or a pack (after its record is durable) before it
-        // punches: if the count did not move during the pread, none of the bytes just read was a hole.
+        const Status st = readPlanned(plan, range, out.data()); // no lock held: writers and the GUI go on
+        // A drop here or elsewhere is counted (after its record is durable) before its bytes go: if
+        // none touched these chunks during the read, none of the bytes just read was a hole.
         if (m_claims.drops() != shared)
             (void)self->refresh();
-        if (!self->droppedSince(drops, first, last)) {
+        const bool dropped = self->droppedSince(drops, first, last);
+        if (!st && !dropped)
+            return st.error();
+        if (!dropped) {
             if (stampAccess)
                 stamp(first, last);
             return out;
         }
         if (attempt >= 3 || countPresent(first, last) != last - first + 1)
-            return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted by another process while being read")
+            return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 kept being evicted while being read; try again")
                                                        .arg(range.toInclusiveString(), m_meta.source));
         // Still present: moved into the packs meanwhile. Read again from where they are now.
     }
@@ -462,14 +466,21 @@ Status SparseFileStore::reset(qint64 newSize, const QString &newValidator)
 {
     QMutexLocker j(&m_journalMutex);
     std::unique_lock d(m_dataLock);
-    ObjectMeta want = m_meta;
+    ObjectMeta want;
+    {
+        std::unique_lock l(m_stateLock); // nothing is present from here on: reads fail or retry
+        want = m_meta;
+        m_present.resetSpan(0, std::max<qint64>(0, m_present.size() - 1));
+        m_packed.resetSpan(0, std::max<qint64>(0, m_packed.size() - 1));
+    }
+    noteDrop(0, std::numeric_limits<qint64>::max());
     want.size = newSize;
     want.validator = newValidator;
     const qint64 allocatedBefore = allocatedBytesOf(m_dataFd);
     Status st = resetShared(want); // a Reset record, so that other processes see it too
     if (m_budget)
         m_budget->account(allocatedBytesOf(m_dataFd) - allocatedBefore);
-    if (Status a = m_access.reset(m_geometry.chunkCount()); !a && st)
+    if (Status a = m_access.reset(geometry().chunkCount()); !a && st)
         st = a;
     std::unique_lock l(m_stateLock);
     m_present = ChunkBitmap(m_geometry.chunkCount());

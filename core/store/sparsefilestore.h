@@ -105,8 +105,6 @@ public:
     // stampAccess false: the read does not count as a use (the budget's look at a cold chunk).
     Result<QByteArray> read(ByteRange range, bool stampAccess) const;
     Status copyPresentTo(int fd, ByteRange range, bool requireAll) const override;
-    Status copyRun(int fd, ByteRange span) const;    // loose chunks: copy_file_range(2)
-    Status copyPacked(int fd, qint64 first, qint64 last, ByteRange range) const; // packed chunks [first, last] ∩ range
     Status commit() override;
     Result<qint64> evict(qint64 first, qint64 last) override;
     Result<VerifyReport> verify() override;
@@ -181,10 +179,30 @@ private:
     void attachBudget(); // the cache's budget and this entry's access times, after initialize()
     void stamp(qint64 first, qint64 last) const;
     qint64 presentBytesLocked() const;
-    // Reads bytes of `range` (all present) into `out`: loose runs with pread(2), packed chunks from
-    // the packs. Holds m_stateLock shared (the caller does). Errors: LocalIo, Integrity.
-    Status readPresentLocked(ByteRange range, char *out) const;
-    Status readPackedLocked(qint64 chunk, qint64 offset, char *out, qint64 length) const;
+    // Reading present bytes without holding m_stateLock across I/O: a plan is made under the lock
+    // (where each piece of the range lies now), carried out without it, and then checked with
+    // droppedSince() — a chunk dropped, packed or reset meanwhile (here or by another process) is
+    // read again. A piece is a loose run (packedChunk -1: pread(2) or copy_file_range(2) from the
+    // data file) or a part of one packed chunk (its checksum taken with the plan).
+    struct ReadPiece {
+        ByteRange range;         // object bytes
+        qint64 packedChunk = -1; // the packed chunk holding them, or -1: loose
+        quint64 checksum = 0;    // of that packed chunk
+        qint64 offsetInChunk = 0; // where range begins inside that packed chunk
+    };
+    using ReadPlan = QList<ReadPiece>;
+    ReadPlan planReadLocked(ByteRange range) const; // m_stateLock held (shared) by the caller
+    // Carries out `plan` into `out` (which holds the bytes of `range`). Errors: LocalIo, Integrity.
+    Status readPlanned(const ReadPlan &plan, ByteRange range, char *out) const;
+    // Reads `length` bytes at `offset` inside packed chunk `chunk` (checksum `checksum`). Errors:
+    // LocalIo, Integrity (naming the object and bytes).
+    Status readPacked(qint64 chunk, quint64 checksum, qint64 offset, char *out, qint64 length) const;
+    // Copies `plan` into `fd` at the same offsets (exports). Errors: LocalIo, Integrity.
+    Status copyPlanned(int fd, const ReadPlan &plan) const;
+    Status copyRun(int fd, ByteRange span) const; // loose bytes: copy_file_range(2)
+    // Records that this store dropped (evicted, packed or reset) chunks [first, last], after
+    // m_stateLock no longer shows them as loose and before their bytes go: reads under way retry.
+    void noteDrop(qint64 first, qint64 last);
     std::shared_ptr<PackStore> packs() const;
     QString dataPath() const { return m_dir + QStringLiteral("/data"); }
     QString journalPath() const { return m_dir + QStringLiteral("/journal"); }
@@ -205,7 +223,7 @@ private:
     ChunkBitmap m_claimed;     // chunks this store has claimed and not yet released
     QMutex m_tailMutex;        // m_tailOffset; taken after m_dataLock, before m_stateLock
     std::atomic<qint64> m_tailOffset{0}; // journal bytes already applied (written under m_tailMutex)
-    std::atomic<quint64> m_foreignDrops{0}; // evictions and resets by others applied so far
+    std::atomic<quint64> m_dropSeq{0};      // drops (evictions, packs, resets; here or by others) applied so far
     std::atomic<quint64> m_sharedDropsSeen{0};
     std::atomic<qint64> m_ownUnread{0};     // bytes this store appended that refresh() has not passed yet // the claims file's drop counter when refresh() last looked
     // Catches up with the journal if another process dropped chunks since the last look (a load of
@@ -213,7 +231,7 @@ private:
     void catchUpWithDrops();
     struct Drop { quint64 seq; qint64 first; qint64 last; };
     std::deque<Drop> m_recentDrops;         // the last ones, under m_tailMutex
-    // True if a foreign eviction or reset applied after `seq` dropped some chunk of [first, last].
+    // True if a drop noted after `seq` (m_dropSeq) touched some chunk of [first, last].
     bool droppedSince(quint64 seq, qint64 first, qint64 last);
 
     // Lock order: m_journalMutex, then m_dataLock, then m_stateLock.
@@ -223,7 +241,7 @@ private:
     // it, a chunk fetched again right after an eviction dropped it could be marked present and
     // then have its new bytes punched out (found by the model-based test, tst_model).
     WriterPreferringMutex m_dataLock;
-    mutable WriterPreferringMutex m_stateLock; // m_present, m_checksums, m_pending; readers hold it across pread
+    mutable WriterPreferringMutex m_stateLock; // m_present, m_packed, m_checksums, m_pending, m_meta, m_geometry; never held across I/O
     ChunkGeometry m_geometry;
     ChunkBitmap m_present;
     ChunkBitmap m_packed;           // present chunks whose bytes are in the packs

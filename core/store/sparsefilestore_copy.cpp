@@ -23,32 +23,31 @@ Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) 
         const qint64 e = std::min(last, b + blockChunks - 1);
         for (int attempt = 0;; ++attempt) {
             self->catchUpWithDrops();
-            const quint64 drops = m_foreignDrops.load();
+            const quint64 drops = m_dropSeq.load();
             const quint64 shared = m_claims.drops();
+            ReadPlan plan;
             {
                 std::shared_lock l(m_stateLock);
                 if (requireAll && m_present.countInSpan(b, e) != e - b + 1)
                     return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 were evicted before they could be exported")
                                                                .arg(g.chunkSpan(b, e).toInclusiveString(), m_meta.source));
-                for (const auto &[x, y] : m_present.setRuns(b, e)) {
-                    for (const auto &[p, q] : gapsBetween(x, y, m_packed.setRuns(x, y)))
-                        if (Status st = copyRun(fd, g.chunkSpan(p, q).intersected(range)); !st)
-                            return st;
-                    for (const auto &[p, q] : m_packed.setRuns(x, y))
-                        if (Status st = copyPacked(fd, p, q, range); !st)
-                            return st;
-                }
+                for (const auto &[x, y] : m_present.setRuns(b, e))
+                    plan += planReadLocked(g.chunkSpan(x, y).intersected(range));
             }
+            const Status copied = copyPlanned(fd, plan); // no lock held: up to 64 MiB of I/O
             if (m_claims.drops() != shared)
                 (void)self->refresh();
-            if (!self->droppedSince(drops, b, e)) {
+            const bool dropped = self->droppedSince(drops, b, e);
+            if (!copied && !dropped)
+                return copied;
+            if (!dropped) {
                 stamp(b, e);
                 break;
             }
-            // Another process evicted some of it meanwhile: what was copied may hold holes. Copy the
-            // block again over a clean target (a few times; then say so).
+            // Evicted or packed meanwhile (here or by another process): what was copied may hold
+            // holes. Copy the block again over a clean target (a few times; then say so).
             if (attempt >= 3)
-                return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 kept being evicted by another process during the "
+                return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 kept being evicted during the "
                                                                       "export; try again when it is done")
                                                            .arg(g.chunkSpan(b, e).toInclusiveString(), m_meta.source));
             const ByteRange block = g.chunkSpan(b, e).intersected(range);
@@ -58,16 +57,19 @@ Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) 
     return okStatus();
 }
 
-Status SparseFileStore::copyPacked(int fd, qint64 first, qint64 last, ByteRange range) const
+Status SparseFileStore::copyPlanned(int fd, const ReadPlan &plan) const
 {
     QByteArray buf;
-    for (qint64 c = first; c <= last; ++c) {
-        const ByteRange chunk = m_geometry.chunkRange(c);
-        const ByteRange part = chunk.intersected(range);
-        buf.resize(part.length());
-        if (Status st = readPackedLocked(c, part.begin - chunk.begin, buf.data(), part.length()); !st)
+    for (const ReadPiece &p : plan) {
+        if (p.packedChunk < 0) {
+            if (Status st = copyRun(fd, p.range); !st)
+                return st;
+            continue;
+        }
+        buf.resize(p.range.length());
+        if (Status st = readPacked(p.packedChunk, p.checksum, p.offsetInChunk, buf.data(), p.range.length()); !st)
             return st;
-        if (Status st = pwriteAll(fd, buf.constData(), part.length(), part.begin, QStringLiteral("the export file")); !st)
+        if (Status st = pwriteAll(fd, buf.constData(), p.range.length(), p.range.begin, QStringLiteral("the export file")); !st)
             return st;
     }
     return okStatus();

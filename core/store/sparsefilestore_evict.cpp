@@ -75,6 +75,7 @@ Result<qint64> SparseFileStore::dropClaimed(qint64 first, qint64 last, QList<qin
         std::erase_if(m_pending, [&](const Pending &p) { return p.chunk >= first && p.chunk <= last; });
     }
     if (!runs.isEmpty()) {
+        noteDrop(first, last); // reads of these chunks under way here retry
         // Record first: once the Evict record is durable, a crash can no longer resurrect the chunks.
         if (Status st = appendRecords(journal::encode({JournalRecord::Evict, quint64(first), quint64(last - first + 1), m_writer})); !st)
             result = st.error();
@@ -102,24 +103,30 @@ Result<VerifyReport> SparseFileStore::verify()
         const ByteRange r = m_geometry.chunkRange(i);
         buf.resize(r.length());
         bool good = false, gone = false;
-        for (int attempt = 0; attempt < 2 && !good && !gone; ++attempt) {
+        bool dropped = false;
+        for (int attempt = 0; attempt < 3 && !good && !gone; ++attempt) {
+            catchUpWithDrops(); // evicted or packed by another process?
+            const quint64 drops = m_dropSeq.load();
+            quint64 expected = 0;
+            ReadPlan plan;
             {
                 std::shared_lock l(m_stateLock);
                 if (!m_present.test(i)) {
                     gone = true; // evicted meanwhile
                     break;
                 }
-                const quint64 expected = m_checksums.get(i);
-                // A packed chunk is read from its pack, every frame decompressed and checked.
-                const Status st = readPresentLocked(r, buf.data());
-                if (!st && st.error().kind == ErrorKind::LocalIo)
-                    return st.error();
-                good = st && XXH3_64bits(buf.constData(), size_t(buf.size())) == expected;
+                expected = m_checksums.get(i);
+                plan = planReadLocked(r);
             }
-            if (!good)
-                catchUpWithDrops(); // evicted or packed by another process while being checked?
+            // A packed chunk is read from its pack, every frame decompressed and checked.
+            const Status st = readPlanned(plan, r, buf.data());
+            catchUpWithDrops();
+            dropped = droppedSince(drops, i, i); // what was read may not be what is there now
+            if (!st && st.error().kind == ErrorKind::LocalIo && !dropped)
+                return st.error();
+            good = st && XXH3_64bits(buf.constData(), size_t(buf.size())) == expected;
         }
-        if (gone || (!good && !isPresent(i)))
+        if (gone || (!good && (dropped || !isPresent(i))))
             continue;
         ++report.checkedChunks;
         if (!good) {

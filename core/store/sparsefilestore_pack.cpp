@@ -35,28 +35,34 @@ ChunkBitmap SparseFileStore::packedChunks() const
     return m_packed;
 }
 
-Status SparseFileStore::readPresentLocked(ByteRange range, char *out) const
+SparseFileStore::ReadPlan SparseFileStore::planReadLocked(ByteRange range) const
 {
+    ReadPlan plan;
     const auto [first, last] = m_geometry.chunksTouching(range);
-    const QString what = QStringLiteral("the cache of %1").arg(m_meta.source);
-    if (m_packed.countInSpan(first, last) == 0)
-        return preadAll(m_dataFd, out, range.length(), range.begin, what);
     for (qint64 c = first; c <= last;) {
         const bool packed = m_packed.test(c);
         const qint64 runEnd = std::min(last + 1, packed ? m_packed.nextClear(c) : m_packed.nextSet(c));
-        const ByteRange part = m_geometry.chunkSpan(c, runEnd - 1).intersected(range);
-        if (!packed) {
-            if (Status st = preadAll(m_dataFd, out + (part.begin - range.begin), part.length(), part.begin, what); !st)
-                return st;
-        } else {
+        if (!packed)
+            plan.append({m_geometry.chunkSpan(c, runEnd - 1).intersected(range)});
+        else
             for (qint64 k = c; k < runEnd; ++k) {
                 const ByteRange piece = m_geometry.chunkRange(k).intersected(range);
-                const qint64 chunkBegin = m_geometry.chunkRange(k).begin;
-                if (Status st = readPackedLocked(k, piece.begin - chunkBegin, out + (piece.begin - range.begin), piece.length()); !st)
-                    return st;
+                plan.append({piece, k, m_checksums.get(k), piece.begin - m_geometry.chunkRange(k).begin});
             }
-        }
         c = runEnd;
+    }
+    return plan;
+}
+
+Status SparseFileStore::readPlanned(const ReadPlan &plan, ByteRange range, char *out) const
+{
+    for (const ReadPiece &p : plan) {
+        char *to = out + (p.range.begin - range.begin);
+        const Status st = p.packedChunk < 0
+            ? preadAll(m_dataFd, to, p.range.length(), p.range.begin, QStringLiteral("the cache of %1").arg(m_meta.source))
+            : readPacked(p.packedChunk, p.checksum, p.offsetInChunk, to, p.range.length());
+        if (!st)
+            return st;
     }
     return okStatus();
 }
@@ -67,10 +73,10 @@ qint64 SparseFileStore::packedBytes() const
     return bytesIn(m_packed, m_geometry);
 }
 
-Status SparseFileStore::readPackedLocked(qint64 chunk, qint64 offset, char *out, qint64 length) const
+Status SparseFileStore::readPacked(qint64 chunk, quint64 checksum, qint64 offset, char *out, qint64 length) const
 {
     auto store = packs();
-    Status st = store ? store->read(m_objectId, chunk, m_checksums.get(chunk), offset, out, length)
+    Status st = store ? store->read(m_objectId, chunk, checksum, offset, out, length)
                       : Status(makeError(ErrorKind::Integrity, QStringLiteral("the entry is not in a cache directory with packs")));
     if (!st) { // which object and bytes, for people
         const qint64 begin = m_geometry.chunkRange(chunk).begin + offset;
@@ -144,17 +150,20 @@ Result<SparseFileStore::PackResult> SparseFileStore::packRange(PackWriter &write
             for (qint64 c = a; c <= b; ++c) {
                 const ByteRange r = g.chunkRange(c);
                 buf.resize(r.length());
+                quint64 checksum = 0;
                 {
                     std::shared_lock l(m_stateLock);
                     if (!m_present.test(c) || m_packed.test(c))
                         continue;
-                    if (Status st = preadAll(m_dataFd, buf.data(), r.length(), r.begin, QStringLiteral("the cache of %1").arg(m_meta.source)); !st) {
-                        release();
-                        return st.error();
-                    }
-                    if (XXH3_64bits(buf.constData(), size_t(buf.size())) != m_checksums.get(c))
-                        continue; // damaged: left loose for verify to find, never packed
+                    checksum = m_checksums.get(c);
                 }
+                // Claimed: nobody drops or rewrites the chunk while it is read (without the lock).
+                if (Status st = preadAll(m_dataFd, buf.data(), r.length(), r.begin, QStringLiteral("the cache of %1").arg(m_meta.source)); !st) {
+                    release();
+                    return st.error();
+                }
+                if (XXH3_64bits(buf.constData(), size_t(buf.size())) != checksum)
+                    continue; // damaged: left loose for verify to find, never packed
                 auto added = writer.add(object, c, buf);
                 if (!added) {
                     release();
@@ -190,6 +199,7 @@ Result<SparseFileStore::PackResult> SparseFileStore::packRange(PackWriter &write
                     qsizetype j = i;
                     while (j + 1 < staged.size() && staged[j + 1] == staged[j] + 1)
                         ++j;
+                    noteDrop(staged[i], staged[j]); // and so do reads here
                     st = punchHoles(staged[i], staged[j]);
                     freed += g.chunkSpan(staged[i], staged[j]).length();
                     i = j + 1;

@@ -35,13 +35,16 @@ Status SparseFileStore::resetShared(const ObjectMeta &want)
         meta.chunkSize = current ? current->chunkSize : want.chunkSize; // the journal's header says it
         if (st)
             st = meta.save(metaPath());
+        std::unique_lock l(m_stateLock);
         if (st)
             m_meta = meta;
+        m_geometry = {m_meta.size, m_meta.chunkSize};
     } else {
+        std::unique_lock l(m_stateLock);
         m_meta = *current;
         m_meta.source = want.source;
+        m_geometry = {m_meta.size, m_meta.chunkSize};
     }
-    m_geometry = {m_meta.size, m_meta.chunkSize};
     m_claims.release(0, kEveryChunk);
     return st;
 }
@@ -106,21 +109,21 @@ Result<ForeignChanges> SparseFileStore::refresh()
             } else if (m_packed.set(c)) {
                 // Its loose bytes are about to be punched: a read of them under way must retry.
                 changes.packed.append({c, c});
-                m_recentDrops.push_back({++m_foreignDrops, c, c});
+                m_recentDrops.push_back({++m_dropSeq, c, c});
             }
         } else if (r.type == JournalRecord::Evict && r.arg > 0 && r.chunk < quint64(count)) {
             const qint64 a = qint64(r.chunk), b = std::min(count - 1, qint64(r.chunk + r.arg) - 1);
             changes.evicted += m_present.setRuns(a, b);
             m_present.resetSpan(a, b);
             m_packed.resetSpan(a, b);
-            m_recentDrops.push_back({++m_foreignDrops, a, b});
+            m_recentDrops.push_back({++m_dropSeq, a, b});
         } else if (r.type == JournalRecord::Reset) {
             changes.reset = true;
             if (count > 0)
                 changes.evicted += m_present.setRuns(0, count - 1);
             m_present.resetSpan(0, std::max<qint64>(0, count - 1));
             m_packed.resetSpan(0, std::max<qint64>(0, count - 1));
-            m_recentDrops.push_back({++m_foreignDrops, 0, std::numeric_limits<qint64>::max()});
+            m_recentDrops.push_back({++m_dropSeq, 0, std::numeric_limits<qint64>::max()});
         }
     }
     while (m_recentDrops.size() > 256)
@@ -131,9 +134,17 @@ Result<ForeignChanges> SparseFileStore::refresh()
     return changes;
 }
 
+void SparseFileStore::noteDrop(qint64 first, qint64 last)
+{
+    QMutexLocker t(&m_tailMutex);
+    m_recentDrops.push_back({++m_dropSeq, first, last});
+    while (m_recentDrops.size() > 256)
+        m_recentDrops.pop_front();
+}
+
 bool SparseFileStore::droppedSince(quint64 seq, qint64 first, qint64 last)
 {
-    if (m_foreignDrops.load() == seq)
+    if (m_dropSeq.load() == seq)
         return false;
     QMutexLocker t(&m_tailMutex);
     if (m_recentDrops.empty() || m_recentDrops.front().seq > seq + 1)
