@@ -16,6 +16,7 @@
 #include <QLabel>
 #include <QPointer>
 #include <QPushButton>
+#include <QThread>
 #include <QTimer>
 #include <QTreeWidget>
 #include <QVBoxLayout>
@@ -24,16 +25,21 @@
 namespace sparsescope {
 
 struct ArchivePane::Worker {
-    explicit Worker(std::shared_ptr<SparseObject> o) : object(std::move(o)), device(object.get()) {}
+    Worker(std::shared_ptr<SparseObject> o, QObject *pane) : object(std::move(o)), device(object.get()), home(pane) {}
     ~Worker()
     {
-        // The last reference may go on the pool's thread: the object is released on its own.
-        if (object && QCoreApplication::instance())
-            postTo(QCoreApplication::instance(), [o = std::move(object)] {});
+        // The last reference may go on the pool's thread: the object is released on the pane's
+        // (the GUI) thread. Posted to the pane, which outlives its pool's tasks: were the hand-off
+        // still queued when the application is destroyed, its deletion would run ~SparseObject
+        // under the event queue's lock (QCoreApplicationPrivate::cleanupThreadData), which
+        // ~QObject takes again — a hang at exit. The pane's ~QObject deletes it outside that lock.
+        if (object && QThread::currentThread() != home->thread())
+            postTo(home, [o = std::move(object)] {});
     }
     std::shared_ptr<SparseObject> object;
     SparseDevice device;
     std::unique_ptr<ArchiveReader> reader;
+    QObject *home; // the pane
 };
 
 namespace {
@@ -149,7 +155,7 @@ void ArchivePane::setObject(const std::shared_ptr<SparseObject> &object)
         setBusy(false, tr("Select an archive (ZIP or tar) to see its entries."));
         return;
     }
-    m_worker = std::make_shared<Worker>(object);
+    m_worker = std::make_shared<Worker>(object, this);
     if (looksLikeArchive(object->sourceInfo().displayName) || object->isPresent(0)) {
         list(false);
     } else {
