@@ -9,11 +9,16 @@
 #include <QPainterPath>
 #include <QToolTip>
 
+#include <algorithm>
+#include <limits>
+#include <utility>
+
 namespace sparsescope {
 
 namespace {
 constexpr int kGlowMs = 2500;
-constexpr int kTickMs = 100;
+constexpr int kTickMs = 100;  // glow fades
+constexpr int kChangeMs = 40; // at most this often a reported change is rendered
 } // namespace
 
 CoverageMap::CoverageMap(QWidget *parent) : QWidget(parent)
@@ -25,6 +30,8 @@ CoverageMap::CoverageMap(QWidget *parent) : QWidget(parent)
     m_clock.start();
     m_timer.setInterval(kTickMs);
     connect(&m_timer, &QTimer::timeout, this, &CoverageMap::tick);
+    m_changeTimer.setSingleShot(true);
+    connect(&m_changeTimer, &QTimer::timeout, this, &CoverageMap::tick);
     applyPaletteColors();
 }
 
@@ -55,7 +62,7 @@ void CoverageMap::setObject(const std::shared_ptr<SparseObject> &object)
         refreshSnapshot();
     } else {
         m_geometry = {};
-        m_present = m_inFlight = m_transferring = m_errors = m_packed = ChunkBitmap();
+        m_layers = CoverageLayers();
     }
     relayout();
     m_timer.start();
@@ -70,11 +77,11 @@ void CoverageMap::setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &
     if (!sameObject)
         m_selection = {}; // a new snapshot of the same object (another process changed it) keeps it
     m_geometry = geometry;
-    m_present = present;
-    m_packed = packed;
-    m_inFlight = ChunkBitmap(geometry.chunkCount());
-    m_transferring = ChunkBitmap(geometry.chunkCount());
-    m_errors = ChunkBitmap(geometry.chunkCount());
+    m_layers.present = present;
+    m_layers.packed = packed;
+    m_layers.inFlight = ChunkBitmap(geometry.chunkCount());
+    m_layers.transferring = ChunkBitmap(geometry.chunkCount());
+    m_layers.errors = ChunkBitmap(geometry.chunkCount());
     relayout();
 }
 
@@ -87,13 +94,9 @@ void CoverageMap::setSelection(ByteRange range)
 
 void CoverageMap::refreshSnapshot()
 {
-    if (auto o = m_object.lock()) {
-        m_present = o->presentChunks();
-        m_inFlight = o->inFlightChunkMap();
-        m_transferring = o->transferringChunkMap();
-        m_errors = o->errorChunkMap();
-        m_packed = o->packedChunks();
-    }
+    if (auto o = m_object.lock())
+        o->copyCoverage(0, std::numeric_limits<qint64>::max(), &m_layers);
+    m_dirty.clear();
 }
 
 void CoverageMap::relayout()
@@ -107,8 +110,10 @@ void CoverageMap::relayout()
     m_glow.assign(size_t(m_renderer.cellCount()), 0.0f);
     m_glowSince.assign(size_t(m_renderer.cellCount()), -kGlowMs);
     m_fadingOut.assign(size_t(m_renderer.cellCount()), false);
+    m_isGlowing.assign(size_t(m_renderer.cellCount()), false);
+    m_glowing.clear();
     m_fullDirty = false;
-    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, &m_transferring, &m_packed};
+    CoverageRenderer::Inputs in{&m_layers.present, &m_layers.inFlight, &m_layers.errors, &m_glow, &m_layers.transferring, &m_layers.packed};
     m_renderer.renderAll(m_image, in);
     update();
 }
@@ -117,7 +122,7 @@ void CoverageMap::renderCells(qint64 first, qint64 last)
 {
     if (m_renderer.cellCount() == 0 || first > last)
         return;
-    CoverageRenderer::Inputs in{&m_present, &m_inFlight, &m_errors, &m_glow, &m_transferring, &m_packed};
+    CoverageRenderer::Inputs in{&m_layers.present, &m_layers.inFlight, &m_layers.errors, &m_glow, &m_layers.transferring, &m_layers.packed};
     const QRect device = m_renderer.render(m_image, in, first, last);
     const qreal dpr = devicePixelRatioF();
     update(QRectF(device.x() / dpr, device.y() / dpr, device.width() / dpr, device.height() / dpr).toAlignedRect());
@@ -125,59 +130,81 @@ void CoverageMap::renderCells(qint64 first, qint64 last)
 
 void CoverageMap::onCoverageChanged(qint64 firstChunk, qint64 lastChunk)
 {
-    m_dirtyFirst = m_dirtyFirst < 0 ? firstChunk : std::min(m_dirtyFirst, firstChunk);
-    m_dirtyLast = std::max(m_dirtyLast, lastChunk);
+    mergeSpan(m_dirty, firstChunk, lastChunk);
+    if (!m_changeTimer.isActive())
+        m_changeTimer.start(int(std::clamp<qint64>(kChangeMs - (m_clock.elapsed() - m_lastTick), 0, kChangeMs)));
     if (!m_timer.isActive())
         m_timer.start();
+}
+
+void CoverageMap::startGlow(qint64 cell, qint64 now, bool fadingOut)
+{
+    m_glowSince[size_t(cell)] = now;
+    m_fadingOut[size_t(cell)] = fadingOut;
+    if (!m_isGlowing[size_t(cell)]) {
+        m_isGlowing[size_t(cell)] = true;
+        m_glowing.push_back(cell);
+    }
 }
 
 void CoverageMap::tick()
 {
     if (!isVisible())
         return; // keep what is dirty; showEvent() renders everything
+    const qint64 now = m_clock.elapsed();
+    m_lastTick = now;
     if (m_fullDirty) {
         refreshSnapshot();
         relayout();
-        m_dirtyFirst = m_dirtyLast = -1;
         return;
     }
-    const qint64 now = m_clock.elapsed();
-    qint64 first = -1, last = -2;
-    if (m_dirtyFirst >= 0) {
-        const ChunkBitmap before = m_present;
-        refreshSnapshot();
-        const auto [a, b] = m_renderer.cellsOfChunks(m_dirtyFirst, m_dirtyLast);
-        for (qint64 cell = a; cell <= b; ++cell) {
-            const ByteRange bytes = m_renderer.cellBytes(cell);
-            const auto [c0, c1] = m_geometry.chunksTouching(bytes);
-            if (c1 < c0)
+    QList<std::pair<qint64, qint64>> cells; // to render again
+    if (auto o = m_object.lock(); o && !m_dirty.isEmpty()) {
+        // Only the spans reported changed are copied from the object and looked at.
+        for (const auto &[c0, c1] : std::exchange(m_dirty, {})) {
+            const auto [a, b] = m_renderer.cellsOfChunks(c0, std::min(c1, m_geometry.chunkCount() - 1));
+            if (a > b)
                 continue;
-            const qint64 had = before.countInSpan(c0, c1), has = m_present.countInSpan(c0, c1);
-            if (has != had) { // gained bytes: glow; lost bytes (evicted, by anyone): fade out
-                m_glowSince[size_t(cell)] = now;
-                m_fadingOut[size_t(cell)] = has < had;
+            const qint64 chunk0 = m_geometry.chunksTouching(m_renderer.cellBytes(a)).first;
+            const qint64 chunk1 = m_geometry.chunksTouching(m_renderer.cellBytes(b)).second;
+            std::vector<qint64> had(size_t(b - a + 1));
+            for (qint64 cell = a; cell <= b; ++cell) {
+                const auto [x, y] = m_geometry.chunksTouching(m_renderer.cellBytes(cell));
+                had[size_t(cell - a)] = y < x ? 0 : m_layers.present.countInSpan(x, y);
             }
+            o->copyCoverage(chunk0, chunk1, &m_layers);
+            for (qint64 cell = a; cell <= b; ++cell) {
+                const auto [x, y] = m_geometry.chunksTouching(m_renderer.cellBytes(cell));
+                const qint64 has = y < x ? 0 : m_layers.present.countInSpan(x, y);
+                if (has != had[size_t(cell - a)]) // gained bytes: glow; lost bytes (evicted, by anyone): fade out
+                    startGlow(cell, now, has < had[size_t(cell - a)]);
+            }
+            mergeSpan(cells, a, b);
         }
-        first = a;
-        last = b;
-        m_dirtyFirst = m_dirtyLast = -1;
     }
-    // Fade: every cell still glowing is re-rendered; cells done fading get one last render.
-    for (size_t cell = 0; cell < m_glow.size(); ++cell) {
-        const qint64 age = now - m_glowSince[cell];
+    // Fade: the cells still glowing are rendered again; cells done fading get one last render.
+    for (size_t i = 0; i < m_glowing.size();) {
+        const qint64 cell = m_glowing[i];
+        const qint64 age = now - m_glowSince[size_t(cell)];
         float g = age >= kGlowMs ? 0.0f : 1.0f - float(age) / kGlowMs;
-        if (m_fadingOut[cell])
+        if (m_fadingOut[size_t(cell)])
             g = -g;
-        if (g != m_glow[cell]) {
-            m_glow[cell] = g;
-            first = first < 0 ? qint64(cell) : std::min(first, qint64(cell));
-            last = std::max(last, qint64(cell));
+        if (g != m_glow[size_t(cell)]) {
+            m_glow[size_t(cell)] = g;
+            mergeSpan(cells, cell, cell);
+        }
+        if (g == 0.0f) {
+            m_isGlowing[size_t(cell)] = false;
+            m_glowing[i] = m_glowing.back();
+            m_glowing.pop_back();
+        } else {
+            ++i;
         }
     }
-    if (first >= 0)
-        renderCells(first, last);
-    else if (m_object.expired())
-        m_timer.stop(); // nothing live to watch
+    for (const auto &[a, b] : std::as_const(cells))
+        renderCells(a, b);
+    if (cells.isEmpty() && m_glowing.empty() && m_dirty.isEmpty())
+        m_timer.stop(); // nothing to fade; a reported change starts it again
 }
 
 void CoverageMap::paintEvent(QPaintEvent *event)
@@ -361,13 +388,13 @@ QString CoverageMap::tooltipFor(qint64 cell) const
 {
     const ByteRange bytes = m_renderer.cellBytes(cell);
     const auto [c0, c1] = m_geometry.chunksTouching(bytes);
-    const double present = m_renderer.fraction(m_present, cell);
+    const double present = m_renderer.fraction(m_layers.present, cell);
     QString state;
-    if (c1 >= c0 && m_errors.size() && m_errors.countInSpan(c0, c1) > 0)
+    if (c1 >= c0 && m_layers.errors.size() && m_layers.errors.countInSpan(c0, c1) > 0)
         state = tr("error (the last fetch failed)");
-    else if (c1 >= c0 && m_inFlight.size() && m_inFlight.countInSpan(c0, c1) > 0) {
-        const qint64 moving = m_transferring.size() > c1 ? m_transferring.countInSpan(c0, c1) : 0;
-        state = moving > 0 ? tr("being transferred (%1 chunks)").arg(moving) : tr("queued (%1 chunks)").arg(m_inFlight.countInSpan(c0, c1));
+    else if (c1 >= c0 && m_layers.inFlight.size() && m_layers.inFlight.countInSpan(c0, c1) > 0) {
+        const qint64 moving = m_layers.transferring.size() > c1 ? m_layers.transferring.countInSpan(c0, c1) : 0;
+        state = moving > 0 ? tr("being transferred (%1 chunks)").arg(moving) : tr("queued (%1 chunks)").arg(m_layers.inFlight.countInSpan(c0, c1));
     }
     else if (present >= 1.0)
         state = tr("present");

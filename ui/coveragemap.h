@@ -1,11 +1,13 @@
 #pragma once
 // CoverageMap: the live heatmap of one object's coverage (see CoverageRenderer for what a cell
-// shows). It renders from a cached QImage in device pixels, re-renders only cells whose chunks
-// changed, repaints at most ~10 times a second (a coalescing timer), and does nothing while
-// hidden. Hover shows a cell's byte range, chunks and state; click selects a cell, drag selects
+// shows). It renders from a cached QImage in device pixels, copies from the object and
+// re-renders only the chunk spans it reports changed (coverageChanged), shows a change within
+// 100 ms of it (the object batches for 40 ms, the map renders at most every 40 ms), and does
+// nothing while hidden. Hover shows a cell's byte range, chunks and state; click selects a cell, drag selects
 // a span; the selection (a byte range) drives the window's actions. A legend is always drawn
 // along the bottom edge. GUI thread only.
 
+#include "coveragelayers.h"
 #include "coveragerenderer.h"
 
 #include <QElapsedTimer>
@@ -29,7 +31,7 @@ public:
     void setSnapshot(const ChunkGeometry &geometry, const ChunkBitmap &present, const ChunkBitmap &packed = {});
 
     ByteRange selection() const { return m_selection; }
-    qint64 presentChunkCount() const { return m_present.count(); } // of what the map shows
+    qint64 presentChunkCount() const { return m_layers.present.count(); } // of what the map shows
     void setSelection(ByteRange range);
     // Extra highlight (e.g. an archive entry's span): drawn like the selection.
     const CoverageRenderer &renderer() const { return m_renderer; }
@@ -58,6 +60,7 @@ private:
     void relayout();
     void refreshSnapshot();
     void renderCells(qint64 first, qint64 last);
+    void startGlow(qint64 cell, qint64 now, bool fadingOut);
     void paintLegend(QPainter &p, const QRect &band);
     void paintSelection(QPainter &p);
     qint64 cellAtLogical(QPointF pos) const;
@@ -66,16 +69,19 @@ private:
 
     std::weak_ptr<SparseObject> m_object;
     ChunkGeometry m_geometry;
-    ChunkBitmap m_present, m_inFlight, m_errors, m_packed;
-    ChunkBitmap m_transferring; // the in-flight chunks whose request runs (the rest are queued)
+    CoverageLayers m_layers; // what the map shows (spans copied from the object as they change)
     CoverageRenderer m_renderer;
     QImage m_image;
     std::vector<float> m_glow;           // per cell, 1 = just fetched, -1 = just evicted (both fade to 0)
     std::vector<bool> m_fadingOut;       // per cell: its last change lost bytes
     std::vector<qint64> m_glowSince;     // per cell, ms on m_clock when it last gained bytes
+    std::vector<qint64> m_glowing;       // cells whose glow has not faded yet (each once)
+    std::vector<bool> m_isGlowing;       // per cell: in m_glowing
     QElapsedTimer m_clock;
-    QTimer m_timer;
-    qint64 m_dirtyFirst = -1, m_dirtyLast = -1; // chunks
+    QTimer m_timer;       // fades glows (every kTickMs while something glows or an object is live)
+    QTimer m_changeTimer; // renders reported changes soon after they arrive (single shot)
+    qint64 m_lastTick = -1000; // ms on m_clock
+    QList<std::pair<qint64, qint64>> m_dirty; // chunk spans reported changed, not yet rendered
     bool m_fullDirty = true;
     ByteRange m_selection;
     qint64 m_anchorCell = -1;

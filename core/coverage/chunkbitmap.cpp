@@ -1,5 +1,7 @@
 #include "chunkbitmap.h"
 
+#include <algorithm>
+
 #include <bit>
 
 namespace sparsescope {
@@ -73,6 +75,16 @@ void ChunkBitmap::resetSpan(qint64 first, qint64 last)
     });
 }
 
+void ChunkBitmap::copySpan(const ChunkBitmap &from, qint64 first, qint64 last)
+{
+    Q_ASSERT(from.m_size == m_size);
+    forEachWord(first, last, [&](qint64 w, quint64 mask) {
+        const quint64 next = (m_words[w] & ~mask) | (from.m_words[w] & mask);
+        m_count += std::popcount(next) - std::popcount(m_words[w]);
+        m_words[w] = next;
+    });
+}
+
 void ChunkBitmap::clear()
 {
     std::fill(m_words.begin(), m_words.end(), 0);
@@ -134,6 +146,32 @@ QList<std::pair<qint64, qint64>> gapsBetween(qint64 first, qint64 last, const QL
     if (cursor <= last)
         gaps.append({cursor, last});
     return gaps;
+}
+
+void mergeSpan(QList<std::pair<qint64, qint64>> &spans, qint64 first, qint64 last, qsizetype maxSpans)
+{
+    if (first > last)
+        return;
+    // The first span that ends at or after first - 1 (could touch or follow the new one).
+    auto it = std::lower_bound(spans.begin(), spans.end(), first,
+                               [](const std::pair<qint64, qint64> &s, qint64 f) { return s.second + 1 < f; });
+    auto end = it;
+    while (end != spans.end() && end->first <= last + 1) {
+        first = std::min(first, end->first);
+        last = std::max(last, end->second);
+        ++end;
+    }
+    const qsizetype at = it - spans.begin();
+    spans.erase(it, end);
+    spans.insert(at, {first, last});
+    while (spans.size() > std::max<qsizetype>(1, maxSpans)) {
+        qsizetype closest = 0;
+        for (qsizetype i = 1; i + 1 < spans.size(); ++i)
+            if (spans[i + 1].first - spans[i].second < spans[closest + 1].first - spans[closest].second)
+                closest = i;
+        spans[closest].second = spans[closest + 1].second;
+        spans.removeAt(closest + 1);
+    }
 }
 
 } // namespace sparsescope

@@ -25,6 +25,8 @@ public:
     bool reset(qint64 index); // returns true if the bit changed
     void setSpan(qint64 first, qint64 last);   // inclusive
     void resetSpan(qint64 first, qint64 last); // inclusive
+    // Bits [first, last] become those of `from` (same size()); the rest stay. O(span / 64).
+    void copySpan(const ChunkBitmap &from, qint64 first, qint64 last);
     void clear();
 
     qint64 countInSpan(qint64 first, qint64 last) const; // set bits in [first, last]
@@ -49,5 +51,10 @@ private:
 // The inclusive runs of [first, last] that `runs` (inclusive, sorted, disjoint) leave uncovered.
 // Pure.
 QList<std::pair<qint64, qint64>> gapsBetween(qint64 first, qint64 last, const QList<std::pair<qint64, qint64>> &runs);
+
+// Adds [first, last] to `spans` (inclusive, sorted, disjoint), merging what overlaps or touches;
+// beyond `maxSpans` spans, the two with the smallest gap between them become one (so a list of
+// changes stays short however scattered they are). Pure.
+void mergeSpan(QList<std::pair<qint64, qint64>> &spans, qint64 first, qint64 last, qsizetype maxSpans = 64);
 
 } // namespace sparsescope

@@ -21,6 +21,7 @@
 // cached data was dropped), LocalIo (the cache's disk), Integrity, Cancelled.
 
 #include "chunkbitmap.h"
+#include "coveragelayers.h"
 #include "chunkgeometry.h"
 #include "chunkstore.h"
 #include "engineconfig.h"
@@ -113,6 +114,10 @@ public:
     ChunkBitmap inFlightChunkMap() const { return m_inFlight; }  // snapshot copy: queued or being transferred
     ChunkBitmap transferringChunkMap() const;                    // the in-flight chunks whose request is running
     ChunkBitmap errorChunkMap() const { return m_errors; }       // chunks whose last fetch failed
+    // Chunks [first, last] of every layer of `layers` become the object's state now, the rest is
+    // left alone: a view that follows coverageChanged copies only what changed. Layers of another
+    // size than chunkCount() are resized (and then copied whole). GUI thread.
+    void copyCoverage(qint64 first, qint64 last, CoverageLayers *layers) const;
     bool isPresent(qint64 chunk) const;
     bool isInFlight(qint64 chunk) const { return m_inFlight.test(chunk); }
     // Looks (on the I/O pool) at what other processes on the cache stored, evicted or reset since
@@ -123,7 +128,8 @@ public:
     void followOtherProcesses() { pollForeign(); }
 
 Q_SIGNALS:
-    // Chunks [first, last] changed state (present, evicted, in flight); batched.
+    // Chunks [first, last] changed state (present, evicted, in flight), after the change; batched
+    // (at most every 100 ms), one signal per disjoint changed span.
     void coverageChanged(qint64 firstChunk, qint64 lastChunk);
     void errorOccurred(const QString &message);
     void changedUpstream(const QString &message);
@@ -220,8 +226,7 @@ private:
     QTimer m_pruneTimer;                            // notices cancelled futures
     QTimer m_foreignTimer;                          // looks for chunks other processes fetch for us
     bool m_refreshing = false;                      // a ChunkStore::refresh() is under way
-    qint64 m_dirtyFirst = -1;
-    qint64 m_dirtyLast = -1;
+    QList<std::pair<qint64, qint64>> m_dirty;      // changed spans not yet reported (sorted, disjoint)
 };
 
 } // namespace sparsescope

@@ -145,6 +145,27 @@ ChunkBitmap SparseObject::transferringChunkMap() const
     return out;
 }
 
+void SparseObject::copyCoverage(qint64 first, qint64 last, CoverageLayers *layers) const
+{
+    const qint64 count = m_geometry.chunkCount();
+    for (ChunkBitmap *b : {&layers->present, &layers->packed, &layers->inFlight, &layers->transferring, &layers->errors})
+        if (b->size() != count) {
+            *b = ChunkBitmap(count);
+            first = 0;
+            last = count - 1;
+        }
+    last = std::min(last, count - 1);
+    if (first > last)
+        return;
+    m_store->copyCoverage(first, last, &layers->present, &layers->packed);
+    layers->inFlight.copySpan(m_inFlight, first, last);
+    layers->errors.copySpan(m_errors, first, last);
+    layers->transferring.resetSpan(first, last);
+    for (const auto &[a, b] : m_requests.transferring())
+        if (a <= last && first <= b)
+            layers->transferring.setSpan(std::max(a, first), std::min(b, last));
+}
+
 void SparseObject::scheduleCommit(bool force)
 {
     const auto budget = m_store->budget();

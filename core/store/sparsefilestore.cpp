@@ -282,6 +282,16 @@ ChunkBitmap SparseFileStore::presentChunks() const
     return m_present;
 }
 
+void SparseFileStore::copyCoverage(qint64 first, qint64 last, ChunkBitmap *present, ChunkBitmap *packed) const
+{
+    std::shared_lock l(m_stateLock);
+    last = std::min(last, m_present.size() - 1);
+    if (present && present->size() == m_present.size())
+        present->copySpan(m_present, first, last);
+    if (packed && packed->size() == m_packed.size())
+        packed->copySpan(m_packed, first, last);
+}
+
 QList<std::pair<qint64, qint64>> SparseFileStore::presentRuns(qint64 first, qint64 last) const
 {
     std::shared_lock l(m_stateLock);

@@ -97,6 +97,9 @@ public:
     bool isPresent(qint64 chunk) const override;
     qint64 countPresent(qint64 first, qint64 last) const override;
     ChunkBitmap presentChunks() const override;
+    // Chunks [first, last] of `present` and `packed` (each of chunkCount() bits) become what the
+    // store holds now; the rest of them is left alone (a view that follows changed ranges).
+    void copyCoverage(qint64 first, qint64 last, ChunkBitmap *present, ChunkBitmap *packed) const;
     QList<std::pair<qint64, qint64>> presentRuns(qint64 first, qint64 last) const override;
     qint64 presentBytes() const override;
     qint64 allocatedBytes() const override;

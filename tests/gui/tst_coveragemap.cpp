@@ -1,7 +1,10 @@
 // The coverage map's pixels reflect coverage: colours sampled at cell centres of known patterns.
+#include "awaitfuture.h"
 #include "coveragemap.h"
 #include "coveragerenderer.h"
+#include "sparseobject.h"
 
+#include <QTemporaryDir>
 #include <QtTest>
 
 using namespace sparsescope;
@@ -119,6 +122,50 @@ private Q_SLOTS:
         QCOMPARE(QColor(selected.pixel(r.cellRect(30).center())), c.missing);
         const QRect first = r.cellRect(5);
         QVERIFY(QColor(selected.pixel(first.left(), first.center().y())) != c.missing);
+    }
+    void aLiveObjectOfTenMillionChunksShowsEachChange()
+    {
+        // 10^7 chunks: a 40 GB sparse local file at 4 KiB chunks. Reads far apart each show up
+        // (the object reports each changed span; the map copies and renders only those), and
+        // an eviction takes its cell back to missing.
+        constexpr qint64 kChunks = 10'000'000, kChunk = 4096;
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sparse.bin"));
+        {
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            QVERIFY(f.resize(kChunks * kChunk));
+        }
+        EngineConfig config;
+        config.cacheDir = dir.filePath(QStringLiteral("cache"));
+        config.chunkSize = kChunk;
+        auto opened = awaitFuture(SparseObject::open(path, config));
+        QVERIFY2(opened, qPrintable(opened ? QString() : opened.error().message));
+        std::shared_ptr<SparseObject> object = *opened;
+        CoverageMap map;
+        map.resize(800, 400);
+        map.setObject(object);
+        map.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&map));
+        const CoverageRenderer &r = map.renderer();
+        const CoverageColors c;
+        auto colourOfChunk = [&](qint64 chunk) {
+            return QColor(map.grab().toImage().pixel(r.cellRect(r.cellsOfChunks(chunk, chunk).first).center()));
+        };
+        const QList<qint64> places{12'345, 5'000'000, kChunks - 1};
+        for (qint64 chunk : places)
+            QCOMPARE(colourOfChunk(chunk), c.missing);
+        for (qint64 chunk : places) {
+            const qint64 before = map.presentChunkCount();
+            const auto got = awaitFuture(object->read(ByteRange{chunk * kChunk, (chunk + 1) * kChunk}));
+            QVERIFY(got);
+            QTRY_COMPARE_WITH_TIMEOUT(map.presentChunkCount(), before + 1, 2000);
+            QVERIFY(colourOfChunk(chunk) != c.missing);
+        }
+        QVERIFY(awaitFuture(object->evict({ByteRange{5'000'000 * kChunk, 5'000'001 * kChunk}})));
+        QTRY_COMPARE_WITH_TIMEOUT(map.presentChunkCount(), qint64(2), 2000);
+        QTRY_COMPARE_WITH_TIMEOUT(colourOfChunk(5'000'000), c.missing, 5000); // once its fade-out is over
+        QVERIFY(colourOfChunk(12'345) != c.missing);
     }
     void keyboardSelects()
     {

@@ -50,6 +50,53 @@ private Q_SLOTS:
         }
         QCOMPARE(b.count(), total);
     }
+    void copySpanTakesOnlyThatSpan()
+    {
+        QRandomGenerator rng(11);
+        constexpr qint64 N = 1000;
+        ChunkBitmap from(N), into(N);
+        for (int i = 0; i < 200; ++i) {
+            const qint64 a = rng.bounded(int(N));
+            from.setSpan(a, std::min<qint64>(N - 1, a + rng.bounded(20)));
+            const qint64 b = rng.bounded(int(N));
+            into.setSpan(b, std::min<qint64>(N - 1, b + rng.bounded(20)));
+        }
+        for (int step = 0; step < 500; ++step) {
+            const ChunkBitmap before = into;
+            const qint64 a = rng.bounded(int(N));
+            const qint64 z = std::min<qint64>(N - 1, a + rng.bounded(200));
+            into.copySpan(from, a, z);
+            qint64 total = 0;
+            for (qint64 i = 0; i < N; ++i) {
+                QCOMPARE(into.test(i), i >= a && i <= z ? from.test(i) : before.test(i));
+                total += into.test(i);
+            }
+            QCOMPARE(into.count(), total);
+            if (step % 7 == 0) // and the source changes meanwhile
+                from.resetSpan(rng.bounded(int(N)), N - 1);
+        }
+    }
+    void mergeSpanKeepsSortedDisjointSpans()
+    {
+        using Spans = QList<std::pair<qint64, qint64>>;
+        Spans s;
+        mergeSpan(s, 10, 20);
+        mergeSpan(s, 30, 40);
+        mergeSpan(s, 0, 5);
+        QCOMPARE(s, (Spans{{0, 5}, {10, 20}, {30, 40}}));
+        mergeSpan(s, 21, 29); // touches both neighbours
+        QCOMPARE(s, (Spans{{0, 5}, {10, 40}}));
+        mergeSpan(s, 3, 12);
+        QCOMPARE(s, (Spans{{0, 40}}));
+        Spans few;
+        for (qint64 i = 0; i < 10; ++i)
+            mergeSpan(few, i * 100, i * 100 + (i == 4 ? 90 : 10), 5); // 4's span is closest to 5's
+        QCOMPARE(few.size(), 5);
+        QVERIFY(std::is_sorted(few.begin(), few.end()));
+        for (qint64 i = 0; i < 10; ++i) // every span is still covered
+            QVERIFY(std::any_of(few.begin(), few.end(), [&](auto p) { return p.first <= i * 100 && i * 100 + 10 <= p.second; }));
+        QVERIFY(std::any_of(few.begin(), few.end(), [](auto p) { return p.first <= 400 && p.second >= 510; }));
+    }
     // The budget: a 1 TiB object at 256 KiB chunks keeps its coverage in a few MiB.
     void terabyteIsSmall()
     {
