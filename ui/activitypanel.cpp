@@ -1,4 +1,5 @@
 #include "activitypanel.h"
+#include "themecolors.h"
 
 #include <QApplication>
 #include <QDateTime>
@@ -44,7 +45,7 @@ void ActivityPanel::addEvent(const QString &object, const QString &message, bool
     item->setToolTip(2, message);
     item->setIcon(0, style()->standardIcon(error ? QStyle::SP_MessageBoxWarning : QStyle::SP_MessageBoxInformation));
     if (error)
-        item->setForeground(2, QColor(0xc0, 0x20, 0x20));
+        item->setForeground(2, theme::errorText(palette()));
     insertTopLevelItem(0, item);
     while (topLevelItemCount() > kMaxRows)
         delete takeTopLevelItem(topLevelItemCount() - 1);

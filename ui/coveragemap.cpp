@@ -1,4 +1,5 @@
 #include "coveragemap.h"
+#include "themecolors.h"
 #include "rangeparse.h"
 #include "sparseobject.h"
 
@@ -39,8 +40,7 @@ void CoverageMap::applyPaletteColors()
 {
     CoverageColors c;
     c.background = palette().color(QPalette::Base);
-    const bool dark = c.background.lightness() < 128;
-    if (dark) {
+    if (theme::isDark(palette())) {
         c.missing = QColor(0x3a, 0x3f, 0x47);
         c.presentLight = QColor(0x2d, 0x5d, 0x8a);
         c.presentFull = QColor(0x5d, 0xa9, 0xf0);

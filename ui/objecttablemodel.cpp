@@ -1,4 +1,7 @@
 #include "objecttablemodel.h"
+#include "themecolors.h"
+
+#include <QGuiApplication>
 #include "sparseobject.h"
 #include "objectlibrary.h"
 #include "rangeparse.h"
@@ -86,9 +89,9 @@ QVariant ObjectTableModel::data(const QModelIndex &index, int role) const
     }
     if (role == Qt::ForegroundRole && index.column() == State) {
         if (e.state == EntryState::Error)
-            return QColor(0xc0, 0x20, 0x20);
+            return theme::errorText(QGuiApplication::palette());
         if (e.state == EntryState::ChangedUpstream)
-            return QColor(0xb0, 0x60, 0x00);
+            return theme::warningText(QGuiApplication::palette());
     }
     if (role != Qt::DisplayRole)
         return {};

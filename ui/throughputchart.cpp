@@ -1,4 +1,5 @@
 #include "throughputchart.h"
+#include "themecolors.h"
 
 #include <QChart>
 #include <QChartView>
@@ -20,10 +21,10 @@ ThroughputChart::ThroughputChart(QWidget *parent) : QWidget(parent)
     m_chart->setBackgroundRoundness(0);
     m_rate = new QLineSeries;
     m_rate->setName(tr("Download (MiB/s)"));
-    m_rate->setPen(QPen(QColor(0x1f, 0x5f, 0xae), 2));
+
     m_hits = new QLineSeries;
     m_hits->setName(tr("Cache hits (%)"));
-    m_hits->setPen(QPen(QColor(0x2c, 0xa0, 0x2c), 1.5, Qt::DashLine));
+
     m_chart->addSeries(m_rate);
     m_chart->addSeries(m_hits);
     m_x = new QValueAxis;
@@ -52,6 +53,33 @@ ThroughputChart::ThroughputChart(QWidget *parent) : QWidget(parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(m_view);
     setMinimumHeight(150);
+    applyPalette();
+}
+
+void ThroughputChart::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::PaletteChange)
+        applyPalette();
+    QWidget::changeEvent(event);
+}
+
+void ThroughputChart::applyPalette()
+{
+    // QChart draws with its own theme (light by default): it takes the palette's colours instead.
+    const QPalette pal = palette();
+    m_chart->setBackgroundBrush(pal.brush(QPalette::Base));
+    m_chart->setPlotAreaBackgroundVisible(false);
+    m_view->setBackgroundBrush(pal.brush(QPalette::Window));
+    m_chart->legend()->setLabelColor(pal.color(QPalette::Text));
+    m_chart->setTitleBrush(pal.brush(QPalette::Text));
+    for (QValueAxis *axis : {m_x, m_yRate, m_yHits}) {
+        axis->setLabelsBrush(pal.brush(QPalette::Text));
+        axis->setTitleBrush(pal.brush(QPalette::Text));
+        axis->setLinePenColor(pal.color(QPalette::Mid));
+        axis->setGridLineColor(theme::isDark(pal) ? pal.color(QPalette::Mid).darker(130) : pal.color(QPalette::Midlight));
+    }
+    m_rate->setPen(QPen(theme::rateLine(pal), 2));
+    m_hits->setPen(QPen(theme::hitsLine(pal), 1.5, Qt::DashLine));
 }
 
 void ThroughputChart::addSample(double bytesPerSecond, double hitRatio)
@@ -97,7 +125,9 @@ void ThroughputChart::replot()
         const double mantissa = bound / p;
         const int room = std::max(1, int(m_chart->plotArea().height() / (QFontMetrics(m_yRate->labelsFont()).height() * 1.6)));
         int intervals = 1;
-        for (int candidate : mantissa < 1.5 ? std::initializer_list<int>{5, 2} : mantissa < 3 ? std::initializer_list<int>{4, 2} : std::initializer_list<int>{5})
+        // (A conditional of initializer_lists would leave their arrays dangling: a QList holds them.)
+        const QList<int> candidates = mantissa < 1.5 ? QList<int>{5, 2} : mantissa < 3 ? QList<int>{4, 2} : QList<int>{5};
+        for (int candidate : candidates)
             if (candidate <= room) {
                 intervals = candidate;
                 break;

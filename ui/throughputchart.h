@@ -25,8 +25,12 @@ public:
     double peakMiBps() const { return m_peak; }
     int sampleCount() const { return int(m_rates.size()); }
 
+protected:
+    void changeEvent(QEvent *event) override;
+
 private:
     void replot();
+    void applyPalette(); // the chart's own theme follows the widget's palette (light or dark)
 
     QChart *m_chart = nullptr;
     QChartView *m_view = nullptr;

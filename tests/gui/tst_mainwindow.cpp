@@ -211,8 +211,17 @@ private Q_SLOTS:
         QVERIFY2(cell(w, ObjectTableModel::Speed).endsWith(QStringLiteral("/s")), qPrintable(cell(w, ObjectTableModel::Speed)));
         QVERIFY2(cell(w, ObjectTableModel::Eta).contains(u':'), qPrintable(cell(w, ObjectTableModel::Eta)));
         QVERIFY2(w.windowTitle().contains(QStringLiteral("% eta.bin")), qPrintable(w.windowTitle()));
-        if (qEnvironmentVariableIsSet("SPARSESCOPE_SAVE_GRABS")) // for people to look at
+        if (qEnvironmentVariableIsSet("SPARSESCOPE_SAVE_GRABS")) { // for people to look at, light and dark
             w.grab().save(qEnvironmentVariable("SPARSESCOPE_SAVE_GRABS") + QStringLiteral("/eta.png"));
+            QPalette dark;
+            for (auto [role, rgb] : {std::pair{QPalette::Window, 0x2a2e32}, {QPalette::Base, 0x1b1e20}, {QPalette::AlternateBase, 0x232629},
+                                     {QPalette::Button, 0x31363b}, {QPalette::Text, 0xfcfcfc}, {QPalette::WindowText, 0xfcfcfc},
+                                     {QPalette::ButtonText, 0xfcfcfc}, {QPalette::Mid, 0x4d4d4d}, {QPalette::Highlight, 0x3daee9}})
+                dark.setColor(role, QColor::fromRgb(QRgb(rgb)));
+            w.setPalette(dark);
+            QTest::qWait(300);
+            w.grab().save(qEnvironmentVariable("SPARSESCOPE_SAVE_GRABS") + QStringLiteral("/eta-dark.png"));
+        }
         w.library()->cancel(row);
         QTRY_COMPARE_WITH_TIMEOUT(w.windowTitle(), QStringLiteral("SparseScope"), 5000);
     }

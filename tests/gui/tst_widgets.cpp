@@ -7,10 +7,12 @@
 #include "awaitfuture.h"
 #include "bucketbrowser.h"
 #include "cache.h"
+#include "coveragemap.h"
 #include "nginxfixture.h"
 #include "s3serverfixture.h"
 #include "previewpane.h"
 #include "settingsdialog.h"
+#include "throughputchart.h"
 
 #include <QLineEdit>
 #include <QPlainTextEdit>
@@ -112,6 +114,49 @@ private Q_SLOTS:
         QCOMPARE(panel.topLevelItemCount(), 4);
     }
 
+    void aDarkPaletteIsRespected()
+    {
+        // A dark palette (as Breeze Dark or a Fusion dark scheme sets): the chart, the map and the
+        // activity panel draw on dark backgrounds with colours that stay readable.
+        QPalette dark;
+        dark.setColor(QPalette::Window, QColor(0x2a, 0x2e, 0x32));
+        dark.setColor(QPalette::Base, QColor(0x1b, 0x1e, 0x20));
+        dark.setColor(QPalette::Text, QColor(0xfc, 0xfc, 0xfc));
+        dark.setColor(QPalette::WindowText, QColor(0xfc, 0xfc, 0xfc));
+        dark.setColor(QPalette::Mid, QColor(0x4d, 0x4d, 0x4d));
+        auto lightness = [](const QImage &image, QPoint at) { return QColor(image.pixel(at)).lightness(); };
+
+        ThroughputChart chart;
+        chart.resize(400, 200);
+        chart.setPalette(dark);
+        chart.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&chart));
+        chart.addSample(5.0 * (1 << 20), 0.5);
+        const QImage chartShot = chart.grab().toImage();
+        const qreal dpr = chartShot.devicePixelRatio();
+        QVERIFY2(lightness(chartShot, QPoint(int(200 * dpr), int(100 * dpr))) < 100, "the chart's plot area stays light in a dark palette");
+        QVERIFY(lightness(chartShot, QPoint(int(2 * dpr), int(2 * dpr))) < 100);
+
+        CoverageMap map;
+        map.resize(300, 200);
+        const ChunkGeometry g{64 * 65536, 65536};
+        ChunkBitmap present(64);
+        present.setSpan(0, 7);
+        map.setSnapshot(g, present);
+        map.setPalette(dark);
+        map.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&map));
+        QTRY_VERIFY(lightness(map.grab().toImage(), map.renderer().cellRect(40).center()) < 100); // a missing cell
+        const QImage mapShot = map.grab().toImage();
+        QVERIFY(lightness(mapShot, map.renderer().cellRect(2).center()) > lightness(mapShot, map.renderer().cellRect(40).center()));
+
+        ActivityPanel panel;
+        panel.setPalette(dark);
+        panel.addEvent(QStringLiteral("x.bin"), QStringLiteral("the server answered 503"), true);
+        QVERIFY(panel.topLevelItem(0));
+        QVERIFY2(panel.topLevelItem(0)->foreground(2).color().lightness() > 128, "an error line must be readable on a dark base");
+        QVERIFY(panel.topLevelItem(0)->foreground(2).color().red() > panel.topLevelItem(0)->foreground(2).color().blue());
+    }
     void bucketBrowserStepsInShowsCachedAndOpens()
     {
         S3ServerFixture s3;
