@@ -249,35 +249,60 @@ void CoverageMap::paintSelection(QPainter &p)
     p.restore();
 }
 
+QList<CoverageMap::LegendEntry> CoverageMap::legendEntries(int width) const
+{
+    // Present is a gradient from a few bytes to every byte of a cell (kGradient swatches).
+    const bool anyGlow = std::any_of(m_glow.begin(), m_glow.end(), [](float g) { return g > 0; });
+    const qint64 queued = m_layers.inFlight.count() - m_layers.transferring.count();
+    QList<LegendEntry> all{
+        {m_renderer.colorFor(0.0, false, false, 0), tr("Missing"), true, false},
+        {0, tr("Present"), true, true},
+        {m_renderer.colorFor(1.0, false, false, 0, false, true), tr("Packed"), m_layers.packed.count() > 0, false},
+        {m_renderer.colorFor(1.0, false, false, 1.0f), tr("Just fetched"), anyGlow, false},
+        {m_renderer.colorFor(0.0, true, false, 0), tr("Transferring"), m_layers.transferring.count() > 0, false},
+        {m_renderer.colorFor(0.0, true, false, 0, true), tr("Queued"), queued > 0, false},
+        {m_renderer.colorFor(0.0, false, true, 0), tr("Error"), m_layers.errors.count() > 0, false},
+    };
+    const QFontMetrics fm = fontMetrics();
+    auto widthOf = [&](const QList<LegendEntry> &entries) {
+        int w = 6;
+        for (const LegendEntry &e : entries)
+            w += (e.gradient ? kGradient * kSwatch : kSwatch) + 4 + fm.horizontalAdvance(e.label) + 10;
+        return w;
+    };
+    if (widthOf(all) <= width)
+        return all;
+    // Too narrow for every state: the states the map shows now (missing and present always).
+    QList<LegendEntry> shown;
+    for (const LegendEntry &e : std::as_const(all))
+        if (e.onMap)
+            shown.append(e);
+    return shown;
+}
+
 void CoverageMap::paintLegend(QPainter &p, const QRect &band)
 {
     p.fillRect(band, palette().color(QPalette::Window));
     p.setPen(palette().color(QPalette::WindowText));
     const QFontMetrics fm = p.fontMetrics();
-    const int sw = 12;
     int x = band.left() + 6;
-    const int y = band.top() + (band.height() - sw) / 2;
-    auto swatch = [&](QRgb color, const QString &label) {
-        p.fillRect(QRect(x, y, sw, sw), QColor::fromRgb(color));
-        x += sw + 4;
-        p.drawText(QRect(x, band.top(), fm.horizontalAdvance(label) + 2, band.height()), Qt::AlignVCenter, label);
-        x += fm.horizontalAdvance(label) + 10;
-    };
-    swatch(m_renderer.colorFor(0.0, false, false, 0), tr("Missing"));
-    // Present: the gradient from a few bytes to every byte of a cell.
-    const QString few = tr("Present");
-    p.drawText(QRect(x, band.top(), fm.horizontalAdvance(few) + 2, band.height()), Qt::AlignVCenter, few);
-    x += fm.horizontalAdvance(few) + 4;
-    for (int i = 0; i < 5; ++i) {
-        p.fillRect(QRect(x, y, sw, sw), QColor::fromRgb(m_renderer.colorFor(0.01 + i * 0.2475, false, false, 0)));
-        x += sw;
+    const int y = band.top() + (band.height() - kSwatch) / 2;
+    for (const LegendEntry &e : legendEntries(band.width())) {
+        if (e.gradient) {
+            p.drawText(QRect(x, band.top(), fm.horizontalAdvance(e.label) + 2, band.height()), Qt::AlignVCenter, e.label);
+            x += fm.horizontalAdvance(e.label) + 4;
+            for (int i = 0; i < kGradient; ++i) {
+                p.fillRect(QRect(x, y, kSwatch, kSwatch), QColor::fromRgb(m_renderer.colorFor(0.01 + i * (0.99 / (kGradient - 1)), false, false, 0)));
+                x += kSwatch;
+            }
+            x += 10;
+            continue;
+        }
+        p.fillRect(QRect(x, y, kSwatch, kSwatch), QColor::fromRgb(e.color));
+        x += kSwatch + 4;
+        p.drawText(QRect(x, band.top(), fm.horizontalAdvance(e.label) + 2, band.height()), Qt::AlignVCenter, e.label);
+        x += fm.horizontalAdvance(e.label) + 10;
     }
-    x += 10;
-    swatch(m_renderer.colorFor(1.0, false, false, 0, false, true), tr("Packed"));
-    swatch(m_renderer.colorFor(1.0, false, false, 1.0f), tr("Just fetched"));
-    swatch(m_renderer.colorFor(0.0, true, false, 0), tr("Transferring"));
-    swatch(m_renderer.colorFor(0.0, true, false, 0, true), tr("Queued"));
-    swatch(m_renderer.colorFor(0.0, false, true, 0), tr("Error"));
     if (!m_selection.isEmpty()) { // only where it fits; the status bar always says it
         const QString sel = tr("Selected: %1").arg(formatBytes(m_selection.length()));
         if (x + fm.horizontalAdvance(sel) + 8 < band.right())

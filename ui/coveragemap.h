@@ -38,6 +38,15 @@ public:
     QSize sizeHint() const override { return {640, 360}; }
 
     static constexpr int kLegendHeight = 28; // logical pixels
+    // The legend along the bottom edge for a map `width` logical pixels wide: every state where
+    // they fit, else the states the map shows now (missing and present always).
+    struct LegendEntry {
+        QRgb color;
+        QString label;
+        bool onMap;   // some cell shows this state now
+        bool gradient; // present: drawn as a gradient of kGradient swatches
+    };
+    QList<LegendEntry> legendEntries(int width) const;
 
 Q_SIGNALS:
     void selectionChanged(sparsescope::ByteRange range);
@@ -54,6 +63,7 @@ protected:
     void changeEvent(QEvent *event) override;
 
 private:
+    static constexpr int kSwatch = 12, kGradient = 5; // legend swatches, logical pixels
     ByteRange cellSpan(qint64 x, qint64 y) const; // the bytes of cells x..y (either order), widened to whole chunks
     void onCoverageChanged(qint64 firstChunk, qint64 lastChunk);
     void tick();

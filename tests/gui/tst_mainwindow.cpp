@@ -2,6 +2,7 @@
 // prefetch it through the real action, evict it, export, restart with objects and coverage.
 #include "awaitfuture.h"
 #include "coveragemap.h"
+#include "coveragerenderer.h"
 #include "iopool.h"
 #include "mainwindow.h"
 #include "clirunner.h"
@@ -243,6 +244,15 @@ private Q_SLOTS:
         QVERIFY(object->isPaused());
         QTRY_VERIFY_WITH_TIMEOUT(cell(w, ObjectTableModel::State).contains(QStringLiteral("paused")), 5000);
         QCOMPARE(pause->text(), QStringLiteral("Res&ume Transfers"));
+        QTRY_COMPARE_WITH_TIMEOUT(object->transferringChunkMap().count(), qint64(0), 5000); // queued again, none running
+        const CoverageColors colours;
+        const CoverageRenderer &r = w.coverageMap()->renderer();
+        const qint64 lastCell = r.cellsOfChunks(object->geometry().chunkCount() - 1, object->geometry().chunkCount() - 1).first;
+        QTRY_COMPARE_WITH_TIMEOUT(QColor(w.coverageMap()->grab().toImage().pixel(r.cellRect(lastCell).center())), colours.queued, 2000);
+        QStringList legend; // however narrow the map, its legend says what the cells it shows mean
+        for (const auto &entry : w.coverageMap()->legendEntries(w.coverageMap()->width()))
+            legend << entry.label;
+        QVERIFY2(legend.contains(QStringLiteral("Queued")) && legend.contains(QStringLiteral("Missing")), qPrintable(legend.join(u", ")));
         if (qEnvironmentVariableIsSet("SPARSESCOPE_SAVE_GRABS"))
             w.grab().save(qEnvironmentVariable("SPARSESCOPE_SAVE_GRABS") + QStringLiteral("/paused.png"));
         const qint64 present = object->presentBytes();
