@@ -3,7 +3,7 @@
 # already there. Idempotent. Needs root (or sudo).
 set -euo pipefail
 packages=(g++ cmake ninja-build ccache pkg-config git
-          qt6-base-dev qt6-base-dev-tools qt6-charts-dev libqt6opengl6-dev libqt6svg6 libxxhash-dev libzip-dev libarchive-dev liburing-dev libsqlite3-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev zstd
+          qt6-base-dev qt6-base-dev-tools qt6-charts-dev libqt6opengl6-dev libqt6svg6 libxxhash-dev libzip-dev libarchive-dev liburing-dev libsqlite3-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev zstd libfuse3-dev fuse3
           fonts-dejavu-core xvfb xauth desktop-file-utils appstream
           nginx-light curl time bc aria2 rclone fio python3 python3-botocore
           clang libclang-rt-14-dev openssl)

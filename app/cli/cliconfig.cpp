@@ -49,6 +49,12 @@ const char *kDescription =
     "                                   unzip do); '-o -' writes one file to stdout. Unsafe names\n"
     "                                   and links pointing outside DIR are refused (exit 1)\n"
     "\n"
+    "  mount MOUNTPOINT SOURCE... [--name NAME] [--archives]\n"
+    "                                   each SOURCE as a read-only file in MOUNTPOINT (FUSE),\n"
+    "                                   named after the last part of its path (--name: of a\n"
+    "                                   single SOURCE); reads go through the cache like read's.\n"
+    "                                   Runs until unmounted (fusermount3 -u, Ctrl-C, SIGTERM)\n"
+    "\n"
     "  config [KEY [VALUE]]             read or set a setting of the cache directory, honoured\n"
     "                                   by every process on it (the app too):\n"
     "                                     max-size SIZE|none  most disk the cache may take\n"
@@ -125,12 +131,16 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
                                          QStringLiteral("The S3 endpoint (MinIO, Ceph, R2, ...), as the AWS CLI's --endpoint-url "
                                                         "(default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's, else AWS)."),
                                          QStringLiteral("URL"));
+    const QCommandLineOption name(QStringLiteral("name"), QStringLiteral("The file name of the one SOURCE (mount)."), QStringLiteral("NAME"));
+    const QCommandLineOption archives(QStringLiteral("archives"),
+                                      QStringLiteral("Also show each ZIP or tar SOURCE as a directory NAME.d of its entries (mount)."));
     const QCommandLineOption sequential(QStringLiteral("sequential"),
                                         QStringLiteral("Read a compressed tar from start to end (list, extract)."));
     p.addOptions({help, version, cacheDir, chunkSize, connections, timeout, caFile, maxAge, progress, stats, range, output, json, sparse,
-                  recursive, endpointUrl, sequential});
+                  recursive, endpointUrl, sequential, name, archives});
     p.addPositionalArgument(QStringLiteral("COMMAND"),
-                            QStringLiteral("info, read, prefetch, evict, export, verify, status, remove, list, ls, extract, config, gc, pack or repack."));
+                            QStringLiteral("info, read, prefetch, evict, export, verify, status, remove, list, ls, extract, mount, config, gc, pack "
+                                           "or repack."));
     p.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("URL or local path of the object."), QStringLiteral("[SOURCE]"));
 
     if (!p.parse(arguments))
@@ -179,6 +189,11 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
             return usageError(QStringLiteral("extract needs a SOURCE"));
         c.source = pos.at(1);
         c.entries = pos.mid(2);
+    } else if (c.command == u"mount") {
+        if (pos.size() < 3)
+            return usageError(QStringLiteral("mount needs a MOUNTPOINT and at least one SOURCE"));
+        c.mountPoint = pos.at(1);
+        c.sources = pos.mid(2);
     } else if (withSource.contains(c.command)) {
         if (pos.size() != 2)
             return usageError(QStringLiteral("%1 needs exactly one SOURCE").arg(c.command));
@@ -205,6 +220,14 @@ ParseOutcome parseCommandLine(const QStringList &arguments)
     if (p.isSet(recursive) && c.command != u"ls")
         return usageError(QStringLiteral("--recursive is not an option of %1").arg(c.command));
     c.recursive = p.isSet(recursive);
+    if ((p.isSet(name) || p.isSet(archives)) && c.command != u"mount")
+        return usageError(QStringLiteral("--%1 is not an option of %2").arg(p.isSet(name) ? u"name" : u"archives", c.command));
+    if (p.isSet(name) && c.sources.size() != 1)
+        return usageError(QStringLiteral("--name names a single SOURCE; with several, each is named after its path"));
+    if (p.isSet(name) && (p.value(name).isEmpty() || p.value(name).contains(u'/') || p.value(name) == u"." || p.value(name) == u".."))
+        return usageError(QStringLiteral("--name must be a file name (no '/')"));
+    c.mountName = p.value(name);
+    c.archives = p.isSet(archives);
     if (p.isSet(json) && c.command != u"info" && c.command != u"status" && c.command != u"list" && c.command != u"ls")
         return usageError(QStringLiteral("--json is not an option of %1").arg(c.command));
     if (p.isSet(sparse) && c.command != u"export")

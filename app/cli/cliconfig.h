@@ -21,6 +21,10 @@ struct CliConfig {
     bool json = false;
     bool sparse = false;
     bool recursive = false;  // ls: every key under the prefix, no common prefixes
+    QString mountPoint;      // mount: the directory
+    QStringList sources;     // mount: every SOURCE
+    QString mountName;       // mount --name: the file name of a single SOURCE
+    bool archives = false;   // mount --archives: ZIP and tar sources also as NAME.d/ directories
     bool progress = false;
     bool stats = false;
     EngineConfig engine;

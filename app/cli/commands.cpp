@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "mountcommand.h"
 #include "archivecommands.h"
 #include "archivereader.h"
 #include "cachecommands.h"
@@ -308,6 +309,8 @@ int runCommand(const CliConfig &c)
         rc = cmdRepack(c);
     } else if (c.command == u"ls") {
         rc = cmdLs(c, stats);
+    } else if (c.command == u"mount") {
+        rc = cmdMount(c);
     } else if (c.command == u"verify" && c.source.isEmpty()) {
         rc = cmdVerifyCache(c);
     } else {

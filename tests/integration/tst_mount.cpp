@@ -1,0 +1,231 @@
+// sparsescope-cli mount against nginx, as a user would meet it: the files and their bytes, each
+// chunk fetched once across the mount and other CLIs (nginx's log), a failed read as EIO and one
+// line, and unmounting by signal, by fusermount3 and after SIGKILL. Skips where FUSE is missing.
+#include "clirunner.h"
+#include "nginxfixture.h"
+
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <csignal>
+#include <fcntl.h>
+#include <unistd.h>
+
+using namespace sparsescope::test;
+
+namespace {
+bool isMountPoint(const QString &path)
+{
+    QFile f(QStringLiteral("/proc/self/mountinfo"));
+    if (!f.open(QIODevice::ReadOnly))
+        return false;
+    const QByteArray want = QFile::encodeName(QFileInfo(path).absoluteFilePath());
+    for (const QByteArray &line : f.readAll().split('\n'))
+        if (line.split(' ').value(4) == want)
+            return true;
+    return false;
+}
+
+// The bytes nginx's log says were asked for (GET ranges, "bytes=a-b,c-d"; a GET without a range
+// counts the whole `size`).
+qint64 requestedBytes(const QList<AccessLogEntry> &log, qint64 size)
+{
+    qint64 total = 0;
+    for (const AccessLogEntry &e : log) {
+        if (e.method != u"GET")
+            continue;
+        if (!e.range.startsWith(QStringLiteral("bytes="))) {
+            total += size;
+            continue;
+        }
+        for (const QString &part : e.range.mid(6).split(u',')) {
+            const qint64 a = part.section(u'-', 0, 0).toLongLong();
+            const QString b = part.section(u'-', 1, 1);
+            total += (b.isEmpty() ? size - 1 : std::min(size - 1, b.toLongLong())) - a + 1;
+        }
+    }
+    return total;
+}
+
+QByteArray readThrough(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+} // namespace
+
+class TestMount : public QObject {
+    Q_OBJECT
+    NginxFixture m_nginx;
+    QTemporaryDir m_dir;
+    QByteArray m_bytes;
+    QString m_path; // the local copy
+
+    QString mountPoint() const { return m_dir.filePath(QStringLiteral("mnt")); }
+    QString cacheDir() const { return m_dir.filePath(QStringLiteral("cache")); }
+
+    // Starts `sparsescope-cli mount` in the background; waits until `expectFile` appears.
+    bool startMount(QProcess &p, const QStringList &args, const QString &expectFile)
+    {
+        p.setProgram(cliPath());
+        p.setArguments(QStringList{QStringLiteral("--cache-dir"), cacheDir(), QStringLiteral("mount"), mountPoint()} + args);
+        p.start();
+        if (!p.waitForStarted())
+            return false;
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < 15000) {
+            if (QFileInfo::exists(mountPoint() + u'/' + expectFile))
+                return true;
+            if (p.state() == QProcess::NotRunning)
+                return false;
+            QTest::qWait(50);
+        }
+        return false;
+    }
+    void stopMount(QProcess &p)
+    {
+        if (p.state() != QProcess::NotRunning) {
+            ::kill(pid_t(p.processId()), SIGTERM);
+            p.waitForFinished(10000);
+        }
+        if (isMountPoint(mountPoint()))
+            QProcess::execute(QStringLiteral("fusermount3"), {QStringLiteral("-u"), mountPoint()});
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (::access("/dev/fuse", R_OK | W_OK) != 0)
+            QSKIP("no usable /dev/fuse here: mounting cannot be tested (the mount command exits 1 saying so)");
+        QVERIFY2(m_nginx.start(), qPrintable(m_nginx.errorText()));
+        m_bytes = patternBytes(24 << 20, 18);
+        m_nginx.addFile(QStringLiteral("data.bin"), m_bytes);
+        m_path = m_dir.filePath(QStringLiteral("local/data.bin"));
+        QDir().mkpath(QFileInfo(m_path).path());
+        QFile f(m_path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(m_bytes);
+        f.close();
+        QDir().mkpath(mountPoint());
+        // Is mounting permitted here at all (a container may have /dev/fuse and still refuse)?
+        QProcess probe;
+        if (!startMount(probe, {m_path}, QStringLiteral("data.bin"))) {
+            probe.waitForFinished(5000);
+            const QByteArray why = probe.readAllStandardError();
+            stopMount(probe);
+            if (probe.exitCode() == 1 && why.contains("cannot mount"))
+                QSKIP(qPrintable(QStringLiteral("mounting is not permitted here: %1").arg(QString::fromUtf8(why).trimmed())));
+            QFAIL(why.constData());
+        }
+        stopMount(probe);
+    }
+
+    void filesHaveTheSourcesBytesAndEachChunkIsFetchedOnce()
+    {
+        QDir(cacheDir()).removeRecursively();
+        m_nginx.clearAccessLog();
+        QProcess p;
+        auto unmount = qScopeGuard([&] { stopMount(p); });
+        const QString url = m_nginx.url(QStringLiteral("data.bin"));
+        QVERIFY(startMount(p, {url, m_path}, QStringLiteral("data (2).bin"))); // the same name twice: a suffix
+        QCOMPARE(QDir(mountPoint()).entryList(QDir::Files, QDir::Name), (QStringList{QStringLiteral("data (2).bin"), QStringLiteral("data.bin")}));
+        const QFileInfo info(mountPoint() + QStringLiteral("/data.bin"));
+        QCOMPARE(info.size(), m_bytes.size());
+        QVERIFY(!info.isWritable() || ::getuid() == 0);
+        QCOMPARE(::open(QFile::encodeName(info.filePath()).constData(), O_WRONLY), -1); // read-only
+        // Random reads first (each a little range), then the whole file: right bytes everywhere.
+        QFile f(info.filePath());
+        QVERIFY(f.open(QIODevice::ReadOnly | QIODevice::Unbuffered));
+        QRandomGenerator rng(3);
+        for (int i = 0; i < 20; ++i) {
+            const qint64 at = rng.bounded(int(m_bytes.size() - 5000));
+            QVERIFY(f.seek(at));
+            QCOMPARE(f.read(4096), m_bytes.mid(at, 4096));
+        }
+        f.close();
+        QVERIFY(readThrough(info.filePath()) == m_bytes);
+        QVERIFY(readThrough(mountPoint() + QStringLiteral("/data (2).bin")) == m_bytes); // the local file
+        // Each chunk came from nginx once: the ranges asked for add up to the object at most.
+        const qint64 fetched = requestedBytes(m_nginx.accessLog(), m_bytes.size());
+        QVERIFY2(fetched <= m_bytes.size(), qPrintable(QStringLiteral("%1 bytes asked for, of %2").arg(fetched).arg(m_bytes.size())));
+        // Another process on the same cache fetches nothing of it (the shared cache).
+        const qint64 requests = m_nginx.countRequests(QStringLiteral("GET"));
+        const CliRun read = runCli(cacheDir(), {QStringLiteral("read"), url, QStringLiteral("-r"), QStringLiteral("0-1048575"), QStringLiteral("-o"),
+                                                m_dir.filePath(QStringLiteral("part"))});
+        QCOMPARE(read.exitCode, 0);
+        QCOMPARE(m_nginx.countRequests(QStringLiteral("GET")), requests);
+        stopMount(p);
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY(!isMountPoint(mountPoint()));
+        QVERIFY(checkPresentBytes(cacheDir(), url, m_bytes) == m_bytes.size());
+    }
+
+    void aFailedReadIsEioAndOneLine()
+    {
+        QDir(cacheDir()).removeRecursively();
+        m_nginx.addFile(QStringLiteral("gone.bin"), patternBytes(8 << 20, 5));
+        QProcess p;
+        auto unmount = qScopeGuard([&] { stopMount(p); });
+        QVERIFY(startMount(p, {m_nginx.url(QStringLiteral("gone.bin")), QStringLiteral("--name"), QStringLiteral("g.bin")}, QStringLiteral("g.bin")));
+        QFile::remove(m_nginx.root() + QStringLiteral("/gone.bin")); // the server loses it: 404 from now on
+        QFile f(mountPoint() + QStringLiteral("/g.bin"));
+        QVERIFY(f.open(QIODevice::ReadOnly | QIODevice::Unbuffered));
+        QVERIFY(f.seek(5 << 20));
+        errno = 0;
+        char buf[4096];
+        const ssize_t n = ::read(f.handle(), buf, sizeof buf);
+        QCOMPARE(n, ssize_t(-1));
+        QCOMPARE(errno, EIO);
+        f.close();
+        stopMount(p);
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QCOMPARE(err.count(QStringLiteral("failed (EIO)")), 1);
+        QVERIFY2(err.contains(QStringLiteral("gone.bin")) && err.contains(QStringLiteral("5242880-")), qPrintable(err));
+    }
+
+    void signalsUnmountAndAKilledMountIsReleased()
+    {
+        QProcess p;
+        QVERIFY(startMount(p, {m_path}, QStringLiteral("data.bin")));
+        ::kill(pid_t(p.processId()), SIGINT);
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY(!isMountPoint(mountPoint()));
+
+        QProcess killed;
+        QVERIFY(startMount(killed, {m_nginx.url(QStringLiteral("data.bin"))}, QStringLiteral("data.bin")));
+        QVERIFY(readThrough(mountPoint() + QStringLiteral("/data.bin")).left(1 << 20) == m_bytes.left(1 << 20));
+        ::kill(pid_t(killed.processId()), SIGKILL);
+        QVERIFY(killed.waitForFinished(10000));
+        // Released: by auto_unmount's watcher, or else by fusermount3 -u (which then succeeds).
+        QTRY_VERIFY_WITH_TIMEOUT(!isMountPoint(mountPoint()) ||
+                                     QProcess::execute(QStringLiteral("fusermount3"), {QStringLiteral("-u"), mountPoint()}) == 0, 5000);
+        QVERIFY(!isMountPoint(mountPoint()));
+        QProcess again;
+        QVERIFY(startMount(again, {m_nginx.url(QStringLiteral("data.bin"))}, QStringLiteral("data.bin")));
+        QVERIFY(readThrough(mountPoint() + QStringLiteral("/data.bin")) == m_bytes);
+        stopMount(again);
+        QVERIFY(checkPresentBytes(cacheDir(), m_nginx.url(QStringLiteral("data.bin")), m_bytes) > 0);
+    }
+
+    void usageErrors()
+    {
+        QCOMPARE(runCli(cacheDir(), {QStringLiteral("mount"), mountPoint()}).exitCode, 2);
+        QCOMPARE(runCli(cacheDir(), {QStringLiteral("mount"), mountPoint(), m_path, m_path, QStringLiteral("--name"), QStringLiteral("x")}).exitCode, 2);
+        const CliRun notDir = runCli(cacheDir(), {QStringLiteral("mount"), m_path, m_path});
+        QCOMPARE(notDir.exitCode, 2);
+        QVERIFY(notDir.err.contains("not a directory"));
+        const CliRun missing = runCli(cacheDir(), {QStringLiteral("mount"), mountPoint(), m_dir.filePath(QStringLiteral("nope.bin"))});
+        QCOMPARE(missing.exitCode, 1);
+        QVERIFY(!isMountPoint(mountPoint()));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMount)
+#include "tst_mount.moc"
