@@ -18,13 +18,19 @@
 
 namespace sparsescope::cli {
 
-// One open file: the device that fetches and reads ahead for it (one reader at a time).
+// One open file: the device that fetches and reads ahead for it (one reader at a time), and
+// where its bytes lie in the object (a member read as is), or its bytes (a compressed member).
 struct MountFs::Handle {
     explicit Handle(SparseObject *o) : object(o), device(o) {}
     SparseObject *object;
     SparseDevice device;
-    std::mutex mutex;                // device
+    std::mutex mutex;                // device, whole
     std::atomic<qint64> lastEnd{-1}; // where the last read of this handle ended
+    qint64 size = 0;                 // of the file
+    qint64 dataBegin = 0;            // the file's first byte in the object; -1: decompressed into `whole`
+    int file = -1, entry = -1;       // a member: its archive and entry
+    bool loaded = false;
+    QByteArray whole;
 };
 
 namespace {
@@ -57,60 +63,55 @@ QStringList MountFs::fileNames(const QStringList &sources)
     return names;
 }
 
-// The low-level operations (fuse_lowlevel.h, struct fuse_lowlevel_ops). Inode 1 is the root
-// directory, inode 2 + i the i-th file.
+// The low-level operations (fuse_lowlevel.h, struct fuse_lowlevel_ops) over the MountTree.
 struct MountOps {
     static MountFs *fs(fuse_req_t req) { return static_cast<MountFs *>(fuse_req_userdata(req)); }
-    static const MountFs::File *file(MountFs *fs, fuse_ino_t ino)
-    {
-        return ino >= 2 && ino - 2 < fs->m_files.size() ? &fs->m_files[ino - 2] : nullptr;
-    }
-    static struct stat attributes(MountFs *fs, fuse_ino_t ino)
+    static struct stat attributes(const MountFs *fs, fuse_ino_t ino)
     {
         struct stat st {};
+        const MountNode *n = fs->m_tree.node(ino);
         st.st_ino = ino;
         st.st_uid = ::getuid();
         st.st_gid = ::getgid();
-        if (ino == FUSE_ROOT_ID) {
-            st.st_mode = S_IFDIR | 0555;
+        st.st_mtime = st.st_atime = st.st_ctime = n->mtime;
+        st.st_size = n->size;
+        st.st_blksize = 4096;
+        st.st_blocks = (n->size + 511) / 512;
+        switch (n->kind) {
+        case MountNode::Kind::Directory:
+            st.st_mode = S_IFDIR | n->mode;
             st.st_nlink = 2;
-            st.st_mtime = QDateTime::currentSecsSinceEpoch();
-        } else if (const MountFs::File *f = file(fs, ino)) {
-            st.st_mode = S_IFREG | 0444;
+            break;
+        case MountNode::Kind::Symlink:
+            st.st_mode = S_IFLNK | 0777;
             st.st_nlink = 1;
-            st.st_size = f->object->geometry().objectSize;
-            st.st_blksize = 4096;
-            st.st_blocks = (st.st_size + 511) / 512;
-            st.st_mtime = f->mtime.toSecsSinceEpoch();
+            break;
+        default:
+            st.st_mode = S_IFREG | n->mode;
+            st.st_nlink = 1;
         }
-        st.st_atime = st.st_ctime = st.st_mtime;
         return st;
     }
 
     static void lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     {
         MountFs *f = fs(req);
-        if (parent != FUSE_ROOT_ID) {
+        const quint64 ino = f->m_tree.lookup(parent, QString::fromUtf8(name));
+        if (!ino) {
             fuse_reply_err(req, ENOENT);
             return;
         }
-        const QString wanted = QString::fromUtf8(name);
-        for (size_t i = 0; i < f->m_files.size(); ++i)
-            if (f->m_files[i].name == wanted) {
-                fuse_entry_param e {};
-                e.ino = 2 + i;
-                e.attr = attributes(f, e.ino);
-                e.attr_timeout = e.entry_timeout = kAttrTimeout;
-                fuse_reply_entry(req, &e);
-                return;
-            }
-        fuse_reply_err(req, ENOENT);
+        fuse_entry_param e {};
+        e.ino = ino;
+        e.attr = attributes(f, ino);
+        e.attr_timeout = e.entry_timeout = kAttrTimeout;
+        fuse_reply_entry(req, &e);
     }
 
     static void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info *)
     {
         MountFs *f = fs(req);
-        if (ino != FUSE_ROOT_ID && !file(f, ino)) {
+        if (!f->m_tree.node(ino)) {
             fuse_reply_err(req, ENOENT);
             return;
         }
@@ -118,22 +119,43 @@ struct MountOps {
         fuse_reply_attr(req, &st, kAttrTimeout);
     }
 
+    static void readlink(fuse_req_t req, fuse_ino_t ino)
+    {
+        const MountNode *n = fs(req)->m_tree.node(ino);
+        if (!n || n->kind != MountNode::Kind::Symlink) {
+            fuse_reply_err(req, EINVAL);
+            return;
+        }
+        fuse_reply_readlink(req, n->target.toUtf8().constData());
+    }
+
     static void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info *)
     {
         MountFs *f = fs(req);
-        if (ino != FUSE_ROOT_ID) {
-            fuse_reply_err(req, ENOTDIR);
+        const MountNode *dir = f->m_tree.node(ino);
+        if (!dir || dir->kind != MountNode::Kind::Directory) {
+            fuse_reply_err(req, dir ? ENOTDIR : ENOENT);
             return;
         }
-        // Entry k of ".", "..", then the files, from `offset` on, as many as fit in `size`.
+        // Entry k of ".", "..", then the children in name order, from `offset` on, as many as fit.
         std::vector<char> buf(size);
         size_t used = 0;
-        const size_t count = 2 + f->m_files.size();
+        auto child = dir->children.begin();
+        const size_t count = 2 + dir->children.size();
+        if (offset > 2)
+            std::advance(child, std::min<size_t>(size_t(offset) - 2, dir->children.size()));
         for (size_t k = size_t(offset); k < count; ++k) {
             struct stat st {};
-            st.st_ino = k < 2 ? FUSE_ROOT_ID : 2 + (k - 2);
-            st.st_mode = k < 2 ? S_IFDIR : S_IFREG;
-            const QByteArray name = k == 0 ? QByteArray(".") : k == 1 ? QByteArray("..") : f->m_files[k - 2].name.toUtf8();
+            QByteArray name;
+            if (k < 2) {
+                st.st_ino = k == 0 ? ino : dir->parent;
+                st.st_mode = S_IFDIR;
+                name = k == 0 ? "." : "..";
+            } else {
+                st = attributes(f, child->second);
+                name = child->first.toUtf8();
+                ++child;
+            }
             const size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name.constData(), &st, off_t(k + 1));
             if (need > size - used)
                 break;
@@ -145,16 +167,22 @@ struct MountOps {
     static void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi)
     {
         MountFs *f = fs(req);
-        const MountFs::File *entry = file(f, ino);
-        if (!entry) {
-            fuse_reply_err(req, ino == FUSE_ROOT_ID ? EISDIR : ENOENT);
+        const MountNode *n = f->m_tree.node(ino);
+        if (!n || (n->kind != MountNode::Kind::File && n->kind != MountNode::Kind::Member)) {
+            fuse_reply_err(req, !n ? ENOENT : n->kind == MountNode::Kind::Directory ? EISDIR : EINVAL);
             return;
         }
         if ((fi->flags & O_ACCMODE) != O_RDONLY) {
             fuse_reply_err(req, EROFS);
             return;
         }
-        auto *h = new MountFs::Handle(entry->object.get());
+        auto *h = new MountFs::Handle(f->m_files[size_t(n->file)].object.get());
+        h->size = n->size;
+        if (n->kind == MountNode::Kind::Member) {
+            h->file = n->file;
+            h->entry = n->entry;
+            h->dataBegin = f->storedDataBegin(n->file, n->entry, h->device); // may read a header upstream
+        }
         {
             std::lock_guard l(f->m_handlesMutex);
             f->m_handles.push_back(h);
@@ -165,29 +193,57 @@ struct MountOps {
             release(req, ino, fi);
     }
 
+    static Result<QByteArray> readMember(MountFs *f, MountFs::Handle *h, ByteRange range)
+    {
+        std::lock_guard l(h->mutex);
+        if (!h->loaded) {
+            constexpr qint64 kMaxWhole = qint64(512) << 20;
+            if (h->size > kMaxWhole)
+                return makeError(ErrorKind::Usage, QStringLiteral("a compressed member of %1 bytes is more than the mount decompresses "
+                                                                  "(512 MiB); extract it with sparsescope-cli extract").arg(h->size));
+            MountFs::Archive &a = *f->m_archives.at(h->file);
+            std::lock_guard al(a.mutex);
+            QByteArray whole;
+            whole.reserve(h->size);
+            Status st = a.reader->read(h->entry, [&whole](const char *data, qint64 length) {
+                whole.append(data, length);
+                return true;
+            });
+            if (!st)
+                return st.error();
+            h->whole = std::move(whole);
+            h->loaded = true;
+        }
+        return h->whole.mid(range.begin, range.length());
+    }
+
     static void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info *fi)
     {
+        MountFs *f = fs(req);
         auto *h = reinterpret_cast<MountFs::Handle *>(fi->fh);
-        const qint64 objectSize = h->device.size();
-        const ByteRange range{std::min<qint64>(offset, objectSize), std::min<qint64>(offset + qint64(size), objectSize)};
+        const ByteRange range{std::min<qint64>(offset, h->size), std::min<qint64>(offset + qint64(size), h->size)};
         if (range.isEmpty()) {
             fuse_reply_buf(req, nullptr, 0);
             return;
         }
-        // A jump to bytes that are all present is read right here, exactly (random reads of a
-        // warm file); a reader going forward goes through its device, which reads ahead.
-        const bool forward = h->lastEnd.exchange(range.end) == range.begin;
         std::optional<Result<QByteArray>> got;
-        if (!forward)
-            got = h->object->readPresent(range);
-        if (!got) {
-            std::lock_guard l(h->mutex);
-            got = h->device.read(range);
+        if (h->dataBegin < 0) {
+            got = readMember(f, h, range);
+        } else {
+            // A jump to bytes that are all present is read right here, exactly (random reads of
+            // a warm file); a reader going forward goes through its device, which reads ahead.
+            const ByteRange inObject{h->dataBegin + range.begin, h->dataBegin + range.end};
+            const bool forward = h->lastEnd.exchange(range.end) == range.begin;
+            if (!forward)
+                got = h->object->readPresent(inObject);
+            if (!got) {
+                std::lock_guard l(h->mutex);
+                got = h->device.read(inObject);
+            }
         }
         if (!*got) {
             if (got->error().kind != ErrorKind::Cancelled)
-                fs(req)->logOnce(QStringLiteral("reading bytes %1 of %2 failed (EIO): %3")
-                                     .arg(range.toInclusiveString(), h->device.name(), got->error().message));
+                f->logOnce(QStringLiteral("reading bytes %1 of %2 failed (EIO): %3").arg(range.toInclusiveString(), f->nameOf(*h), got->error().message));
             fuse_reply_err(req, EIO);
             return;
         }
@@ -207,7 +263,63 @@ struct MountOps {
     }
 };
 
-MountFs::MountFs(std::vector<File> files) : m_files(std::move(files)) {}
+MountFs::MountFs(std::vector<File> files) : m_files(std::move(files))
+{
+    for (size_t i = 0; i < m_files.size(); ++i)
+        m_tree.addFile(m_files[i].name, m_files[i].object->geometry().objectSize, m_files[i].mtime.toSecsSinceEpoch(), int(i));
+}
+
+QString MountFs::nameOf(const Handle &h) const
+{
+    if (h.entry < 0)
+        return h.device.name();
+    const ArchiveEntry *e = findEntry(m_archives.at(h.file)->entries, h.entry);
+    return QStringLiteral("\"%1\" in %2").arg(e ? e->path : QString::number(h.entry), h.device.name());
+}
+
+int MountFs::addArchive(int file, const QString &directory, std::unique_ptr<SparseDevice> device, std::unique_ptr<ArchiveReader> reader)
+{
+    auto a = std::make_unique<Archive>();
+    a->entries = reader->entries();
+    a->format = reader->formatName();
+    a->device = std::move(device);
+    a->reader = std::move(reader);
+    const int skipped = m_tree.addArchive(directory, m_files[size_t(file)].mtime.toSecsSinceEpoch(), file, a->entries);
+    m_archives[file] = std::move(a);
+    return skipped;
+}
+
+qint64 MountFs::storedDataBegin(int file, int entry, SparseDevice &device) const
+{
+    const Archive &a = *m_archives.at(file);
+    const ArchiveEntry *e = findEntry(a.entries, entry);
+    if (!e || !e->span)
+        return -1; // in a compressed stream
+    auto le16 = [](const QByteArray &b, int at) { return quint16(quint8(b[at])) | quint16(quint8(b[at + 1])) << 8; };
+    if (a.format == u"zip") {
+        // Stored (method 0): the data follows the local header (APPNOTE 4.3.7), 30 bytes + name + extra.
+        if (e->method != 0 || e->compressedSize != e->size)
+            return -1;
+        auto header = device.read({e->span->begin, e->span->begin + 30});
+        if (!header || header->size() < 30 || !header->startsWith(QByteArray("PK\x03\x04", 4)) || (le16(*header, 6) & 1))
+            return -1;
+        return e->span->begin + 30 + le16(*header, 26) + le16(*header, 28);
+    }
+    if (a.format == u"tar") {
+        // The data is the last whole blocks of the span, right after a ustar header of that size
+        // (POSIX pax, "ustar" at offset 257; the size in octal at 124).
+        const qint64 begin = e->span->end - (e->size + 511) / 512 * 512;
+        if (begin - 512 < e->span->begin)
+            return -1;
+        auto header = device.read({begin - 512, begin});
+        if (!header || header->size() < 512 || header->mid(257, 5) != "ustar")
+            return -1;
+        bool ok = false;
+        const qint64 size = header->mid(124, 12).trimmed().replace('\0', "").toLongLong(&ok, 8);
+        return ok && size == e->size ? begin : -1;
+    }
+    return -1;
+}
 
 void MountFs::logOnce(const QString &line)
 {
@@ -246,6 +358,7 @@ Status MountFs::mount(const QString &mountPoint)
         fuse_lowlevel_ops o {};
         o.lookup = MountOps::lookup;
         o.getattr = MountOps::getattr;
+        o.readlink = MountOps::readlink;
         o.readdir = MountOps::readdir;
         o.open = MountOps::open;
         o.read = MountOps::read;

@@ -1,8 +1,12 @@
 #pragma once
 // MountFs: open objects as a read-only filesystem through FUSE (libfuse3's low-level API,
 // fuse_lowlevel.h). The root directory holds one regular file per object (mode 0444, its size,
-// its mtime); reads go through the object, so they fetch what is missing through the shared
-// cache (each chunk once across every process) and are served from the cache when present.
+// its mtime) and, for archives added with addArchive(), a directory of its entries (mounttree.h);
+// reads go through the object, so they fetch what is missing through the shared cache (each
+// chunk once across every process) and are served from the cache when present. An archive
+// member stored as is (a ZIP entry stored, an entry of an uncompressed tar) is read as the byte
+// range it occupies, so a seek costs nothing; a compressed member (deflated, or in a compressed
+// tar) is decompressed whole on its first read, held while the file is open (at most 512 MiB).
 //
 // Threads: the object lives on the thread that calls run() (the CLI's main thread, which runs
 // its event loop meanwhile); FUSE requests are served on libfuse's worker threads. A read whose
@@ -14,12 +18,16 @@
 // Unmounting: fusermount3 -u, or stop() (the CLI calls it on SIGINT, SIGTERM, SIGHUP). The
 // mount is made with auto_unmount, so that a killed process leaves no dead mount point behind.
 
+#include "archivereader.h"
+#include "mounttree.h"
+#include "sparsedevice.h"
 #include "sparseobject.h"
 
 #include <QDateTime>
 #include <QString>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -37,6 +45,10 @@ public:
     };
 
     explicit MountFs(std::vector<File> files);
+    // Shows file `file`'s archive as the root directory `directory`, its entries as `reader` lists
+    // them (reader reads through `device`, which must be the file's object). Before mount().
+    // Returns how many entries were left out (unsafe paths, links leaving the tree).
+    int addArchive(int file, const QString &directory, std::unique_ptr<SparseDevice> device, std::unique_ptr<ArchiveReader> reader);
     ~MountFs();
     MountFs(const MountFs &) = delete;
     MountFs &operator=(const MountFs &) = delete;
@@ -57,11 +69,24 @@ public:
 
 private:
     struct Handle;
+    struct Archive {
+        std::unique_ptr<SparseDevice> device; // the reader's
+        std::unique_ptr<ArchiveReader> reader;
+        QList<ArchiveEntry> entries;          // by index
+        QString format;
+        std::mutex mutex;                     // reader and device: one member decompressed at a time
+    };
     friend struct MountOps;
+    // Where member `entry` of file `file`'s archive lies in the object when it is stored as is, or
+    // -1 (compressed; or the headers do not say). Reads the local or tar header through `device`.
+    qint64 storedDataBegin(int file, int entry, SparseDevice &device) const;
     void logOnce(const QString &line); // stderr, unless the same cause was just said
+    QString nameOf(const Handle &h) const; // the object, or the member and its archive
 
 
     std::vector<File> m_files;
+    MountTree m_tree;
+    std::map<int, std::unique_ptr<Archive>> m_archives; // by file
     QString m_mountPoint;
     fuse_session *m_session = nullptr;
     bool m_mounted = false;

@@ -5,6 +5,7 @@
 #include "nginxfixture.h"
 
 #include <QDir>
+#include <QDirIterator>
 #include <QFile>
 #include <QProcess>
 #include <QRandomGenerator>
@@ -212,6 +213,76 @@ private Q_SLOTS:
         QVERIFY(readThrough(mountPoint() + QStringLiteral("/data.bin")) == m_bytes);
         stopMount(again);
         QVERIFY(checkPresentBytes(cacheDir(), m_nginx.url(QStringLiteral("data.bin")), m_bytes) > 0);
+    }
+
+    void archivesAreDirectoriesAtTheCostOfAList()
+    {
+        // A 10,001-entry ZIP (stored and deflated members) and a tar and .tar.gz with a symlink
+        // inside and one leading out, made by Python, whose zipfile also says what a member holds.
+        const QString www = m_nginx.root();
+        const QString script = QStringLiteral(R"(
+import zipfile, tarfile, os, sys
+www, src = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(www + '/many.zip', 'w') as z:
+    for i in range(10001):
+        z.writestr('d%02d/f%05d.txt' % (i % 37, i), (b'line %d\n' % i) * (1 + i % 50),
+                   compress_type=zipfile.ZIP_DEFLATED if i % 2 else zipfile.ZIP_STORED)
+os.makedirs(src + '/a/b', exist_ok=True)
+open(src + '/a/b/big.bin', 'wb').write(bytes(range(256)) * 12000)
+os.utime(src + '/a/b/big.bin', (1500000000, 1500000000))
+os.symlink('b/big.bin', src + '/a/inside')
+os.symlink('/etc/passwd', src + '/a/outside')
+for name, mode in (('t.tar', 'w'), ('t.tar.gz', 'w:gz')):
+    with tarfile.open(www + '/' + name, mode, format=tarfile.PAX_FORMAT) as t:
+        t.add(src + '/a', arcname='a')
+sys.stdout.buffer.write(zipfile.ZipFile(www + '/many.zip').read('d05/f09995.txt'))
+)");
+        QProcess py;
+        py.start(QStringLiteral("python3"), {QStringLiteral("-c"), script, www, m_dir.filePath(QStringLiteral("tree"))});
+        QVERIFY(py.waitForFinished(60000));
+        QVERIFY2(py.exitCode() == 0, py.readAllStandardError().constData());
+        const QByteArray member = py.readAllStandardOutput();
+        QVERIFY(!member.isEmpty());
+
+        // What `list` costs on a cache of its own.
+        m_nginx.clearAccessLog();
+        const QString zipUrl = m_nginx.url(QStringLiteral("many.zip"));
+        QCOMPARE(runCli(m_dir.filePath(QStringLiteral("listcache")), {QStringLiteral("list"), zipUrl}).exitCode, 0);
+        const qint64 listBytes = m_nginx.bodyBytes();
+        m_nginx.clearAccessLog();
+
+        QDir(cacheDir()).removeRecursively();
+        QProcess p;
+        auto unmount = qScopeGuard([&] { stopMount(p); });
+        QVERIFY(startMount(p, {QStringLiteral("--archives"), zipUrl, m_nginx.url(QStringLiteral("t.tar")), m_nginx.url(QStringLiteral("t.tar.gz"))},
+                           QStringLiteral("t.tar.gz.d")));
+        int files = 0;
+        for (QDirIterator it(mountPoint() + QStringLiteral("/many.zip.d"), QDir::Files, QDirIterator::Subdirectories); it.hasNext(); it.next())
+            ++files;
+        QCOMPARE(files, 10001);
+        qint64 zipBytes = 0;
+        for (const AccessLogEntry &e : m_nginx.accessLog())
+            zipBytes += e.uri == u"/many.zip" ? e.bodyBytes : 0;
+        QVERIFY2(zipBytes <= listBytes, qPrintable(QStringLiteral("mount and find: %1 bytes of the ZIP; list: %2").arg(zipBytes).arg(listBytes)));
+        QCOMPARE(readThrough(mountPoint() + QStringLiteral("/many.zip.d/d05/f09995.txt")), member);
+        QCOMPARE(readThrough(mountPoint() + QStringLiteral("/many.zip.d/d04/f09994.txt")), QByteArray("line 9994\n").repeated(1 + 9994 % 50));
+        // Tar and .tar.gz: files with their bytes, size and mtime; a symlink inside kept, one outside left out.
+        QFile source(m_dir.filePath(QStringLiteral("tree/a/b/big.bin")));
+        QVERIFY(source.open(QIODevice::ReadOnly));
+        const QByteArray expected = source.readAll();
+        for (const QString &archive : {QStringLiteral("t.tar.d"), QStringLiteral("t.tar.gz.d")}) {
+            const QString a = mountPoint() + u'/' + archive + QStringLiteral("/a");
+            QCOMPARE(readThrough(a + QStringLiteral("/b/big.bin")), expected);
+            QCOMPARE(QFileInfo(a + QStringLiteral("/b/big.bin")).lastModified().toSecsSinceEpoch(), qint64(1500000000));
+            QCOMPARE(QFileInfo(a + QStringLiteral("/inside")).symLinkTarget(), a + QStringLiteral("/b/big.bin"));
+            QCOMPARE(readThrough(a + QStringLiteral("/inside")), expected);
+            QVERIFY(!QFileInfo::exists(a + QStringLiteral("/outside")) && !QFileInfo(a + QStringLiteral("/outside")).isSymLink());
+            // A seek into the middle of the member reads the right bytes.
+            QFile f(a + QStringLiteral("/b/big.bin"));
+            QVERIFY(f.open(QIODevice::ReadOnly | QIODevice::Unbuffered));
+            QVERIFY(f.seek(1234567));
+            QCOMPARE(f.read(1000), expected.mid(1234567, 1000));
+        }
     }
 
     void usageErrors()
