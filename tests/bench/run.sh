@@ -75,3 +75,4 @@ line "6 peak RSS, ${size_mib} MiB vs 256 MiB object (MiB)" "$((ours_rss / 1024))
 "$B/tests/bench_planner" "$size_mib" "$runs"
 bash tests/bench/roundtrips.sh "$runs"
 bash tests/bench/s3.sh "$size_mib" "$runs"
+bash tests/bench/mount.sh 256 "$runs"
