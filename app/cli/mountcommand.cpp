@@ -67,30 +67,68 @@ void addArchive(MountFs &fs, int file, const QString &name, SparseObject *object
         QTextStream(stderr) << "sparsescope-cli: warning: " << name << ".d leaves out " << skipped
                             << " entries (absolute or climbing paths, links leading outside, special files)\n";
 }
+bool isS3Prefix(const QString &source)
+{
+    return source.startsWith(QStringLiteral("s3://"), Qt::CaseInsensitive) && (source.endsWith(u'/') || QUrl(source).path().size() <= 1);
+}
+
+// The directory an S3 prefix is shown as: its last part, or the bucket's name.
+QString prefixName(const QString &source)
+{
+    const QUrl url(source);
+    const QStringList parts = url.path().split(u'/', Qt::SkipEmptyParts);
+    return parts.isEmpty() ? url.host() : parts.last();
+}
 } // namespace
 
 int cmdMount(const CliConfig &c)
 {
     const QStringList names = c.mountName.isEmpty() ? MountFs::fileNames(c.sources) : QStringList{c.mountName};
     std::vector<MountFs::File> files;
+    std::vector<int> archiveCandidates; // files opened at once: with --archives, maybe archives
+    QStringList shown;                  // what the root shows, for the message
     for (qsizetype i = 0; i < c.sources.size(); ++i) {
+        const QString &source = c.sources.at(i);
+        if (isS3Prefix(source)) {
+            // Every key under the prefix, as a tree under a directory named after the prefix; each
+            // object is opened when a program first opens it.
+            auto listing = Cache(c.engine.cacheDir).listBucket(source, /*recursive=*/true, /*holdings=*/false, c.engine.source);
+            if (!listing)
+                return fail(listing.error());
+            const QString prefix = QUrl(source).path().mid(1);
+            const QString top = c.mountName.isEmpty() ? prefixName(source) : c.mountName;
+            for (const BucketEntry &b : std::as_const(listing->entries)) {
+                if (b.entry.isPrefix || b.entry.key.endsWith(u'/'))
+                    continue;
+                QStringList parts = b.entry.key.mid(prefix.size()).split(u'/', Qt::SkipEmptyParts);
+                if (parts.isEmpty() || parts.contains(QStringLiteral("..")) || parts.contains(QStringLiteral(".")))
+                    continue;
+                const QString name = parts.takeLast();
+                files.push_back({name, nullptr, b.entry.lastModified, QStringList{top} + parts, b.source, b.entry.size});
+            }
+            shown << top + u'/';
+            continue;
+        }
         OpenOptions options; // with --archives: a ZIP's end records come with the opening request
-        if (c.archives && !ArchiveReader::hasIndex(Cache(c.engine.cacheDir).entryDirectory(c.sources.at(i))))
+        if (c.archives && !ArchiveReader::hasIndex(Cache(c.engine.cacheDir).entryDirectory(source)))
             options.tailBytes = ArchiveReader::kTailBytes;
-        auto opened = awaitFuture(Cache(c.engine.cacheDir).open(c.sources.at(i), c.engine, options));
+        auto opened = awaitFuture(Cache(c.engine.cacheDir).open(source, c.engine, options));
         if (!opened)
             return fail(opened.error());
         for (const QString &w : (*opened)->warnings())
             QTextStream(stderr) << "sparsescope-cli: warning: " << w << "\n";
-        files.push_back({names.at(i), *opened, modifiedTime(c.sources.at(i), **opened)});
+        archiveCandidates.push_back(int(files.size()));
+        shown << names.at(i);
+        files.push_back({names.at(i), *opened, modifiedTime(source, **opened)});
     }
-    std::vector<SparseObject *> objects;
-    for (const MountFs::File &f : files)
-        objects.push_back(f.object.get());
-    MountFs fs(std::move(files));
+    std::vector<std::pair<SparseObject *, QString>> candidates;
+    for (int f : archiveCandidates)
+        candidates.push_back({files[size_t(f)].object.get(), files[size_t(f)].name});
+    const EngineConfig engine = c.engine;
+    MountFs fs(std::move(files), [engine](const QString &source) { return Cache(engine.cacheDir).open(source, engine); });
     if (c.archives)
-        for (size_t i = 0; i < objects.size(); ++i)
-            addArchive(fs, int(i), names.at(qsizetype(i)), objects[i]);
+        for (size_t i = 0; i < candidates.size(); ++i)
+            addArchive(fs, archiveCandidates[i], candidates[i].second, candidates[i].first);
     if (Status st = fs.mount(c.mountPoint); !st)
         return fail(st.error());
 
@@ -107,7 +145,7 @@ int cmdMount(const CliConfig &c)
     QSocketNotifier notifier(g_stopPipe[0], QSocketNotifier::Read);
     QObject::connect(&notifier, &QSocketNotifier::activated, [&fs] { fs.stop(); });
 
-    QTextStream(stderr) << "sparsescope-cli: mounted " << names.join(QStringLiteral(", ")) << " on " << c.mountPoint
+    QTextStream(stderr) << "sparsescope-cli: mounted " << shown.join(QStringLiteral(", ")) << " on " << c.mountPoint
                         << " (read-only; unmount with fusermount3 -u " << c.mountPoint << " or Ctrl-C)\n";
     const int rc = fs.run();
     ::close(g_stopPipe[0]);

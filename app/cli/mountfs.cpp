@@ -10,6 +10,7 @@
 #include <QUrl>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <sys/stat.h>
@@ -176,8 +177,14 @@ struct MountOps {
             fuse_reply_err(req, EROFS);
             return;
         }
-        auto *h = new MountFs::Handle(f->m_files[size_t(n->file)].object.get());
-        h->size = n->size;
+        auto object = f->objectOf(n->file); // may open it now (an S3 prefix's key)
+        if (!object) {
+            f->logOnce(QStringLiteral("opening %1 failed (EIO): %2").arg(f->m_files[size_t(n->file)].name, object.error().message));
+            fuse_reply_err(req, EIO);
+            return;
+        }
+        auto *h = new MountFs::Handle(object->get());
+        h->size = n->kind == MountNode::Kind::File ? (*object)->geometry().objectSize : n->size;
         if (n->kind == MountNode::Kind::Member) {
             h->file = n->file;
             h->entry = n->entry;
@@ -263,10 +270,44 @@ struct MountOps {
     }
 };
 
-MountFs::MountFs(std::vector<File> files) : m_files(std::move(files))
+MountFs::MountFs(std::vector<File> files, Opener opener) : m_files(std::move(files)), m_opener(std::move(opener))
 {
-    for (size_t i = 0; i < m_files.size(); ++i)
-        m_tree.addFile(m_files[i].name, m_files[i].object->geometry().objectSize, m_files[i].mtime.toSecsSinceEpoch(), int(i));
+    for (size_t i = 0; i < m_files.size(); ++i) {
+        const File &f = m_files[i];
+        m_tree.addFile(f.directories, f.name, f.object ? f.object->geometry().objectSize : f.size, f.mtime.toSecsSinceEpoch(), int(i));
+        m_openMutexes.push_back(std::make_unique<std::mutex>());
+    }
+}
+
+Result<std::shared_ptr<SparseObject>> MountFs::objectOf(int file)
+{
+    std::lock_guard l(*m_openMutexes[size_t(file)]);
+    File &f = m_files[size_t(file)];
+    if (f.object)
+        return f.object;
+    // Opened on the objects' thread (it is created there); this thread waits for it.
+    struct Wait {
+        std::mutex mutex;
+        std::condition_variable done;
+        bool finished = false;
+        SparseObject::OpenResult result = makeError(ErrorKind::Cancelled, QStringLiteral("the mount is stopping"));
+    };
+    auto wait = std::make_shared<Wait>();
+    QMetaObject::invokeMethod(QCoreApplication::instance(), [opener = m_opener, source = f.source, wait] {
+        opener(source).then(QCoreApplication::instance(), [wait](const SparseObject::OpenResult &r) {
+            std::lock_guard lock(wait->mutex);
+            wait->result = r;
+            wait->finished = true;
+            wait->done.notify_all();
+        });
+    }, Qt::QueuedConnection);
+    std::unique_lock lock(wait->mutex);
+    while (!wait->done.wait_for(lock, std::chrono::milliseconds(20), [&] { return wait->finished; }))
+        if (m_stopping)
+            return makeError(ErrorKind::Cancelled, QStringLiteral("the mount is stopping"));
+    if (wait->result)
+        f.object = *wait->result;
+    return wait->result;
 }
 
 QString MountFs::nameOf(const Handle &h) const

@@ -24,9 +24,11 @@
 #include "sparseobject.h"
 
 #include <QDateTime>
+#include <QFuture>
 #include <QString>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,12 +41,17 @@ namespace sparsescope::cli {
 class MountFs {
 public:
     struct File {
-        QString name;                         // in the root directory: no '/', unique
-        std::shared_ptr<SparseObject> object; // lives on the thread that calls run()
+        QString name;                         // in its directory: no '/', unique there
+        std::shared_ptr<SparseObject> object; // lives on the thread that calls run(); null: opened on first open(2)
         QDateTime mtime;                      // Last-Modified where known, else the mount time
+        QStringList directories = {};         // where it is, under the root (an S3 prefix's keys)
+        QString source = {};                  // what to open when `object` is null
+        qint64 size = -1;                     // its size until opened (from a listing)
     };
+    // Opens a SOURCE on the thread that calls run() (for files listed but not opened yet).
+    using Opener = std::function<QFuture<SparseObject::OpenResult>(const QString &source)>;
 
-    explicit MountFs(std::vector<File> files);
+    MountFs(std::vector<File> files, Opener opener);
     // Shows file `file`'s archive as the root directory `directory`, its entries as `reader` lists
     // them (reader reads through `device`, which must be the file's object). Before mount().
     // Returns how many entries were left out (unsafe paths, links leaving the tree).
@@ -82,9 +89,14 @@ private:
     qint64 storedDataBegin(int file, int entry, SparseDevice &device) const;
     void logOnce(const QString &line); // stderr, unless the same cause was just said
     QString nameOf(const Handle &h) const; // the object, or the member and its archive
+    // File `file`'s object, opening it first on the objects' thread if it is not open (a FUSE
+    // thread waits for that). Errors: those of opening.
+    Result<std::shared_ptr<SparseObject>> objectOf(int file);
 
 
     std::vector<File> m_files;
+    Opener m_opener;
+    std::vector<std::unique_ptr<std::mutex>> m_openMutexes; // per file: one opener at a time
     MountTree m_tree;
     std::map<int, std::unique_ptr<Archive>> m_archives; // by file
     QString m_mountPoint;

@@ -62,9 +62,12 @@ quint64 MountTree::directory(quint64 parent, const QString &name, qint64 mtime)
     return add(MountNode{MountNode::Kind::Directory, parent, name, 0, mtime, 0555, -1, -1, {}, {}});
 }
 
-quint64 MountTree::addFile(const QString &name, qint64 size, qint64 mtime, int file)
+quint64 MountTree::addFile(const QStringList &directories, const QString &name, qint64 size, qint64 mtime, int file)
 {
-    return add(MountNode{MountNode::Kind::File, 1, name, size, mtime, 0444, file, -1, {}, {}});
+    quint64 parent = 1;
+    for (const QString &d : directories)
+        parent = directory(parent, d, mtime);
+    return add(MountNode{MountNode::Kind::File, parent, name, size, mtime, 0444, file, -1, {}, {}});
 }
 
 int MountTree::addArchive(const QString &directoryName, qint64 mtime, int file, const QList<ArchiveEntry> &entries)

@@ -33,8 +33,9 @@ class MountTree {
 public:
     MountTree(); // the root, inode 1
 
-    // Adds a file for object `file` in the root. Returns its inode.
-    quint64 addFile(const QString &name, qint64 size, qint64 mtime, int file);
+    // Adds a file for object `file` in the directory `directories` under the root (made as
+    // needed; empty: the root). Returns its inode.
+    quint64 addFile(const QStringList &directories, const QString &name, qint64 size, qint64 mtime, int file);
     // Adds `entries` of object `file`'s archive under the root directory `directory` (created).
     // Returns how many entries were left out (unsafe paths, links leaving the tree, damaged).
     int addArchive(const QString &directory, qint64 mtime, int file, const QList<ArchiveEntry> &entries);

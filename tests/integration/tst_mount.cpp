@@ -3,6 +3,7 @@
 // line, and unmounting by signal, by fusermount3 and after SIGKILL. Skips where FUSE is missing.
 #include "clirunner.h"
 #include "nginxfixture.h"
+#include "s3serverfixture.h"
 
 #include <QDir>
 #include <QDirIterator>
@@ -283,6 +284,33 @@ sys.stdout.buffer.write(zipfile.ZipFile(www + '/many.zip').read('d05/f09995.txt'
             QVERIFY(f.seek(1234567));
             QCOMPARE(f.read(1000), expected.mid(1234567, 1000));
         }
+    }
+
+    void anS3PrefixIsADirectoryTree()
+    {
+        S3ServerFixture s3;
+        QVERIFY2(s3.start(), qPrintable(s3.errorText()));
+        const QByteArray a = patternBytes(3 << 20, 41), b = patternBytes(1000, 42);
+        s3.put(QStringLiteral("bkt"), QStringLiteral("logs/2026/app one.log"), a);
+        s3.put(QStringLiteral("bkt"), QStringLiteral("logs/2026/12/b.bin"), b);
+        s3.put(QStringLiteral("bkt"), QStringLiteral("other/c.bin"), b);
+        QProcess p;
+        auto unmount = qScopeGuard([&] { stopMount(p); });
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        for (const QString &kv : s3.environment())
+            env.insert(kv.section(u'=', 0, 0), kv.section(u'=', 1));
+        p.setProcessEnvironment(env);
+        QVERIFY(startMount(p, {QStringLiteral("s3://bkt/logs/")}, QStringLiteral("logs")));
+        QTRY_VERIFY(QFileInfo::exists(mountPoint() + QStringLiteral("/logs/2026/12/b.bin")));
+        QCOMPARE(QDir(mountPoint() + QStringLiteral("/logs/2026")).entryList(QDir::AllEntries | QDir::NoDotAndDotDot, QDir::Name),
+                 (QStringList{QStringLiteral("12"), QStringLiteral("app one.log")}));
+        QVERIFY(!QFileInfo::exists(mountPoint() + QStringLiteral("/logs/c.bin")) && !QFileInfo::exists(mountPoint() + QStringLiteral("/other")));
+        QCOMPARE(QFileInfo(mountPoint() + QStringLiteral("/logs/2026/app one.log")).size(), a.size());
+        // Listed, not opened: nothing but the listing reached the server yet.
+        for (const S3LogEntry &e : s3.log())
+            QVERIFY2(e.method == u"GET" && e.query.contains(QStringLiteral("list-type=2")), qPrintable(e.method + u' ' + e.path));
+        QCOMPARE(readThrough(mountPoint() + QStringLiteral("/logs/2026/app one.log")), a);
+        QCOMPARE(readThrough(mountPoint() + QStringLiteral("/logs/2026/12/b.bin")), b);
     }
 
     void usageErrors()
