@@ -26,20 +26,14 @@ void onTerminationSignal(int)
     (void)!::write(g_stopPipe[1], &byte, 1); // async-signal-safe (signal-safety(7))
 }
 
-// When the object was last modified: the file's mtime for a local path, the validator when it is
-// an HTTP date (a server without ETags), else now.
-QDateTime modifiedTime(const QString &source, const SparseObject &object)
+// When the object was last modified: Last-Modified of the server's answer or the file's mtime,
+// else (a server that does not say, a cached object trusted without asking) now.
+QDateTime modifiedTime(const SparseObject &object)
 {
-    const QUrl url(source);
-    const bool local = url.scheme().isEmpty() || url.scheme().size() == 1 || url.isLocalFile();
-    if (local) {
-        const QFileInfo info(url.isLocalFile() ? url.toLocalFile() : source);
-        if (info.exists())
-            return info.lastModified();
-    }
-    const QDateTime http = QDateTime::fromString(object.sourceInfo().validator, Qt::RFC2822Date);
-    return http.isValid() ? http : QDateTime::currentDateTime();
+    const QDateTime t = object.sourceInfo().lastModified;
+    return t.isValid() ? t : QDateTime::currentDateTime();
 }
+
 // Lists the archive of `object` on a worker thread (the archive libraries block on reads this
 // thread's event loop serves) and shows it as NAME.d; what is not an archive is only a file.
 void addArchive(MountFs &fs, int file, const QString &name, SparseObject *object)
@@ -119,7 +113,7 @@ int cmdMount(const CliConfig &c)
             QTextStream(stderr) << "sparsescope-cli: warning: " << w << "\n";
         archiveCandidates.push_back(int(files.size()));
         shown << names.at(i);
-        files.push_back({names.at(i), *opened, modifiedTime(source, **opened)});
+        files.push_back({names.at(i), *opened, modifiedTime(**opened)});
     }
     std::vector<std::pair<SparseObject *, QString>> candidates;
     for (int f : archiveCandidates)

@@ -72,6 +72,7 @@ void HttpWorker::probeWithHead(InfoPromise promise)
             SourceInfo info = m_info;
             info.size = contentLengthOf(reply);
             info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+            info.lastModified = reply->header(QNetworkRequest::LastModifiedHeader).toDateTime();
             adopt(reply, info);
             return answer(promise, info);
         }
@@ -148,6 +149,7 @@ Result<SourceInfo> HttpWorker::probeAnswer(QNetworkReply *reply, const OpenProbe
     };
     SourceInfo info = m_info;
     info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+    info.lastModified = reply->header(QNetworkRequest::LastModifiedHeader).toDateTime();
     const bool sentIfRange = !http::ifRangeFor(probe.cachedValidator).isEmpty();
     if (status == 416) { // asked bytes=0-0 of an empty object
         const QByteArray cr = reply->rawHeader("Content-Range").trimmed();

@@ -4,6 +4,7 @@
 #include "handoff.h"
 #include "uringreader.h"
 
+#include <QDateTime>
 #include <QFile>
 #include <QPromise>
 
@@ -51,6 +52,7 @@ Result<SourceInfo> LocalFileSource::stat() const
                          .arg(qint64(st.st_size))
                          .arg(quint64(st.st_ino));
     info.displayName = m_path;
+    info.lastModified = QDateTime::fromSecsSinceEpoch(st.st_mtim.tv_sec, Qt::UTC);
     return info;
 }
 

@@ -11,6 +11,7 @@
 #include "statistics.h"
 
 #include <QFuture>
+#include <QDateTime>
 #include <QString>
 
 #include <functional>
@@ -22,6 +23,7 @@ struct SourceInfo {
     qint64 size = 0;      // bytes
     QString validator;    // the ETag (strong or weak), else Last-Modified, else empty (local: "mtime:size:inode")
     QString displayName;  // redacted, for messages and the cache's meta.json
+    QDateTime lastModified; // Last-Modified of the opening answer (RFC 9110 §8.8.2), a file's mtime; invalid if unknown
     // What the probe of open(OpenProbe) fetched: bytes [probeOffset, probeOffset + probeBytes.size())
     // of the object, already checked. Empty when open() fetched nothing (a HEAD, a local file).
     QByteArray probeBytes;

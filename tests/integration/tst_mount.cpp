@@ -138,6 +138,10 @@ private Q_SLOTS:
         QCOMPARE(QDir(mountPoint()).entryList(QDir::Files, QDir::Name), (QStringList{QStringLiteral("data (2).bin"), QStringLiteral("data.bin")}));
         const QFileInfo info(mountPoint() + QStringLiteral("/data.bin"));
         QCOMPARE(info.size(), m_bytes.size());
+        // Its mtime is the server's Last-Modified (nginx: the file's), the local file's its mtime.
+        QCOMPARE(info.lastModified().toSecsSinceEpoch(), QFileInfo(m_nginx.root() + QStringLiteral("/data.bin")).lastModified().toSecsSinceEpoch());
+        QCOMPARE(QFileInfo(mountPoint() + QStringLiteral("/data (2).bin")).lastModified().toSecsSinceEpoch(),
+                 QFileInfo(m_path).lastModified().toSecsSinceEpoch());
         QVERIFY(!info.isWritable() || ::getuid() == 0);
         QCOMPARE(::open(QFile::encodeName(info.filePath()).constData(), O_WRONLY), -1); // read-only
         // Random reads first (each a little range), then the whole file: right bytes everywhere.
