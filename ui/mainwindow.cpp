@@ -55,6 +55,7 @@ MainWindow::MainWindow(AppSettings settings, QWidget *parent) : QMainWindow(pare
     m_model = new ObjectTableModel(m_library, this);
     createLayout();
     createActions();
+    createMounts();
     m_previewTimer.setSingleShot(true);
     m_previewTimer.setInterval(150);
     connect(&m_previewTimer, &QTimer::timeout, this, &MainWindow::loadPreview);
@@ -285,6 +286,7 @@ void MainWindow::updateActions()
     a.pause->setText(paused ? tr("Res&ume Transfers") : tr("P&ause Transfers"));
     a.pause->setIcon(style()->standardIcon(paused ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
     a.remove->setEnabled(row >= 0);
+    a.mount->setEnabled(row >= 0 && m_library->entry(row).size >= 0);
     const ByteRange sel = m_map->selection();
     m_selectionLabel->setText(sel.isEmpty() ? tr("Click a cell or drag across the map to select bytes.")
                                             : tr("Selection: bytes %1 (%2)").arg(sel.toInclusiveString(), formatBytes(sel.length())));

@@ -16,12 +16,15 @@ class QSystemTrayIcon;
 class QProgressBar;
 class QSortFilterProxyModel;
 class QTableView;
+class QToolButton;
 
 namespace sparsescope {
 
 class ActivityPanel;
 class ArchivePane;
 class CacheUsageBar;
+
+class MountManager;
 class CoverageMap;
 class HexPreview;
 class PreviewPane;
@@ -59,6 +62,10 @@ public:
     void verifyCurrent();
     void cancelCurrent();
     void removeCurrent();
+    // Mounts the selected object (its file, and an archive's NAME.d) on the directory `folder`
+    // through `sparsescope-cli mount` (mainwindow_mounts.cpp); the status bar shows what is mounted.
+    void mountCurrent(const QString &folder);
+    MountManager *mountManager() const { return m_mounts; }
     // Packs (repack false) or repacks the whole cache on the job pool, with a progress dialog
     // (pack can be cancelled) and one activity line at the end (mainwindow_cache.cpp).
     void packCache(bool repack);
@@ -83,6 +90,7 @@ Q_SIGNALS:
 private:
     void createActions();
     void createLayout();
+    void createMounts(); // the manager, its status-bar button and activity lines
     void updateActions();
     void showCurrent();
     void schedulePreview();
@@ -105,6 +113,8 @@ private:
     QLabel *m_selectionLabel;
     QLabel *m_rateLabel;
     CacheUsageBar *m_usageBar;
+    MountManager *m_mounts = nullptr;
+    QToolButton *m_mountsButton = nullptr; // "N mounted", a menu to unmount each
     QSystemTrayIcon *m_tray = nullptr; // created for the first notification, where there is a tray
     QProgressBar *m_progress;
     QTimer m_previewTimer;
@@ -114,7 +124,7 @@ private:
     struct Actions {
         QAction *openFile, *openUrl, *browseS3, *exportFull, *exportSparse, *quit;
         QAction *prefetchSelection, *prefetchAll, *evictSelection, *evictAll, *verify, *cancel, *pause, *retry, *remove;
-        QAction *settings, *about, *packCache, *repackCache;
+        QAction *settings, *about, *packCache, *repackCache, *mount;
     } m_actions{};
     QString m_lastBucket; // where the S3 browser was last
 };

@@ -124,6 +124,14 @@ void MainWindow::createActions()
                               "what is present.</p>").arg(QStringLiteral(SPARSESCOPE_VERSION)));
     });
 
+    a.mount = make(tr("&Mount…"), QStyle::SP_DirLinkIcon, QKeySequence(tr("Ctrl+M")), [this] {
+        if (currentRow() < 0)
+            return;
+        const QString folder = QFileDialog::getExistingDirectory(this, tr("Mount %1 on an empty folder").arg(m_library->entry(currentRow()).name));
+        if (!folder.isEmpty())
+            mountCurrent(folder);
+    });
+
     QMenu *file = menuBar()->addMenu(tr("&File"));
     file->addActions({a.openFile, a.openUrl, a.browseS3});
     file->addSeparator();
@@ -136,6 +144,8 @@ void MainWindow::createActions()
     object->addActions({a.evictSelection, a.evictAll});
     object->addSeparator();
     object->addActions({a.verify, a.pause, a.retry, a.cancel, a.remove});
+    object->addSeparator();
+    object->addAction(a.mount);
     QMenu *cache = menuBar()->addMenu(tr("&Cache"));
     cache->addActions({a.packCache, a.repackCache});
     menuBar()->addMenu(tr("&Settings"))->addAction(a.settings);

@@ -1,10 +1,12 @@
 // The desktop app end to end against a real nginx: open a URL, select a span on the map and
 // prefetch it through the real action, evict it, export, restart with objects and coverage.
+#include "activitypanel.h"
 #include "awaitfuture.h"
 #include "coveragemap.h"
 #include "coveragerenderer.h"
 #include "iopool.h"
 #include "mainwindow.h"
+#include "mountmanager.h"
 #include "clirunner.h"
 #include "faultserver.h"
 #include "nginxfixture.h"
@@ -23,6 +25,8 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <unistd.h>
 
 using namespace sparsescope;
 using namespace sparsescope::test;
@@ -326,6 +330,38 @@ private Q_SLOTS:
         QTRY_VERIFY(w.isActiveWindow());
         Q_EMIT w.library()->operationEnded(QStringLiteral("big.iso"), QStringLiteral("verified"), true, 42000);
         QCOMPARE(notified.count(), 2);
+    }
+    void aMountedObjectsReadsShowOnTheMap()
+    {
+        if (::access("/dev/fuse", R_OK | W_OK) != 0)
+            QSKIP("no usable /dev/fuse here");
+        const QByteArray bytes = patternBytes(6 << 20, 23);
+        m_nginx.addFile(QStringLiteral("mounted.bin"), bytes);
+        // The app runs sparsescope-cli beside it, else from PATH (the test binary is elsewhere).
+        qputenv("PATH", (QFileInfo(cliPath()).path() + u':' + qEnvironmentVariable("PATH")).toLocal8Bit());
+        MainWindow w(settings());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.openSource(m_nginx.url(QStringLiteral("mounted.bin")));
+        QTRY_VERIFY_WITH_TIMEOUT(w.currentRow() >= 0 && w.library()->entry(w.currentRow()).object, 10000);
+        auto object = w.library()->entry(w.currentRow()).object;
+        QTemporaryDir point;
+        w.mountCurrent(point.path());
+        QTRY_VERIFY_WITH_TIMEOUT(w.mountManager()->mounts().size() == 1 && w.mountManager()->mounts().front().ready, 15000);
+        auto unmount = qScopeGuard([&] { QProcess::execute(QStringLiteral("fusermount3"), {QStringLiteral("-u"), point.path()}); });
+        // Another program reads the file: the mount process fetches, the window shows it.
+        QFile f(point.filePath(QStringLiteral("mounted.bin")));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QVERIFY(f.readAll() == bytes);
+        f.close();
+        QTRY_COMPARE_WITH_TIMEOUT(w.coverageMap()->presentChunkCount(), object->geometry().chunkCount(), 5000);
+        QTRY_VERIFY(!w.activityPanel()->findItems(QStringLiteral("mounted on"), Qt::MatchContains, 2).isEmpty());
+        if (qEnvironmentVariableIsSet("SPARSESCOPE_SAVE_GRABS")) // for people to look at
+            w.grab().save(qEnvironmentVariable("SPARSESCOPE_SAVE_GRABS") + QStringLiteral("/mounted.png"));
+        w.mountManager()->unmount(point.path());
+        QTRY_VERIFY_WITH_TIMEOUT(w.mountManager()->mounts().empty(), 10000);
+        QVERIFY(!QFileInfo::exists(point.filePath(QStringLiteral("mounted.bin"))));
+        QTRY_VERIFY(!w.activityPanel()->findItems(QStringLiteral("unmounted from"), Qt::MatchContains, 2).isEmpty());
     }
     void badUrlIsReportedInTheActivityPanel()
     {
