@@ -113,13 +113,13 @@ int cmdMount(const CliConfig &c)
             QTextStream(stderr) << "sparsescope-cli: warning: " << w << "\n";
         archiveCandidates.push_back(int(files.size()));
         shown << names.at(i);
-        files.push_back({names.at(i), *opened, modifiedTime(**opened)});
+        files.push_back({names.at(i), *opened, modifiedTime(**opened), {}, source});
     }
     std::vector<std::pair<SparseObject *, QString>> candidates;
     for (int f : archiveCandidates)
         candidates.push_back({files[size_t(f)].object.get(), files[size_t(f)].name});
     const EngineConfig engine = c.engine;
-    MountFs fs(std::move(files), [engine](const QString &source) { return Cache(engine.cacheDir).open(source, engine); });
+    MountFs fs(std::move(files), [engine](const QString &source) { return Cache(engine.cacheDir).open(source, engine); }, c.engine.maxAgeSeconds);
     if (c.archives)
         for (size_t i = 0; i < candidates.size(); ++i)
             addArchive(fs, archiveCandidates[i], candidates[i].second, candidates[i].first);

@@ -35,7 +35,8 @@ struct MountFs::Handle {
 };
 
 namespace {
-constexpr double kAttrTimeout = 3600; // the listing and sizes do not change while mounted
+constexpr double kAttrTimeout = 3600; // directories and archive members do not change while mounted
+constexpr double kFileAttrTimeout = 0; // an object's size may change when it is validated on open: asked each time
 
 QString nameOfSource(const QString &source)
 {
@@ -67,7 +68,7 @@ QStringList MountFs::fileNames(const QStringList &sources)
 // The low-level operations (fuse_lowlevel.h, struct fuse_lowlevel_ops) over the MountTree.
 struct MountOps {
     static MountFs *fs(fuse_req_t req) { return static_cast<MountFs *>(fuse_req_userdata(req)); }
-    static struct stat attributes(const MountFs *fs, fuse_ino_t ino)
+    static struct stat attributes(MountFs *fs, fuse_ino_t ino)
     {
         struct stat st {};
         const MountNode *n = fs->m_tree.node(ino);
@@ -75,7 +76,7 @@ struct MountOps {
         st.st_uid = ::getuid();
         st.st_gid = ::getgid();
         st.st_mtime = st.st_atime = st.st_ctime = n->mtime;
-        st.st_size = n->size;
+        st.st_size = n->kind == MountNode::Kind::File ? fs->sizeOf(n->file, n->size) : n->size; // an object's size may change
         st.st_blksize = 4096;
         st.st_blocks = (n->size + 511) / 512;
         switch (n->kind) {
@@ -105,7 +106,8 @@ struct MountOps {
         fuse_entry_param e {};
         e.ino = ino;
         e.attr = attributes(f, ino);
-        e.attr_timeout = e.entry_timeout = kAttrTimeout;
+        e.entry_timeout = kAttrTimeout;
+        e.attr_timeout = f->m_tree.node(ino)->kind == MountNode::Kind::File ? kFileAttrTimeout : kAttrTimeout;
         fuse_reply_entry(req, &e);
     }
 
@@ -117,7 +119,7 @@ struct MountOps {
             return;
         }
         const struct stat st = attributes(f, ino);
-        fuse_reply_attr(req, &st, kAttrTimeout);
+        fuse_reply_attr(req, &st, f->m_tree.node(ino)->kind == MountNode::Kind::File ? kFileAttrTimeout : kAttrTimeout);
     }
 
     static void readlink(fuse_req_t req, fuse_ino_t ino)
@@ -177,7 +179,10 @@ struct MountOps {
             fuse_reply_err(req, EROFS);
             return;
         }
-        auto object = f->objectOf(n->file); // may open it now (an S3 prefix's key)
+        // A file is validated on open (as the CLI's commands are, within --max-age); an archive's
+        // members were validated with the archive when it was mounted.
+        bool changed = false;
+        auto object = f->objectOf(n->file, n->kind == MountNode::Kind::File, &changed);
         if (!object) {
             f->logOnce(QStringLiteral("opening %1 failed (EIO): %2").arg(f->m_files[size_t(n->file)].name, object.error().message));
             fuse_reply_err(req, EIO);
@@ -195,7 +200,7 @@ struct MountOps {
             f->m_handles.push_back(h);
         }
         fi->fh = reinterpret_cast<uint64_t>(h);
-        fi->keep_cache = 1; // the object does not change while mounted: the page cache stays valid
+        fi->keep_cache = changed ? 0 : 1; // the kernel's cached pages stay valid unless the object changed
         if (fuse_reply_open(req, fi) != 0)
             release(req, ino, fi);
     }
@@ -270,21 +275,20 @@ struct MountOps {
     }
 };
 
-MountFs::MountFs(std::vector<File> files, Opener opener) : m_files(std::move(files)), m_opener(std::move(opener))
+MountFs::MountFs(std::vector<File> files, Opener opener, int maxAgeSeconds)
+    : m_files(std::move(files)), m_opener(std::move(opener)), m_maxAgeSeconds(maxAgeSeconds)
 {
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
     for (size_t i = 0; i < m_files.size(); ++i) {
-        const File &f = m_files[i];
+        File &f = m_files[i];
+        f.validatedAtMs = now;
         m_tree.addFile(f.directories, f.name, f.object ? f.object->geometry().objectSize : f.size, f.mtime.toSecsSinceEpoch(), int(i));
         m_openMutexes.push_back(std::make_unique<std::mutex>());
     }
 }
 
-Result<std::shared_ptr<SparseObject>> MountFs::objectOf(int file)
+Result<std::shared_ptr<SparseObject>> MountFs::openOnObjectsThread(const QString &source)
 {
-    std::lock_guard l(*m_openMutexes[size_t(file)]);
-    File &f = m_files[size_t(file)];
-    if (f.object)
-        return f.object;
     // Opened on the objects' thread (it is created there); this thread waits for it.
     struct Wait {
         std::mutex mutex;
@@ -293,7 +297,7 @@ Result<std::shared_ptr<SparseObject>> MountFs::objectOf(int file)
         SparseObject::OpenResult result = makeError(ErrorKind::Cancelled, QStringLiteral("the mount is stopping"));
     };
     auto wait = std::make_shared<Wait>();
-    QMetaObject::invokeMethod(QCoreApplication::instance(), [opener = m_opener, source = f.source, wait] {
+    QMetaObject::invokeMethod(QCoreApplication::instance(), [opener = m_opener, source, wait] {
         opener(source).then(QCoreApplication::instance(), [wait](const SparseObject::OpenResult &r) {
             std::lock_guard lock(wait->mutex);
             wait->result = r;
@@ -305,9 +309,54 @@ Result<std::shared_ptr<SparseObject>> MountFs::objectOf(int file)
     while (!wait->done.wait_for(lock, std::chrono::milliseconds(20), [&] { return wait->finished; }))
         if (m_stopping)
             return makeError(ErrorKind::Cancelled, QStringLiteral("the mount is stopping"));
-    if (wait->result)
-        f.object = *wait->result;
     return wait->result;
+}
+
+void MountFs::releaseOnObjectsThread(std::shared_ptr<SparseObject> object)
+{
+    QMetaObject::invokeMethod(QCoreApplication::instance(), [o = std::move(object)] {}, Qt::QueuedConnection);
+}
+
+Result<std::shared_ptr<SparseObject>> MountFs::objectOf(int file, bool revalidate, bool *changed)
+{
+    std::lock_guard l(*m_openMutexes[size_t(file)]);
+    File &f = m_files[size_t(file)];
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    if (f.object && (!revalidate || now - f.validatedAtMs < qint64(m_maxAgeSeconds) * 1000))
+        return f.object;
+    // Not open yet (an S3 prefix's key), or due for validation: the CLI's open, which asks the
+    // server (a HEAD for a cached object) and drops the cached bytes of a version that changed.
+    auto fresh = openOnObjectsThread(f.source);
+    if (!fresh) {
+        if (!f.object)
+            return fresh;
+        logOnce(QStringLiteral("validating %1 failed; its cached bytes are served as they are: %2").arg(f.name, fresh.error().message));
+        return f.object; // the server is away: what is cached stays readable
+    }
+    f.validatedAtMs = now;
+    if (!f.object) {
+        f.object = *fresh;
+        return f.object;
+    }
+    const SourceInfo &was = f.object->sourceInfo(), &is = (*fresh)->sourceInfo();
+    if (was.validator == is.validator && was.size == is.size) {
+        releaseOnObjectsThread(std::move(*fresh)); // the same version: keep the object that has read-ahead going
+        return f.object;
+    }
+    logOnce(QStringLiteral("%1 changed upstream (size %2 -> %3); its cached bytes were dropped").arg(f.name).arg(was.size).arg(is.size));
+    if (changed)
+        *changed = true;
+    std::lock_guard r(m_retiredMutex);
+    m_retired.push_back(std::move(f.object)); // files opened before keep reading it; released at unmount
+    f.object = *fresh;
+    return f.object;
+}
+
+qint64 MountFs::sizeOf(int file, qint64 listed)
+{
+    std::lock_guard l(*m_openMutexes[size_t(file)]);
+    const File &f = m_files[size_t(file)];
+    return f.object ? f.object->geometry().objectSize : listed;
 }
 
 QString MountFs::nameOf(const Handle &h) const

@@ -45,13 +45,16 @@ public:
         std::shared_ptr<SparseObject> object; // lives on the thread that calls run(); null: opened on first open(2)
         QDateTime mtime;                      // Last-Modified where known, else the mount time
         QStringList directories = {};         // where it is, under the root (an S3 prefix's keys)
-        QString source = {};                  // what to open when `object` is null
+        QString source = {};                  // what opens it (again, to validate it)
         qint64 size = -1;                     // its size until opened (from a listing)
+        qint64 validatedAtMs = 0;             // when the object was last validated upstream (set by MountFs)
     };
     // Opens a SOURCE on the thread that calls run() (for files listed but not opened yet).
     using Opener = std::function<QFuture<SparseObject::OpenResult>(const QString &source)>;
 
-    MountFs(std::vector<File> files, Opener opener);
+    // A file opened more than `maxAgeSeconds` after its last validation is validated again, as the
+    // CLI's commands are (--max-age; 0: on every open).
+    MountFs(std::vector<File> files, Opener opener, int maxAgeSeconds);
     // Shows file `file`'s archive as the root directory `directory`, its entries as `reader` lists
     // them (reader reads through `device`, which must be the file's object). Before mount().
     // Returns how many entries were left out (unsafe paths, links leaving the tree).
@@ -89,13 +92,22 @@ private:
     qint64 storedDataBegin(int file, int entry, SparseDevice &device) const;
     void logOnce(const QString &line); // stderr, unless the same cause was just said
     QString nameOf(const Handle &h) const; // the object, or the member and its archive
-    // File `file`'s object, opening it first on the objects' thread if it is not open (a FUSE
-    // thread waits for that). Errors: those of opening.
-    Result<std::shared_ptr<SparseObject>> objectOf(int file);
+    // File `file`'s object, opening it first on the objects' thread if it is not open, or, with
+    // `revalidate`, validating it again when --max-age has passed: a changed object is replaced
+    // (its cached bytes were dropped by the open; `changed` is set) and the old one kept for files
+    // opened before. A FUSE thread waits for that. Errors: those of opening (a failed validation
+    // of an open object keeps serving it, and says so once).
+    Result<std::shared_ptr<SparseObject>> objectOf(int file, bool revalidate = false, bool *changed = nullptr);
+    Result<std::shared_ptr<SparseObject>> openOnObjectsThread(const QString &source);
+    static void releaseOnObjectsThread(std::shared_ptr<SparseObject> object);
+    qint64 sizeOf(int file, qint64 listed); // the object's size once open, else `listed`
 
 
     std::vector<File> m_files;
     Opener m_opener;
+    int m_maxAgeSeconds = 0;
+    std::mutex m_retiredMutex;
+    std::vector<std::shared_ptr<SparseObject>> m_retired; // replaced after a change; released at unmount
     std::vector<std::unique_ptr<std::mutex>> m_openMutexes; // per file: one opener at a time
     MountTree m_tree;
     std::map<int, std::unique_ptr<Archive>> m_archives; // by file

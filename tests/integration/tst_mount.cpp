@@ -317,6 +317,39 @@ sys.stdout.buffer.write(zipfile.ZipFile(www + '/many.zip').read('d05/f09995.txt'
         QCOMPARE(readThrough(mountPoint() + QStringLiteral("/logs/2026/12/b.bin")), b);
     }
 
+    void aChangeUpstreamIsSeenWhenTheFileIsOpened()
+    {
+        // As the CLI's commands: each open(2) validates the object (a HEAD), unless --max-age says
+        // the last validation is recent enough; a changed object's cached bytes are dropped.
+        const QByteArray v1 = patternBytes(1 << 20, 61), v2 = patternBytes(3 << 19, 62);
+        const QString name = QStringLiteral("change.bin");
+        for (const bool trusted : {false, true}) {
+            m_nginx.addFile(name, v1);
+            QDir(cacheDir()).removeRecursively();
+            QProcess p;
+            auto unmount = qScopeGuard([&] { stopMount(p); });
+            QStringList args{m_nginx.url(name)};
+            if (trusted)
+                args << QStringLiteral("--max-age") << QStringLiteral("3600");
+            QVERIFY(startMount(p, args, name));
+            const QString file = mountPoint() + u'/' + name;
+            QCOMPARE(readThrough(file), v1);
+            m_nginx.addFile(name, v2); // replaced upstream: another size, another ETag
+            m_nginx.clearAccessLog();
+            if (!trusted) {
+                QCOMPARE(readThrough(file), v2);
+                QTRY_COMPARE_WITH_TIMEOUT(QFileInfo(file).size(), v2.size(), 3000);
+                QCOMPARE(m_nginx.countRequests(QStringLiteral("HEAD")), 1);
+            } else {
+                QCOMPARE(readThrough(file), v1); // trusted for an hour: served from the cache, nothing asked
+                QCOMPARE(m_nginx.accessLog().size(), 0);
+            }
+            stopMount(p);
+            const QByteArray err = p.readAllStandardError();
+            QCOMPARE(err.contains("changed upstream"), !trusted);
+        }
+    }
+
     void usageErrors()
     {
         QCOMPARE(runCli(cacheDir(), {QStringLiteral("mount"), mountPoint()}).exitCode, 2);
