@@ -463,6 +463,7 @@ Status MountFs::mount(const QString &mountPoint)
         argv.push_back(o.data());
     fuse_args args = FUSE_ARGS_INIT(int(argv.size()), argv.data());
     m_session = fuse_session_new(&args, &ops, sizeof ops, this);
+    fuse_opt_free_args(&args); // libfuse may have copied them into an argv of its own
     if (!m_session)
         return makeError(ErrorKind::LocalIo, QStringLiteral("cannot mount on %1: libfuse refused its options").arg(mountPoint));
     const QByteArray path = QFile::encodeName(info.absoluteFilePath());
