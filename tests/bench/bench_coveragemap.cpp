@@ -5,9 +5,9 @@
 // chunks), the time from a read finishing to the map showing its chunk and the longest GUI-thread
 // stall while such changes flow. Never fails on a number.
 //   QT_QPA_PLATFORM=offscreen build/tests/bench_coveragemap
-#include "awaitfuture.h"
 #include "coveragemap.h"
 #include "coveragerenderer.h"
+#include "sparselocalobject.h"
 #include "sparseobject.h"
 
 #include <QElapsedTimer>
@@ -15,8 +15,6 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 using namespace sparsescope;
 
@@ -127,18 +125,8 @@ private Q_SLOTS:
     {
         // A live object of 10^7 chunks: a 40 GB sparse local file at 4 KiB chunks.
         QTemporaryDir dir;
-        const QString path = dir.filePath(QStringLiteral("sparse.bin"));
         constexpr qint64 kLiveChunk = 4096;
-        {
-            const int fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_TRUNC, 0644);
-            QVERIFY(fd >= 0);
-            QCOMPARE(::ftruncate(fd, kChunks * kLiveChunk), 0);
-            ::close(fd);
-        }
-        EngineConfig config;
-        config.cacheDir = dir.filePath(QStringLiteral("cache"));
-        config.chunkSize = kLiveChunk;
-        auto opened = awaitFuture(SparseObject::open(path, config));
+        auto opened = test::openSparseLocalObject(dir.path(), kChunks, kLiveChunk);
         QVERIFY2(opened, qPrintable(opened ? QString() : opened.error().message));
         std::shared_ptr<SparseObject> object = *opened;
         QCOMPARE(object->geometry().chunkCount(), kChunks);

@@ -2,6 +2,7 @@
 #include "awaitfuture.h"
 #include "coveragemap.h"
 #include "coveragerenderer.h"
+#include "sparselocalobject.h"
 #include "sparseobject.h"
 
 #include <QTemporaryDir>
@@ -130,16 +131,7 @@ private Q_SLOTS:
         // an eviction takes its cell back to missing.
         constexpr qint64 kChunks = 10'000'000, kChunk = 4096;
         QTemporaryDir dir;
-        const QString path = dir.filePath(QStringLiteral("sparse.bin"));
-        {
-            QFile f(path);
-            QVERIFY(f.open(QIODevice::WriteOnly));
-            QVERIFY(f.resize(kChunks * kChunk));
-        }
-        EngineConfig config;
-        config.cacheDir = dir.filePath(QStringLiteral("cache"));
-        config.chunkSize = kChunk;
-        auto opened = awaitFuture(SparseObject::open(path, config));
+        auto opened = test::openSparseLocalObject(dir.path(), kChunks, kChunk);
         QVERIFY2(opened, qPrintable(opened ? QString() : opened.error().message));
         std::shared_ptr<SparseObject> object = *opened;
         CoverageMap map;

@@ -48,6 +48,30 @@ QByteArray chunkBytes(qint64 index)
     return b;
 }
 
+ObjectMeta meta(const QString &source)
+{
+    ObjectMeta m;
+    m.source = source;
+    m.size = kChunks * kChunk;
+    m.validator = QStringLiteral("\"v1\"");
+    m.chunkSize = kChunk;
+    return m;
+}
+
+// A store in `entry` whose first `present` chunks are written and committed.
+Result<std::unique_ptr<SparseFileStore>> storeWith(const QString &entry, const ObjectMeta &m, qint64 present)
+{
+    auto opened = SparseFileStore::open(entry, m, 1000);
+    if (!opened)
+        return opened;
+    for (qint64 c = 0; c < present; ++c)
+        if (Status st = (*opened)->writeChunk(c, chunkBytes(c)); !st)
+            return st.error();
+    if (Status st = (*opened)->commit(); !st)
+        return st.error();
+    return opened;
+}
+
 // Holds copy_file_range calls until release(); released on destruction whatever happened.
 struct Gate {
     Gate()
@@ -77,17 +101,10 @@ private Q_SLOTS:
     void anExportInsideItsIoBlocksNobody()
     {
         QTemporaryDir dir;
-        ObjectMeta m;
-        m.source = QStringLiteral("http://example.test/locks");
-        m.size = kChunks * kChunk;
-        m.validator = QStringLiteral("\"v1\"");
-        m.chunkSize = kChunk;
-        auto opened = SparseFileStore::open(dir.filePath(QStringLiteral("e")), m, 1000);
+        const ObjectMeta m = meta(QStringLiteral("http://example.test/locks"));
+        auto opened = storeWith(dir.filePath(QStringLiteral("e")), m, kChunks / 2);
         QVERIFY2(opened, qPrintable(opened ? QString() : opened.error().message));
         SparseFileStore &store = **opened;
-        for (qint64 c = 0; c < kChunks / 2; ++c)
-            QVERIFY(store.writeChunk(c, chunkBytes(c)));
-        QVERIFY(store.commit());
 
         const QString target = dir.filePath(QStringLiteral("export"));
         const int fd = ::open(QFile::encodeName(target).constData(), O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -135,17 +152,10 @@ private Q_SLOTS:
         // The chunk the export is copying is evicted meanwhile (the punch happens while the copy
         // waits): the export either fails saying so or copies the block again; never zeros as data.
         QTemporaryDir dir;
-        ObjectMeta m;
-        m.source = QStringLiteral("http://example.test/evicted");
-        m.size = kChunks * kChunk;
-        m.validator = QStringLiteral("\"v1\"");
-        m.chunkSize = kChunk;
-        auto opened = SparseFileStore::open(dir.filePath(QStringLiteral("e")), m, 1000);
-        QVERIFY(opened);
+        const ObjectMeta m = meta(QStringLiteral("http://example.test/evicted"));
+        auto opened = storeWith(dir.filePath(QStringLiteral("e")), m, kChunks);
+        QVERIFY2(opened, qPrintable(opened ? QString() : opened.error().message));
         SparseFileStore &store = **opened;
-        for (qint64 c = 0; c < kChunks; ++c)
-            QVERIFY(store.writeChunk(c, chunkBytes(c)));
-        QVERIFY(store.commit());
         const int fd = ::open(QFile::encodeName(dir.filePath(QStringLiteral("export"))).constData(), O_RDWR | O_CREAT | O_TRUNC, 0644);
         QVERIFY(fd >= 0);
         QCOMPARE(::ftruncate(fd, m.size), 0);
