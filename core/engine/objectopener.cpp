@@ -243,6 +243,12 @@ Result<OpenedEntry> openEntry(const QUrl &url, const EngineConfig &config, const
         if (Status st = openStore(); !st)
             return st.error();
     }
+    if (http::strengthens(want.validator, info.validator)) {
+        // The weak ETag of a file modified just before the first open is now strong: store that,
+        // so that range requests carry If-Range again (a failure to store it only keeps the weak one).
+        if (out.store->setValidator(info.validator))
+            want.validator = info.validator;
+    }
     info.validator = want.validator; // the cached spelling of a weakly equal validator (W/"x" = "x")
     info.displayName = want.source;
     out.warnings = out.store->openWarnings();

@@ -75,6 +75,11 @@ bool sameValidator(const QString &stored, const QString &now)
     return etags ? a == b : stored == now;
 }
 
+bool strengthens(const QString &stored, const QString &now)
+{
+    return stored.startsWith(u"W/\"") && now.startsWith(u'"') && sameValidator(stored, now);
+}
+
 qint64 retryAfterMs(const QByteArray &value, const QDateTime &now)
 {
     const QByteArray v = value.trimmed();

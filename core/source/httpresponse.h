@@ -38,6 +38,9 @@ QByteArray ifRangeFor(const QString &validator);
 // (§8.8.3.2: W/"x" matches "x", so Apache's weak ETag of a fresh file matches its later strong
 // one), dates and other values exactly.
 bool sameValidator(const QString &stored, const QString &now);
+// True when `now` is the strong form of the weak `stored` ETag (Apache's W/"x" of a file modified
+// a moment before, then "x"): the stored one may become `now`, so that If-Range can be sent again.
+bool strengthens(const QString &stored, const QString &now);
 
 // Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date, in milliseconds from `now`
 // (0 for a date in the past); -1 when the value is absent or neither form.

@@ -217,7 +217,8 @@ Result<SourceInfo> HttpWorker::probeAnswer(QNetworkReply *reply, const OpenProbe
     if (!bodyComplete || bytes.size() != want.length())
         return fail(QStringLiteral("the response body has %1 of %2 bytes").arg(bytes.size()).arg(want.length()), true);
     info.size = size;
-    if (!probe.cachedValidator.isEmpty() && (sentIfRange || info.validator.isEmpty() || http::sameValidator(probe.cachedValidator, info.validator)))
+    if (!probe.cachedValidator.isEmpty() && !http::strengthens(probe.cachedValidator, info.validator) &&
+        (sentIfRange || info.validator.isEmpty() || http::sameValidator(probe.cachedValidator, info.validator)))
         info.validator = probe.cachedValidator; // a 206 to If-Range confirms the cached copy
     info.probeBytes = bytes;
     info.probeOffset = want.begin;

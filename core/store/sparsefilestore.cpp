@@ -258,6 +258,22 @@ ChunkGeometry SparseFileStore::geometry() const
     return m_geometry;
 }
 
+Status SparseFileStore::setValidator(const QString &validator)
+{
+    QMutexLocker j(&m_journalMutex); // as a reset, which also rewrites meta.json
+    ObjectMeta meta;
+    {
+        std::shared_lock l(m_stateLock);
+        meta = m_meta;
+    }
+    meta.validator = validator;
+    if (Status st = meta.save(metaPath()); !st)
+        return st;
+    std::unique_lock l(m_stateLock);
+    m_meta.validator = validator;
+    return okStatus();
+}
+
 QString SparseFileStore::validator() const
 {
     std::shared_lock l(m_stateLock);

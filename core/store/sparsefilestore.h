@@ -89,6 +89,9 @@ public:
     ~SparseFileStore() override;
 
     QStringList openWarnings() const { return m_warnings; }
+    // (I/O) The same version of the object under a stronger validator (a weak ETag's strong form,
+    // http::strengthens): meta.json rewritten atomically, nothing dropped. Errors: LocalIo.
+    Status setValidator(const QString &validator);
     const ObjectMeta &meta() const { return m_meta; }
 
     ChunkGeometry geometry() const override;

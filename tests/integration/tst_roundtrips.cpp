@@ -255,7 +255,8 @@ private Q_SLOTS:
     }
 
     // Apache gives a file modified less than a second ago a weak ETag, and a strong one later: no
-    // If-Range with it (RFC 9110 §13.1.5), and the later strong ETag keeps the cache (§8.8.3.2).
+    // If-Range with it (RFC 9110 §13.1.5), the later strong ETag keeps the cache (§8.8.3.2) and
+    // takes the weak one's place, so that If-Range is sent again.
     void weakEtagKeepsTheCache()
     {
         const QByteArray body = patternBytes(2 << 20, 3);
@@ -274,6 +275,16 @@ private Q_SLOTS:
         QCOMPARE(later.out, body.left(100));
         QVERIFY2(!later.err.contains("changed"), later.err.constData());
         QCOMPARE(statsValue(later, "upstream_bytes"), 0);
+        // The strong form was stored: the cache's validator is "5e1-61a" again, and a read of
+        // what is missing carries If-Range with it.
+        const CliRun info = cli({QStringLiteral("info"), server.url(), QStringLiteral("--json")});
+        QCOMPARE(info.jsonOut().value(QStringLiteral("validator")).toString(), QStringLiteral("\"5e1-61a\""));
+        server.clearRequests();
+        QCOMPARE(cli({QStringLiteral("read"), server.url(), QStringLiteral("-r"), QStringLiteral("1500000-1500099")}).out, body.mid(1500000, 100));
+        bool ifRangeSent = false;
+        for (const SeenRequest &s : server.requests())
+            ifRangeSent = ifRangeSent || s.ifRange == "\"5e1-61a\"";
+        QVERIFY(ifRangeSent);
     }
 
     // python's http.server ignores Range: the 200 it sends is the whole object, kept when small.

@@ -91,6 +91,12 @@ private Q_SLOTS:
         QVERIFY(!sameValidator(QStringLiteral("W/\"abc\""), QStringLiteral("W/\"abd\"")));
         QVERIFY(sameValidator(QString::fromLatin1(date), QString::fromLatin1(date)));
         QVERIFY(!sameValidator(QString::fromLatin1(date), QStringLiteral("Tue, 02 Jan 2024 00:00:00 GMT")));
+        // A weak ETag's strong form may replace it; nothing else does.
+        QVERIFY(strengthens(QStringLiteral("W/\"abc\""), QStringLiteral("\"abc\"")));
+        QVERIFY(!strengthens(QStringLiteral("\"abc\""), QStringLiteral("W/\"abc\"")));
+        QVERIFY(!strengthens(QStringLiteral("W/\"abc\""), QStringLiteral("\"abd\"")));
+        QVERIFY(!strengthens(QStringLiteral("W/\"abc\""), QStringLiteral("W/\"abc\"")));
+        QVERIFY(!strengthens(QString::fromLatin1(date), QStringLiteral("\"abc\"")));
         QCOMPARE(rangeHeader({10, 20}), QByteArray("bytes=10-19"));
     }
     void contentLengthAfterARedirect()
