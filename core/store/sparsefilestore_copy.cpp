@@ -1,5 +1,6 @@
-// SparseFileStore: copying present bytes out into another file (export), in the kernel where it
-// can (copy_file_range(2)), checked against evictions by other processes.
+// SparseFileStore: present bytes read (read) or copied out into another file (export, in the
+// kernel where it can: copy_file_range(2)), planned under the state lock, done without it, and
+// checked afterwards against drops made meanwhile, here or by other processes.
 #include "sparsefilestore.h"
 #include "fileutil.h"
 
@@ -11,6 +12,46 @@
 #include <unistd.h>
 
 namespace sparsescope {
+
+Result<QByteArray> SparseFileStore::read(ByteRange range, bool stampAccess) const
+{
+    QByteArray out(range.length(), Qt::Uninitialized);
+    auto *self = const_cast<SparseFileStore *>(this); // refresh() only catches up with the journal
+    for (int attempt = 0;; ++attempt) {
+        self->catchUpWithDrops(); // an eviction elsewhere before this read: learn it first
+        const quint64 drops = m_dropSeq.load();
+        const quint64 shared = m_claims.drops();
+        qint64 first = 0, last = -1;
+        ReadPlan plan;
+        {
+            std::shared_lock l(m_stateLock);
+            std::tie(first, last) = m_geometry.chunksTouching(range);
+            if (range.isEmpty())
+                return QByteArray();
+            if (range.end > m_geometry.objectSize || m_present.countInSpan(first, last) != last - first + 1)
+                return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 are not all present in the cache")
+                                                           .arg(range.toInclusiveString(), m_meta.source));
+            plan = planReadLocked(range);
+        }
+        const Status st = readPlanned(plan, range, out.data()); // no lock held: writers and the GUI go on
+        // A drop here or elsewhere is counted (after its record is durable) before its bytes go: if
+        // none touched these chunks during the read, none of the bytes just read was a hole.
+        if (m_claims.drops() != shared)
+            (void)self->refresh();
+        const bool dropped = self->droppedSince(drops, first, last);
+        if (!st && !dropped)
+            return st.error();
+        if (!dropped) {
+            if (stampAccess)
+                stamp(first, last);
+            return out;
+        }
+        if (attempt >= 3 || countPresent(first, last) != last - first + 1)
+            return makeError(ErrorKind::Integrity, QStringLiteral("bytes %1 of %2 kept being evicted while being read; try again")
+                                                       .arg(range.toInclusiveString(), m_meta.source));
+        // Still present: moved into the packs meanwhile. Read again from where they are now.
+    }
+}
 
 Status SparseFileStore::copyPresentTo(int fd, ByteRange range, bool requireAll) const
 {
