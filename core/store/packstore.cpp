@@ -61,11 +61,7 @@ qint64 PackStore::packFilesDiskBytes(const QString &cacheDir, const QList<PackIn
     return total;
 }
 
-PackStore::PackStore(QString cacheDir) : m_cacheDir(std::move(cacheDir))
-{
-    const qint64 mb = qEnvironmentVariableIntValue("SPARSESCOPE_PACK_CACHE_MB");
-    m_frames.setMaxCost(mb > 0 ? mb << 20 : kFrameCacheBytes);
-}
+PackStore::PackStore(QString cacheDir) : m_cacheDir(std::move(cacheDir)) {}
 
 PackStore::~PackStore() = default;
 
@@ -222,16 +218,10 @@ Status PackStore::readFrom(const BlobLocation &b, std::shared_ptr<PackFile> file
         const qint64 frameBegin = i * chunkcodec::kFrameSize;
         const qint64 frameSize = std::min(chunkcodec::kFrameSize, b.size - frameBegin);
         const qint64 from = std::max(offset, frameBegin), to = std::min(offset + length, frameBegin + frameSize);
-        const FrameKey key{b.pack, frameOffset};
-        bool cached = false;
-        {
-            QMutexLocker l(&m_framesMutex);
-            if (const QByteArray *hit = useFrameCache ? m_frames.object(key) : nullptr) {
-                std::memcpy(out + (from - offset), hit->constData() + (from - frameBegin), size_t(to - from));
-                cached = true;
-            }
-        }
-        if (!cached) {
+        const FrameCache::Key key{b.pack, frameOffset};
+        if (const QByteArray hit = useFrameCache ? m_frames.find(key) : QByteArray(); hit.size() == frameSize) {
+            std::memcpy(out + (from - offset), hit.constData() + (from - frameBegin), size_t(to - from));
+        } else {
             compressed.resize(b.frames[i]);
             if (Status st = preadAll(file->fd, compressed.data(), compressed.size(), frameOffset, QString()); !st)
                 return damaged(makeError(ErrorKind::Integrity, QStringLiteral("%1: %2").arg(named(), st.error().message)));
@@ -240,8 +230,8 @@ Status PackStore::readFrom(const BlobLocation &b, std::shared_ptr<PackFile> file
                 return st;
             std::memcpy(out + (from - offset), plain.constData() + (from - frameBegin), size_t(to - from));
             if (useFrameCache) {
-                QMutexLocker l(&m_framesMutex);
-                m_frames.insert(key, new QByteArray(plain), plain.size());
+                m_frames.insert(key, plain);
+                plain = QByteArray(); // kept by the cache: the next frame gets a buffer of its own
             }
         }
         frameOffset += b.frames[i];
@@ -302,7 +292,6 @@ void PackStore::forget()
         m_locations.clear();
         m_files.clear();
     }
-    QMutexLocker l(&m_framesMutex);
     m_frames.clear();
 }
 

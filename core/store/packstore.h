@@ -16,11 +16,11 @@
 // Thread affinity: any thread; methods marked (I/O) read files and the index and must not run on
 // the GUI thread. One PackStore per cache directory per process (forCache).
 
+#include "framecache.h"
 #include "packindex.h"
 #include "writerpreferringmutex.h"
 #include "result.h"
 
-#include <QCache>
 #include <QElapsedTimer>
 #include <QHash>
 #include <QMutex>
@@ -49,12 +49,11 @@ public:
     // name) into `out`. `checksum` is the chunk's XXH3-64 from the entry's journal: it keys this
     // process's cache of locations, so a chunk packed again with other content is never served
     // from an old location. A compressed chunk decompresses only the frames the range touches
-    // (each verified by its zstd checksum), and keeps the last frames decompressed (up to
-    // kFrameCacheBytes, most recently used first; SPARSESCOPE_PACK_CACHE_MB sets another size). Error messages name the pack, not the object:
+    // (each verified by its zstd checksum), and keeps them decompressed (framecache.h: up to 1/32
+    // of physical memory by default, most recently used kept). Error messages name the pack, not the object:
     // the caller adds which object and range. Errors: Integrity (no index row: the chunk was
     // evicted or repacked away meanwhile; damaged frame; unreadable pack), LocalIo (the index).
     Status read(const QString &object, qint64 chunk, quint64 checksum, qint64 offset, char *out, qint64 length);
-    static constexpr qint64 kFrameCacheBytes = 64 << 20;
     // (I/O) The location of a packed chunk, from the index (no cache). Errors: as read().
     Result<BlobLocation> locate(const QString &object, qint64 chunk);
     // (I/O) Reads and decodes a whole stored content from its pack file (nothing cached).
@@ -107,14 +106,7 @@ private:
     QHash<LocationKey, std::shared_ptr<const Cached>> m_locations;
     // The location of a packed chunk with its open pack file, looked up and cached if needed.
     Result<std::shared_ptr<const Cached>> cachedLocation(const LocationKey &key);
-    struct FrameKey {
-        qint64 pack;
-        qint64 offset;
-        bool operator==(const FrameKey &) const = default;
-    };
-    friend size_t qHash(const FrameKey &k, size_t seed) { return qHashMulti(seed, k.pack, k.offset); }
-    QMutex m_framesMutex;
-    QCache<FrameKey, QByteArray> m_frames; // decompressed, most recently used (cost: bytes)
+    FrameCache m_frames{FrameCache::configuredBytes()}; // decompressed frames
 };
 
 } // namespace sparsescope

@@ -2,6 +2,7 @@
 // loose and packed chunks, deduplication between entries, eviction and repack, damage found by
 // verify, and a second store on the same entry that learns of the pack from the journal.
 #include "chunkcodec.h"
+#include "framecache.h"
 #include "packstore.h"
 #include "packwriter.h"
 #include "sparsefilestore.h"
@@ -372,6 +373,54 @@ private Q_SLOTS:
         QVERIFY2(told.contains(QStringLiteral("waiting")), qPrintable(told));
         first.value().reset();
         QVERIFY(PackWriter::begin(cache.path(), 200));
+    }
+
+    void frameCacheKeepsRecentFramesWithinItsSize()
+    {
+        constexpr qint64 frame = chunkcodec::kFrameSize;
+        FrameCache frames(64 * frame); // 4 frames per shard
+        auto plainOf = [](qint64 i) { return QByteArray(frame, char('a' + i % 26)); };
+        for (qint64 i = 0; i < 1000; ++i)
+            frames.insert({7, i * 9000}, plainOf(i));
+        qint64 kept = 0;
+        for (qint64 i = 0; i < 1000; ++i) {
+            const QByteArray f = frames.find({7, i * 9000});
+            if (!f.isNull()) {
+                QCOMPARE(f, plainOf(i));
+                ++kept;
+            }
+        }
+        QVERIFY2(kept > 0 && kept <= 64, qPrintable(QString::number(kept)));
+        QCOMPARE(frames.find({7, 999 * 9000}), plainOf(999)); // the last one is kept
+        QVERIFY(frames.find({8, 999 * 9000}).isNull());       // another pack's frame is not
+        // A frame found stays readable after the cache lets it go (readers copy outside locks).
+        const QByteArray held = frames.find({7, 999 * 9000});
+        frames.clear();
+        QVERIFY(frames.find({7, 999 * 9000}).isNull());
+        QCOMPARE(held, plainOf(999));
+
+        // Readers on two threads, inserting and finding the same frames.
+        std::atomic<int> wrong{0};
+        auto reader = [&](int seed) {
+            for (qint64 i = 0; i < 20000; ++i) {
+                const qint64 n = (i * 7 + seed) % 200;
+                const QByteArray f = frames.find({1, n});
+                if (f.isNull())
+                    frames.insert({1, n}, plainOf(n));
+                else if (f != plainOf(n))
+                    ++wrong;
+            }
+        };
+        std::thread other(reader, 3);
+        reader(5);
+        other.join();
+        QCOMPARE(wrong.load(), 0);
+
+        QVERIFY(FrameCache::defaultBytes() >= FrameCache::kMinBytes && FrameCache::defaultBytes() <= FrameCache::kMaxBytes);
+        qputenv("SPARSESCOPE_PACK_CACHE_MB", "3");
+        QCOMPARE(FrameCache::configuredBytes(), qint64(3) << 20);
+        qunsetenv("SPARSESCOPE_PACK_CACHE_MB");
+        QCOMPARE(FrameCache::configuredBytes(), FrameCache::defaultBytes());
     }
 };
 
