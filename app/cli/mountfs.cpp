@@ -76,10 +76,13 @@ struct MountOps {
         st.st_ino = ino;
         st.st_uid = ::getuid();
         st.st_gid = ::getgid();
-        st.st_mtime = st.st_atime = st.st_ctime = n->mtime;
-        st.st_size = n->kind == MountNode::Kind::File ? fs->sizeOf(n->file, n->size) : n->size; // an object's size may change
+        // An object's size and mtime change when it changes upstream.
+        const auto [size, mtime] = n->kind == MountNode::Kind::File ? fs->sizeAndMtimeOf(n->file, n->size, n->mtime)
+                                                                    : std::pair<qint64, qint64>{n->size, n->mtime};
+        st.st_mtime = st.st_atime = st.st_ctime = mtime;
+        st.st_size = size;
         st.st_blksize = 4096;
-        st.st_blocks = (n->size + 511) / 512;
+        st.st_blocks = (size + 511) / 512;
         switch (n->kind) {
         case MountNode::Kind::Directory:
             st.st_mode = S_IFDIR | n->mode;

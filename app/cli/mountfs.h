@@ -100,7 +100,10 @@ private:
     Result<std::shared_ptr<SparseObject>> objectOf(int file, bool revalidate = false, bool *changed = nullptr);
     Result<std::shared_ptr<SparseObject>> openOnObjectsThread(const QString &source);
     static void releaseOnObjectsThread(std::shared_ptr<SparseObject> object);
-    qint64 sizeOf(int file, qint64 listed); // the object's size once open, else `listed`
+    // A file's size and mtime (seconds since the epoch) as its current version has them: the open
+    // object's size and Last-Modified (an object that changed upstream has new ones), else those
+    // listed when it was mounted.
+    std::pair<qint64, qint64> sizeAndMtimeOf(int file, qint64 listedSize, qint64 listedMtime);
 
 
     std::vector<File> m_files;

@@ -76,11 +76,16 @@ Result<std::shared_ptr<SparseObject>> MountFs::objectOf(int file, bool revalidat
     return f.object;
 }
 
-qint64 MountFs::sizeOf(int file, qint64 listed)
+std::pair<qint64, qint64> MountFs::sizeAndMtimeOf(int file, qint64 listedSize, qint64 listedMtime)
 {
     std::lock_guard l(*m_openMutexes[size_t(file)]);
     const File &f = m_files[size_t(file)];
-    return f.object ? f.object->geometry().objectSize : listed;
+    if (!f.object)
+        return {listedSize, listedMtime};
+    // Last-Modified is learnt when the object is opened or validated (not on an open within
+    // --max-age, which asks nothing: the mount's listing stands then).
+    const QDateTime &modified = f.object->sourceInfo().lastModified;
+    return {f.object->geometry().objectSize, modified.isValid() ? modified.toSecsSinceEpoch() : listedMtime};
 }
 
 qint64 MountFs::storedDataBegin(int file, int entry, SparseDevice &device) const

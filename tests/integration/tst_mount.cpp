@@ -334,15 +334,23 @@ sys.stdout.buffer.write(zipfile.ZipFile(www + '/many.zip').read('d05/f09995.txt'
             QVERIFY(startMount(p, args, name));
             const QString file = mountPoint() + u'/' + name;
             QCOMPARE(readThrough(file), v1);
-            m_nginx.addFile(name, v2); // replaced upstream: another size, another ETag
+            const QDateTime mountedMtime = QFileInfo(file).lastModified();
+            // Replaced upstream: another size, another ETag, an mtime an hour later.
+            QFile replaced(m_nginx.addFile(name, v2));
+            const QDateTime later = mountedMtime.addSecs(3600);
+            QVERIFY(replaced.open(QIODevice::ReadWrite) && replaced.setFileTime(later, QFileDevice::FileModificationTime));
+            replaced.close();
             m_nginx.clearAccessLog();
             if (!trusted) {
                 QCOMPARE(readThrough(file), v2);
                 QTRY_COMPARE_WITH_TIMEOUT(QFileInfo(file).size(), v2.size(), 3000);
+                QCOMPARE(QFileInfo(file).lastModified(), later); // make and rsync see the new version
+
                 QCOMPARE(m_nginx.countRequests(QStringLiteral("HEAD")), 1);
             } else {
                 QCOMPARE(readThrough(file), v1); // trusted for an hour: served from the cache, nothing asked
                 QCOMPARE(m_nginx.accessLog().size(), 0);
+                QCOMPARE(QFileInfo(file).lastModified(), mountedMtime);
             }
             stopMount(p);
             const QByteArray err = p.readAllStandardError();
