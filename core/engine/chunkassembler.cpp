@@ -6,9 +6,9 @@ namespace sparsescope {
 
 ChunkAssembler::ChunkAssembler(qint64 firstChunk, ChunkGeometry geometry, std::shared_ptr<ChunkStore> store,
                                std::shared_ptr<EngineLink> link, std::shared_ptr<WriteSlots> writeSlots,
-                               ChunkStored chunkStored, Finished finished, bool interactive)
+                               ChunkStored chunkStored, Finished finished, bool interactive, std::shared_ptr<ReadTaps> taps)
     : m_chunk(firstChunk), m_geometry(geometry), m_store(std::move(store)), m_link(std::move(link)),
-      m_writeSlots(std::move(writeSlots)), m_chunkStored(std::move(chunkStored)), m_finishedCallback(std::move(finished)),
+      m_writeSlots(std::move(writeSlots)), m_taps(std::move(taps)), m_chunkStored(std::move(chunkStored)), m_finishedCallback(std::move(finished)),
       m_interactive(interactive)
 {
 }
@@ -44,6 +44,9 @@ void ChunkAssembler::submit(qint64 chunk, Buffer bytes)
     // The pool takes a copyable std::function: the buffer travels behind a shared_ptr.
     startOnPool(ioPool(), [self = shared_from_this(), chunk, bytes = std::make_shared<Buffer>(std::move(bytes))] {
         const Status st = self->m_store->writeChunk(chunk, bytes->view());
+        QList<ReadTaps::Tapped> tapped;
+        if (st && self->m_taps)
+            tapped = self->m_taps->take(chunk, bytes->view());
         bytes->release();
         if (!st) {
             self->m_stop = true; // no point in receiving more: the disk refuses it
@@ -51,7 +54,7 @@ void ChunkAssembler::submit(qint64 chunk, Buffer bytes)
             if (self->m_result)
                 self->m_result = st;
         }
-        auto stored = [cb = self->m_chunkStored, chunk, st] { cb(chunk, st); };
+        auto stored = [cb = self->m_chunkStored, chunk, st, tapped = std::move(tapped)]() mutable { cb(chunk, st, std::move(tapped)); };
         if (self->m_interactive)
             self->m_link->postUrgent(std::move(stored)); // a user waits for it
         else

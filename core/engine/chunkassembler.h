@@ -15,6 +15,7 @@
 #include "chunkgeometry.h"
 #include "chunkstore.h"
 #include "enginelink.h"
+#include "readtaps.h"
 #include "source.h"
 #include "writeslots.h"
 
@@ -27,14 +28,17 @@ namespace sparsescope {
 
 class ChunkAssembler final : public ReadSink, public std::enable_shared_from_this<ChunkAssembler> {
 public:
-    using ChunkStored = std::function<void(qint64 chunk, const Status &result)>; // runs on the engine thread
+    // Runs on the engine thread; `tapped`: the ranges of reads waiting for the chunk, copied out of
+    // it as it was written (readtaps.h; empty if the write failed).
+    using ChunkStored = std::function<void(qint64 chunk, const Status &result, QList<ReadTaps::Tapped> tapped)>;
     using Finished = std::function<void(const Status &result)>;                 // runs on the engine thread
 
     // `interactive`: the chunks of a user's read — their writes go before queued prefetch writes
     // in the I/O pool and take no write slot (so a read is not stuck behind a download).
     ChunkAssembler(qint64 firstChunk, ChunkGeometry geometry, std::shared_ptr<ChunkStore> store,
                    std::shared_ptr<EngineLink> link, std::shared_ptr<WriteSlots> writeSlots,
-                   ChunkStored chunkStored, Finished finished, bool interactive = false);
+                   ChunkStored chunkStored, Finished finished, bool interactive = false,
+                   std::shared_ptr<ReadTaps> taps = nullptr);
 
     bool onBytes(const char *data, qint64 length) override;
     bool ready(std::function<void()> resume) override; // interactive transfers never wait
@@ -50,6 +54,7 @@ private:
     std::shared_ptr<ChunkStore> m_store;
     std::shared_ptr<EngineLink> m_link;
     std::shared_ptr<WriteSlots> m_writeSlots;
+    std::shared_ptr<ReadTaps> m_taps;
     ChunkStored m_chunkStored;
     Finished m_finishedCallback;
     Buffer m_buffer; // bytes of m_chunk received so far

@@ -253,6 +253,8 @@ void SparseObject::plan(quint64 waiterId)
                 m_requests.promote(x, y);
     }
     w.outstanding = outstanding;
+    if (w.wantData && w.firstChunk == w.lastChunk && outstanding == 1) // served as it is written
+        m_taps->want(w.firstChunk, m_geometry.chunkRange(w.firstChunk).begin, waiterId, w.range);
     const Priority priority = w.priority;
     // Claimed when they start (startRequests): queued work holds no claim other processes wait for.
     // A request that is a whole missing run may share a multi-range request with others; the
@@ -331,6 +333,8 @@ void SparseObject::finishWaiter(quint64 waiterId, Result<QByteArray> result)
     m_waiterSpans.erase(waiterId, w.firstChunk, w.lastChunk);
     if (w.wantData)
         m_store->unpin(w.firstChunk, w.lastChunk);
+    if (w.wantData && w.firstChunk == w.lastChunk)
+        m_taps->drop(w.firstChunk, waiterId);
     if (w.dataPromise) {
         w.dataPromise->addResult(std::move(result));
         w.dataPromise->finish();

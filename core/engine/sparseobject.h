@@ -29,6 +29,7 @@
 #include "rangeset.h"
 #include "requestqueue.h"
 #include "spanindex.h"
+#include "readtaps.h"
 #include "writeslots.h"
 #include "result.h"
 #include "source.h"
@@ -169,7 +170,9 @@ private:
     void enqueue(qint64 first, qint64 last, Priority priority, int attempt, bool batchable = false);
     void dispatch();
     void startRequests(const QList<quint64> &requestIds); // one upstream request, or one batch
-    void onChunkStored(quint64 requestId, qint64 chunk, const Status &result);
+    // `tapped`: bytes for reads that wait for this chunk alone (readtaps.h), served without
+    // reading them back from the store.
+    void onChunkStored(quint64 requestId, qint64 chunk, const Status &result, const QList<ReadTaps::Tapped> &tapped);
     void onRequestFinished(quint64 requestId, const Status &result);
     void tryComplete(quint64 waiterId);
     void failWaiters(qint64 first, qint64 last, const Error &error);
@@ -199,6 +202,7 @@ private:
     std::shared_ptr<Statistics> m_stats;
     std::shared_ptr<EngineLink> m_link;
     std::shared_ptr<WriteSlots> m_writeSlots;
+    std::shared_ptr<ReadTaps> m_taps = std::make_shared<ReadTaps>();
     SourceInfo m_info;
     EngineConfig m_config;
     ChunkGeometry m_geometry;

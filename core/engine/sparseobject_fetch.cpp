@@ -55,8 +55,8 @@ void SparseObject::startRequests(const QList<quint64> &requestIds)
         UpstreamRequest &r = *m_requests.find(requestId); // marked running by startBatch()
         r.assembler = std::make_shared<ChunkAssembler>(
             r.firstChunk, m_geometry, m_store, m_link, m_writeSlots,
-            [this, requestId](qint64 chunk, const Status &st) { onChunkStored(requestId, chunk, st); },
-            [this, requestId](const Status &st) { onRequestFinished(requestId, st); }, r.priority == Priority::Interactive);
+            [this, requestId](qint64 chunk, const Status &st, const QList<ReadTaps::Tapped> &tapped) { onChunkStored(requestId, chunk, st, tapped); },
+            [this, requestId](const Status &st) { onRequestFinished(requestId, st); }, r.priority == Priority::Interactive, m_taps);
         ranges.append(m_geometry.chunkSpan(r.firstChunk, r.lastChunk));
         sinks.append(r.assembler);
     }
@@ -70,7 +70,7 @@ void SparseObject::startRequests(const QList<quint64> &requestIds)
     }
 }
 
-void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &result)
+void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &result, const QList<ReadTaps::Tapped> &tapped)
 {
     if (UpstreamRequest *r = m_requests.find(requestId))
         r->arrivedThrough = std::max(r->arrivedThrough, chunk);
@@ -92,6 +92,12 @@ void SparseObject::onChunkStored(quint64 requestId, qint64 chunk, const Status &
     scheduleCommit();
     if (m_fatal)
         return;
+    // Reads of this chunk alone get the bytes just written (no read back from the store).
+    for (const ReadTaps::Tapped &t : tapped)
+        if (auto it = m_waiters.find(t.waiter); it != m_waiters.end() && !it->second.reading && it->second.wantData &&
+                                                it->second.firstChunk == chunk && it->second.lastChunk == chunk &&
+                                                t.bytes.size() == it->second.range.length())
+            finishWaiter(t.waiter, t.bytes);
     QList<quint64> ready;
     for (quint64 id : m_waiterSpans.overlapping(chunk, chunk))
         if (Waiter &w = m_waiters.at(id); !w.reading && --w.outstanding <= 0)
