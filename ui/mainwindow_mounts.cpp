@@ -23,7 +23,9 @@ void MainWindow::createMounts()
     m_mountsButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     m_mountsButton->setMenu(new QMenu(m_mountsButton));
     m_mountsButton->hide();
-    statusBar()->insertPermanentWidget(0, m_mountsButton);
+    // The first permanent widget: index 1, after the one normal widget (the selection label,
+    // createLayout()); QStatusBar counts both kinds.
+    statusBar()->insertPermanentWidget(1, m_mountsButton);
     connect(m_mounts, &MountManager::changed, this, [this] {
         QMenu *menu = m_mountsButton->menu();
         menu->clear();

@@ -34,6 +34,9 @@ ObjectLibrary::ObjectLibrary(AppSettings settings, QObject *parent) : QObject(pa
     m_refresh.setInterval(1000);
     connect(&m_refresh, &QTimer::timeout, this, &ObjectLibrary::refresh);
     m_refresh.start();
+    m_presenceTimer.setSingleShot(true);
+    m_presenceTimer.setInterval(100);
+    connect(&m_presenceTimer, &QTimer::timeout, this, &ObjectLibrary::updatePresence);
     // What other processes do to the cache shows within a second: the watcher says something
     // changed, a rescan (on the job pool) says what.
     m_watcher = new CacheWatcher(this);
@@ -257,6 +260,11 @@ void ObjectLibrary::attach(int row, std::shared_ptr<SparseObject> object)
         m_entries[size_t(r)].lastError = message;
         Q_EMIT activity(m_entries[size_t(r)].name, message, true);
     });
+    connect(raw, &SparseObject::coverageChanged, this, [this, raw] {
+        m_presenceDirty.insert(raw);
+        if (!m_presenceTimer.isActive())
+            m_presenceTimer.start();
+    });
     connect(raw, &SparseObject::changedUpstream, this, [this, raw](const QString &) {
         const int r = rowOfObject(raw);
         if (r >= 0) {
@@ -293,6 +301,22 @@ void ObjectLibrary::remove(int row)
     Cache(m_settings.cacheDir).removeAsync(dir).then(this, [this, name](Status st) {
         Q_EMIT activity(name, st ? tr("removed from the cache") : st.error().message, !st);
     });
+}
+
+void ObjectLibrary::updatePresence()
+{
+    const QSet<const SparseObject *> dirty = std::exchange(m_presenceDirty, {});
+    for (size_t i = 0; i < m_entries.size(); ++i) {
+        LibraryEntry &e = m_entries[i];
+        if (!e.object || !dirty.contains(e.object.get()))
+            continue;
+        const qint64 present = e.object->presentBytes(), inFlight = e.object->inFlightChunks();
+        if (present != e.presentBytes || inFlight != e.inFlightChunks) {
+            e.presentBytes = present;
+            e.inFlightChunks = inFlight;
+            Q_EMIT entryChanged(int(i));
+        }
+    }
 }
 
 void ObjectLibrary::refresh()

@@ -15,6 +15,7 @@
 #include <QFuture>
 #include <QObject>
 #include <QElapsedTimer>
+#include <QSet>
 #include <QTimer>
 
 #include <functional>
@@ -116,6 +117,9 @@ private:
     void eraseEntry(int row); // with entryAboutToBeRemoved() before and entryRemoved() after
     void attach(int row, std::shared_ptr<SparseObject> object);
     void refresh();
+    // The present bytes and chunks in flight of objects whose coverage changed, shown at once
+    // (debounced to 100 ms) rather than at the next refresh().
+    void updatePresence();
     // Other processes on the cache: entries they create, fill, evict or remove (QFileSystemWatcher
     // on the objects directory and on each entry's journal, debounced), merged row by row.
     void watchCache();
@@ -129,6 +133,8 @@ private:
     AppSettings m_settings;
     std::vector<LibraryEntry> m_entries;
     QTimer m_refresh;
+    QTimer m_presenceTimer;
+    QSet<const SparseObject *> m_presenceDirty; // compared, never dereferenced
     QElapsedTimer m_clock; // for per-object speeds
     class CacheWatcher *m_watcher = nullptr;
     bool m_scanning = false;

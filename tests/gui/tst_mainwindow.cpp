@@ -355,6 +355,8 @@ private Q_SLOTS:
         QVERIFY(f.readAll() == bytes);
         f.close();
         QTRY_COMPARE_WITH_TIMEOUT(w.coverageMap()->presentChunkCount(), object->geometry().chunkCount(), 5000);
+        // The table's Present column follows the map at once, not at its next once-a-second refresh.
+        QTRY_COMPARE_WITH_TIMEOUT(w.library()->entry(w.currentRow()).presentBytes, qint64(bytes.size()), 600);
         QTRY_VERIFY(!w.activityPanel()->findItems(QStringLiteral("mounted on"), Qt::MatchContains, 2).isEmpty());
         if (qEnvironmentVariableIsSet("SPARSESCOPE_SAVE_GRABS")) // for people to look at
             w.grab().save(qEnvironmentVariable("SPARSESCOPE_SAVE_GRABS") + QStringLiteral("/mounted.png"));
