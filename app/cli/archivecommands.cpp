@@ -5,6 +5,7 @@
 #include "progressbar.h"
 #include "sparseobject.h"
 
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -13,6 +14,7 @@
 #include <QtConcurrent/QtConcurrent>
 
 #include <cstdio>
+#include <unistd.h>
 
 namespace sparsescope::cli {
 
@@ -25,17 +27,18 @@ int fail(const Error &error)
 
 // Runs `work` with an ArchiveReader on a worker thread of its own (the archive libraries block on
 // reads that the engine serves on this thread, whose event loop keeps running meanwhile).
+// `onListed` (see ArchiveReader::open) runs on that worker thread.
 template <typename T>
 Result<T> withArchive(const CliConfig &c, SparseObject &o, std::function<Result<T>(ArchiveReader &)> work, bool forVisitAll = false,
-                      const QStringList &names = {})
+                      const QStringList &names = {}, const ArchiveReader::Listed &onListed = {})
 {
     QThreadPool pool;
     pool.setMaxThreadCount(1);
     ProgressBar bar(&o, c.progress && c.output != u"-");
     const bool sequential = c.sequential;
-    return awaitFuture(QtConcurrent::run(&pool, [&o, sequential, work, forVisitAll, names]() -> Result<T> {
+    return awaitFuture(QtConcurrent::run(&pool, [&o, sequential, work, forVisitAll, names, onListed]() -> Result<T> {
         SparseDevice device(&o);
-        auto reader = ArchiveReader::open(device, sequential, forVisitAll, names);
+        auto reader = ArchiveReader::open(device, sequential, forVisitAll, names, onListed);
         if (!reader)
             return reader.error();
         return work(**reader);
@@ -52,7 +55,27 @@ QJsonValue spanJson(const std::optional<ByteRange> &span)
 
 int cmdList(const CliConfig &c, SparseObject &o)
 {
-    auto listing = withArchive<ArchiveListing>(c, o, [](ArchiveReader &r) -> Result<ArchiveListing> { return r.listing(); });
+    // Text lines are printed as the listing finds the entries (a tar's walk goes on meanwhile, as
+    // `tar tf` prints while it reads): each line on a terminal, else at least every 200 ms; JSON
+    // once the listing is whole.
+    QTextStream out(stdout);
+    ArchiveReader::Listed print;
+    const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+    QElapsedTimer sinceFlush;
+    sinceFlush.start();
+    if (!c.json)
+        print = [&out, terminal, &sinceFlush](const ArchiveEntry &e) {
+            out << e.path << '\t' << e.size << '\t' << (e.compressedSize >= 0 ? QString::number(e.compressedSize) : QStringLiteral("-"))
+                << '\t' << ArchiveEntry::typeName(e.type) << '\n';
+            if (terminal || sinceFlush.elapsed() >= 200) {
+                out.flush();
+                sinceFlush.restart();
+            }
+        };
+    auto listing = withArchive<ArchiveListing>(c, o, [&out](ArchiveReader &r) -> Result<ArchiveListing> {
+        out.flush(); // from the thread that wrote it
+        return r.listing();
+    }, false, {}, print);
     if (!listing)
         return fail(listing.error());
     if (c.json) {
@@ -72,12 +95,7 @@ int cmdList(const CliConfig &c, SparseObject &o)
                 j[QStringLiteral("complete")] = false;
             arr.append(j);
         }
-        QTextStream(stdout) << QJsonDocument(arr).toJson(QJsonDocument::Compact) << "\n";
-    } else {
-        QTextStream out(stdout);
-        for (const ArchiveEntry &e : listing->entries)
-            out << e.path << '\t' << e.size << '\t' << (e.compressedSize >= 0 ? QString::number(e.compressedSize) : QStringLiteral("-"))
-                << '\t' << ArchiveEntry::typeName(e.type) << '\n';
+        out << QJsonDocument(arr).toJson(QJsonDocument::Compact) << "\n";
     }
     if (!listing->problem.isEmpty()) {
         // What was found is listed; the archive itself is not whole (GNU tar: "Unexpected EOF").

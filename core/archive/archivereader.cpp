@@ -10,7 +10,8 @@
 namespace sparsescope {
 
 namespace {
-Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool sequential, bool listLater)
+Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool sequential, bool listLater,
+                                                     const ArchiveReader::Listed &onListed)
 {
     if (device.size() < 22)
         return makeError(ErrorKind::Usage, QStringLiteral("%1 is too small to be an archive").arg(device.name()));
@@ -31,7 +32,7 @@ Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool 
             return zip.error();
         return std::unique_ptr<ArchiveReader>(std::move(zip).value());
     }
-    auto tar = TarReader::open(device, sequential, listLater);
+    auto tar = TarReader::open(device, sequential, listLater, onListed);
     if (tar)
         return std::unique_ptr<ArchiveReader>(std::move(tar).value());
     if (tar.error().kind == ErrorKind::Usage)
@@ -50,17 +51,32 @@ bool ArchiveReader::hasIndex(const QString &entryDirectory)
 }
 
 Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(SparseDevice &device, bool sequential, bool forVisitAll,
-                                                           const QStringList &names)
+                                                           const QStringList &names, const Listed &onListed)
 {
+    auto listAll = [&onListed](const ArchiveReader &r) {
+        if (onListed)
+            for (const ArchiveEntry &e : r.entries())
+                onListed(e);
+    };
     const QString indexPath = archiveindex::pathIn(device.entryDirectory());
     if (auto listing = archiveindex::load(indexPath, device.size(), device.validator(), names)) {
+        std::unique_ptr<ArchiveReader> r;
         if (listing->format == u"zip")
-            return std::unique_ptr<ArchiveReader>(ZipReader::fromIndex(device, std::move(*listing)));
-        return std::unique_ptr<ArchiveReader>(TarReader::fromIndex(device, std::move(*listing)));
+            r = ZipReader::fromIndex(device, std::move(*listing));
+        else
+            r = TarReader::fromIndex(device, std::move(*listing));
+        listAll(*r);
+        return r;
     }
-    auto reader = detectAndList(device, sequential, forVisitAll);
+    bool streamed = false; // a tar walk hands out its entries as it finds them
+    auto reader = detectAndList(device, sequential, forVisitAll, onListed ? Listed([&](const ArchiveEntry &e) {
+        streamed = true;
+        onListed(e);
+    }) : Listed());
     if (!reader)
         return reader;
+    if (!streamed)
+        listAll(**reader);
     if ((*reader)->entries().isEmpty() && forVisitAll)
         return reader; // listed (and indexed) by the visit
     if ((*reader)->indexedWhileListing())

@@ -32,6 +32,8 @@ public:
     using BodyReader = std::function<Status(const Sink &)>;
     // Called for each visited entry; an error stops the visit and is returned by visit().
     using Visitor = std::function<Status(const ArchiveEntry &, const BodyReader &)>;
+    // Called with each entry as the listing finds it (its span may not be final yet).
+    using Listed = std::function<void(const ArchiveEntry &)>;
 
     virtual ~ArchiveReader() = default;
 
@@ -57,8 +59,12 @@ public:
     //
     // With `names` (a named extract), an indexed archive loads only the entries those names can
     // select (archiveindex::load); entries() is then that subset, still sorted by index.
+    //
+    // `onListed`, if set, is called on this thread with every entry in archive order: as a tar
+    // walk finds it (so that `list` prints while the walk goes on, as `tar tf` does), or, for a
+    // ZIP or an indexed archive, all of them once listed. Not with `forVisitAll`.
     static Result<std::unique_ptr<ArchiveReader>> open(SparseDevice &device, bool sequential, bool forVisitAll = false,
-                                                       const QStringList &names = {});
+                                                       const QStringList &names = {}, const Listed &onListed = {});
 
     virtual QString formatName() const = 0; // "zip", "tar", "tar.gzip", ...
     virtual QList<ArchiveEntry> entries() const = 0; // archive order; duplicates kept

@@ -97,9 +97,10 @@ Status TarReader::start(qint64 offset)
     return okStatus();
 }
 
-Result<std::unique_ptr<TarReader>> TarReader::open(SparseDevice &device, bool sequential, bool listLater)
+Result<std::unique_ptr<TarReader>> TarReader::open(SparseDevice &device, bool sequential, bool listLater, Listed onListed)
 {
     std::unique_ptr<TarReader> r(new TarReader(device));
+    r->m_onListed = std::move(onListed);
     // xz, the slowest to decompress, is decompressed on a thread of its own (xzpipe.h); other
     // filters (gzip, bzip2, zstd, ...) by libarchive on this thread.
     r->m_xz = sequential && XzPipe::looksLikeXz(device);
@@ -121,7 +122,9 @@ Result<std::unique_ptr<TarReader>> TarReader::open(SparseDevice &device, bool se
         r->m_listed = false;
         return r;
     }
-    if (Status st = r->walk({}); !st)
+    const Status st = r->walk({});
+    r->m_onListed = nullptr; // only the listing's walk
+    if (!st)
         return st.error();
     return r;
 }
@@ -189,6 +192,8 @@ Status TarReader::walk(const Visitor &visitor)
     bool cut = false;
     while ((rc = archive_read_next_header(m_archive, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
         m_entries.append(entryFrom(entry, int(m_entries.size())));
+        if (m_onListed)
+            m_onListed(m_entries.last());
         if (m_entries.size() > 1)
             indexEntry(int(m_entries.size()) - 2);
         if (visitor) {

@@ -23,7 +23,9 @@ public:
     // Lists the archive (one walk over the headers) unless `listLater`: then entries() stays
     // empty until a visit of every entry has streamed through the archive, listing it on the way
     // and storing the archive index at the end (what extract-all wants: one pass, not two).
-    static Result<std::unique_ptr<TarReader>> open(SparseDevice &device, bool sequential, bool listLater = false);
+    // `onListed` (if set) gets each entry as the walk finds it.
+    static Result<std::unique_ptr<TarReader>> open(SparseDevice &device, bool sequential, bool listLater = false,
+                                                   Listed onListed = {});
     // A reader over an indexed listing: no walk.
     static std::unique_ptr<TarReader> fromIndex(SparseDevice &device, ArchiveListing listing);
     ~TarReader() override;
@@ -58,6 +60,7 @@ private:
     Status readBody(const ArchiveEntry &entry, const Sink &sink);
     BodyReader bodyReader(const ArchiveEntry &entry, bool &used);
     bool compressed() const { return m_format != u"tar"; }
+    Listed m_onListed; // the listing's walk hands each entry to it as found
 
     SparseDevice &m_device;
     Stream m_stream;

@@ -244,6 +244,28 @@ private Q_SLOTS:
         QCOMPARE(one.exitCode, 0);
         QVERIFY(one.out == patternBytes(1 << 20, quint32(100 + i)));
     }
+    void tarListingIsPrintedAsTheWalkGoes()
+    {
+        // As `tar tf`: the first entries show while the rest of the archive is still being read
+        // (here at 4 MiB/s, one 64 KiB chunk per header: well over a second in all).
+        const QString name = QStringLiteral("printed-as-found.tar");
+        writeTar(m_nginx.root() + u'/' + name, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_NONE, 100, 256 << 10);
+        QProcess p;
+        p.start(cliPath(), {QStringLiteral("--cache-dir"), m_tmp.filePath(QStringLiteral("cache")), QStringLiteral("--chunk-size"),
+                            QStringLiteral("64K"), QStringLiteral("list"), m_nginx.url(QStringLiteral("slow/") + name)});
+        QVERIFY(p.waitForStarted());
+        QVERIFY(p.waitForReadyRead(10000));
+        QByteArray out = p.readAllStandardOutput();
+        QCOMPARE(p.state(), QProcess::Running); // lines came before the walk ended
+        QVERIFY(out.count('\n') < 100);
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitCode(), 0);
+        out += p.readAllStandardOutput();
+        QCOMPARE(out.count('\n'), 100);
+        QVERIFY(out.startsWith("dir-0/" + QByteArray(80, 'x') + "entry-0.bin\t262144\t-\tfile\n"));
+        // The same lines as a listing from the archive index (a second run, no walk).
+        QCOMPARE(cli({QStringLiteral("list"), m_nginx.url(QStringLiteral("slow/") + name)}).out, out);
+    }
     void compressedTarIsSaidPlainly()
     {
         writeTar(m_nginx.root() + QStringLiteral("/small.tar.gz"), ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_GZIP, 5, 1000);
