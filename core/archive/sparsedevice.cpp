@@ -35,7 +35,7 @@ void SparseDevice::prefetch(QList<ByteRange> ranges)
         return;
     SparseObject *object = m_object;
     // The future is not kept: a failed read-ahead costs nothing, the read itself reports the error.
-    postTo(object, [object, ranges = std::move(ranges)] { (void)object->prefetch(ranges, Priority::Prefetch); });
+    postTo(object, [object, ranges = std::move(ranges)] { (void)object->prefetch(ranges, Priority::Prefetch, /*readAhead=*/true); });
 }
 
 void SparseDevice::readAhead(ByteRange window)

@@ -176,7 +176,7 @@ std::optional<Result<QByteArray>> SparseObject::readPresent(ByteRange range) con
     return bytes;
 }
 
-QFuture<Result<qint64>> SparseObject::prefetch(const QList<ByteRange> &ranges, Priority priority)
+QFuture<Result<qint64>> SparseObject::prefetch(const QList<ByteRange> &ranges, Priority priority, bool readAhead)
 {
     qint64 total = 0;
     for (const ByteRange &r : ranges) {
@@ -207,6 +207,7 @@ QFuture<Result<qint64>> SparseObject::prefetch(const QList<ByteRange> &ranges, P
         std::tie(w.firstChunk, w.lastChunk) = m_geometry.chunksTouching(r);
         w.priority = priority;
         w.wantData = false;
+        w.readAhead = readAhead;
         w.group = group;
         addWaiter(std::move(w));
     }
@@ -215,8 +216,10 @@ QFuture<Result<qint64>> SparseObject::prefetch(const QList<ByteRange> &ranges, P
 
 quint64 SparseObject::addWaiter(Waiter waiter)
 {
-    // Bytes of the range that are already present are cache hits.
-    m_stats->cacheHitBytes += presentBytesIn(waiter.range) - fetchedAtOpenIn(waiter.range);
+    // Bytes of the range that are already present are cache hits (a read-ahead's are counted by
+    // the reads it runs ahead of).
+    if (!waiter.readAhead)
+        m_stats->cacheHitBytes += presentBytesIn(waiter.range) - fetchedAtOpenIn(waiter.range);
     const quint64 id = m_nextId++;
     // The budget keeps the chunks of a read until its bytes are read (a prefetch pins nothing: two
     // prefetches larger together than the budget evict each other's oldest chunks, as LRU says).

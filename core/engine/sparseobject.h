@@ -75,7 +75,9 @@ public:
     // read()). Counts as a cache hit. Errors: Integrity/LocalIo from the store.
     std::optional<Result<QByteArray>> readPresent(ByteRange range) const;
     // Materializes `ranges` (whole chunks) without returning bytes. Yields the bytes now present.
-    QFuture<Result<qint64>> prefetch(const QList<ByteRange> &ranges, Priority priority = Priority::Prefetch);
+    // Its bytes already present count as cache hits (they were asked for and not fetched) unless
+    // `readAhead`: a prefetch on a reader's behalf (SparseDevice), whose own reads count them.
+    QFuture<Result<qint64>> prefetch(const QList<ByteRange> &ranges, Priority priority = Priority::Prefetch, bool readAhead = false);
     // Drops every present chunk that intersects `ranges` and frees its blocks; chunks in flight
     // are left alone. Yields the number of bytes dropped.
     QFuture<Result<qint64>> evict(const QList<ByteRange> &ranges);
@@ -147,6 +149,7 @@ private:
         std::shared_ptr<struct PrefetchGroup> group;                // prefetch(): one group, many waiters
         bool reading = false;                                       // its bytes are being read from the store
         int readRaces = 0;                                          // store reads that found a chunk gone
+        bool readAhead = false;                                     // on a reader's behalf: no cache hits counted
     };
 
     static constexpr int kInteractiveLane = 2; // extra upstream requests for interactive reads (RequestQueue)

@@ -2,6 +2,7 @@
 // safety, and what listing and extracting cost upstream (nginx's access log). The archives are
 // generated here: ZIPs with libzip (10,000+ entries; 70,000 entries, which needs ZIP64; hostile
 // names), tars with libarchive (ustar, pax and GNU; and gzip-compressed).
+#include "archivereader.h"
 #include "clirunner.h"
 #include "nginxfixture.h"
 
@@ -265,6 +266,21 @@ private Q_SLOTS:
         QVERIFY(out.startsWith("dir-0/" + QByteArray(80, 'x') + "entry-0.bin\t262144\t-\tfile\n"));
         // The same lines as a listing from the archive index (a second run, no walk).
         QCOMPARE(cli({QStringLiteral("list"), m_nginx.url(QStringLiteral("slow/") + name)}).out, out);
+    }
+    void aListingsCacheHitsAreTheBytesItRead()
+    {
+        // Listing a cached tar reads each header chunk once; the walk's read-ahead asks for the
+        // same chunks, and those are not hits of their own (they were counted twice before).
+        const QString name = QStringLiteral("hits.tar");
+        writeTar(m_nginx.root() + u'/' + name, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_NONE, 400, 3000);
+        const qint64 size = QFileInfo(m_nginx.root() + u'/' + name).size();
+        const QString url = m_nginx.url(name);
+        QCOMPARE(cli({QStringLiteral("prefetch"), url}).exitCode, 0);
+        const CliRun r = cli({QStringLiteral("--stats"), QStringLiteral("list"), url});
+        QCOMPARE(r.exitCode, 0);
+        const qint64 hits = qint64(r.stats().value(QStringLiteral("cache_hit_bytes")).toDouble());
+        QVERIFY2(hits >= size / 2 && hits <= size + sparsescope::ArchiveReader::kTailBytes, qPrintable(QStringLiteral("%1 of %2").arg(hits).arg(size)));
+        QCOMPARE(qint64(r.stats().value(QStringLiteral("upstream_bytes")).toDouble()), 0);
     }
     void compressedTarIsSaidPlainly()
     {
