@@ -72,7 +72,12 @@ int cmdList(const CliConfig &c, SparseObject &o)
                 sinceFlush.restart();
             }
         };
-    auto listing = withArchive<ArchiveListing>(c, o, [&out](ArchiveReader &r) -> Result<ArchiveListing> {
+    // Lines streaming onto a terminal are the progress; a bar redrawn on the same terminal would
+    // tear them (with stdout redirected, the bar stays).
+    CliConfig listConfig = c;
+    if (terminal && !c.json)
+        listConfig.progress = false;
+    auto listing = withArchive<ArchiveListing>(listConfig, o, [&out](ArchiveReader &r) -> Result<ArchiveListing> {
         out.flush(); // from the thread that wrote it
         return r.listing();
     }, false, {}, print);
