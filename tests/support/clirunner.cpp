@@ -83,7 +83,7 @@ qint64 checkPresentBytes(const QString &cacheDir, const QString &url, const QByt
 {
     const CliRun info = runCli(cacheDir, {QStringLiteral("info"), url, QStringLiteral("--json")});
     if (info.exitCode != 0) {
-        qWarning("info failed: %s", info.err.constData());
+        qWarning("info failed (exit code %d, -1: crashed): %s %s", info.exitCode, info.err.constData(), info.out.constData());
         return -1;
     }
     const QJsonObject j = info.jsonOut();
