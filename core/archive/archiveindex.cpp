@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 #include <vector>
 #include <unistd.h>
@@ -188,7 +189,10 @@ void Writer::State::run()
 
 Writer::Writer(std::unique_ptr<State> state) : m_state(std::move(state))
 {
-    m_state->inserter = std::thread([state = m_state.get()] { state->run(); });
+    m_state->inserter = std::thread([state = m_state.get()] {
+        pthread_setname_np(pthread_self(), "sparsescope-idx"); // for top and perf
+        state->run();
+    });
 }
 
 Writer::~Writer()
