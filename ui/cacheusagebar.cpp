@@ -26,6 +26,20 @@ CacheUsageBar::CacheUsageBar(QWidget *parent) : QWidget(parent)
     m_timer.setInterval(2000);
     connect(&m_timer, &QTimer::timeout, this, &CacheUsageBar::measureNow);
     m_timer.start();
+    m_soon.setSingleShot(true);
+    connect(&m_soon, &QTimer::timeout, this, &CacheUsageBar::measureNow);
+}
+
+void CacheUsageBar::measureSoon()
+{
+    if (m_measuring) {
+        m_measureAgain = true; // the running one may have looked before the change
+        return;
+    }
+    if (m_soon.isActive())
+        return;
+    const qint64 since = m_sinceMeasure.isValid() ? m_sinceMeasure.elapsed() : 1000;
+    m_soon.start(int(std::clamp<qint64>(1000 - since, 50, 1000)));
 }
 
 QSize CacheUsageBar::sizeHint() const { return {260, fontMetrics().height() + 6}; }
@@ -56,6 +70,7 @@ void CacheUsageBar::measureNow()
     if (m_dir.isEmpty() || m_measuring)
         return;
     m_measuring = true;
+    m_sinceMeasure.start();
     const quint64 generation = m_generation;
     runOnPool(Cache::jobPool(), [dir = m_dir] {
         const Cache cache(dir);
@@ -80,6 +95,8 @@ void CacheUsageBar::measureNow()
         updateToolTip();
         update();
         Q_EMIT measured();
+        if (std::exchange(m_measureAgain, false))
+            measureSoon();
     });
 }
 

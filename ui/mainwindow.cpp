@@ -225,6 +225,7 @@ void MainWindow::createLayout()
         m_usageBar->setShares(shares);
     });
     m_usageBar->setCacheDirectory(m_library->settings().cacheDir);
+    connect(m_library, &ObjectLibrary::presenceChanged, m_usageBar, &CacheUsageBar::measureSoon);
 }
 
 int MainWindow::currentRow() const

@@ -48,6 +48,7 @@ public:
     ThroughputChart *chart() const { return m_chart; }
     HexPreview *preview() const;
     ActivityPanel *activityPanel() const { return m_activity; }
+    CacheUsageBar *usageBar() const { return m_usageBar; }
     ArchivePane *archivePane() const { return m_archive; }
     QTableView *table() const { return m_table; }
     int currentRow() const; // library row of the selected object, -1 if none

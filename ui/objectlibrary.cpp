@@ -306,6 +306,7 @@ void ObjectLibrary::remove(int row)
 void ObjectLibrary::updatePresence()
 {
     const QSet<const SparseObject *> dirty = std::exchange(m_presenceDirty, {});
+    bool changed = false;
     for (size_t i = 0; i < m_entries.size(); ++i) {
         LibraryEntry &e = m_entries[i];
         if (!e.object || !dirty.contains(e.object.get()))
@@ -314,9 +315,12 @@ void ObjectLibrary::updatePresence()
         if (present != e.presentBytes || inFlight != e.inFlightChunks) {
             e.presentBytes = present;
             e.inFlightChunks = inFlight;
+            changed = true;
             Q_EMIT entryChanged(int(i));
         }
     }
+    if (changed)
+        Q_EMIT presenceChanged();
 }
 
 void ObjectLibrary::refresh()

@@ -101,6 +101,8 @@ Q_SIGNALS:
     void entryAboutToBeInserted(int row);
     void entryInserted(int row);
     void entryChanged(int row);
+    // The present bytes of an open object changed (at most every 100 ms): the cache's size did too.
+    void presenceChanged();
     void entryAboutToBeRemoved(int row);
     void entryRemoved(int row);
     void opened(int row);

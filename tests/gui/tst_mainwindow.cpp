@@ -2,6 +2,7 @@
 // prefetch it through the real action, evict it, export, restart with objects and coverage.
 #include "activitypanel.h"
 #include "awaitfuture.h"
+#include "cacheusagebar.h"
 #include "coveragemap.h"
 #include "coveragerenderer.h"
 #include "iopool.h"
@@ -357,6 +358,8 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(w.coverageMap()->presentChunkCount(), object->geometry().chunkCount(), 5000);
         // The table's Present column follows the map at once, not at its next once-a-second refresh.
         QTRY_COMPARE_WITH_TIMEOUT(w.library()->entry(w.currentRow()).presentBytes, qint64(bytes.size()), 600);
+        // And the status bar's cache size within a second or so, not at its next 2 s poll.
+        QTRY_VERIFY_WITH_TIMEOUT(w.usageBar()->usage().usedBytes >= bytes.size(), 1500);
         QTRY_VERIFY(!w.activityPanel()->findItems(QStringLiteral("mounted on"), Qt::MatchContains, 2).isEmpty());
         if (qEnvironmentVariableIsSet("SPARSESCOPE_SAVE_GRABS")) // for people to look at
             w.grab().save(qEnvironmentVariable("SPARSESCOPE_SAVE_GRABS") + QStringLiteral("/mounted.png"));
