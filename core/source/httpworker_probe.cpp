@@ -15,6 +15,14 @@ void answer(const std::shared_ptr<QPromise<Result<SourceInfo>>> &promise, Result
     promise->finish();
 }
 
+// m_info with the version an answer names: its validator (ETag, else Last-Modified) and date.
+SourceInfo versionOf(SourceInfo info, QNetworkReply *reply)
+{
+    info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
+    info.lastModified = reply->header(QNetworkRequest::LastModifiedHeader).toDateTime();
+    return info;
+}
+
 bool isFatalStatus(int status, QNetworkReply *reply)
 {
     return status == 404 || status == 410 || status == 401 || status == 407 ||
@@ -69,10 +77,8 @@ void HttpWorker::probeWithHead(InfoPromise promise)
             if (reply->rawHeader("Accept-Ranges").trimmed().toLower() == "none")
                 return answer(promise, makeError(ErrorKind::Upstream, QStringLiteral("%1: the server does not support byte ranges "
                                                                                      "(Accept-Ranges: none)").arg(m_display)));
-            SourceInfo info = m_info;
+            SourceInfo info = versionOf(m_info, reply);
             info.size = contentLengthOf(reply);
-            info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
-            info.lastModified = reply->header(QNetworkRequest::LastModifiedHeader).toDateTime();
             adopt(reply, info);
             return answer(promise, info);
         }
@@ -147,9 +153,7 @@ Result<SourceInfo> HttpWorker::probeAnswer(QNetworkReply *reply, const OpenProbe
         e.retryAfterMs = http::retryAfterMs(reply->rawHeader("Retry-After"), QDateTime::currentDateTimeUtc());
         return e;
     };
-    SourceInfo info = m_info;
-    info.validator = http::validatorOf(reply->rawHeader("ETag"), reply->rawHeader("Last-Modified"));
-    info.lastModified = reply->header(QNetworkRequest::LastModifiedHeader).toDateTime();
+    SourceInfo info = versionOf(m_info, reply);
     const bool sentIfRange = !http::ifRangeFor(probe.cachedValidator).isEmpty();
     if (status == 416) { // asked bytes=0-0 of an empty object
         const QByteArray cr = reply->rawHeader("Content-Range").trimmed();

@@ -7,7 +7,7 @@
 
 namespace sparsescope {
 
-FrameCache::FrameCache(qint64 maxBytes) : m_maxBytes(maxBytes)
+FrameCache::FrameCache(qint64 maxBytes)
 {
     for (Shard &s : m_shards)
         s.frames.setMaxCost(std::max<qint64>(maxBytes / kShards, 1));

@@ -44,7 +44,6 @@ public:
     // Keeps `plain` (shared, not copied), dropping the least recently used frames of its shard.
     void insert(const Key &key, const QByteArray &plain);
     void clear();
-    qint64 maxBytes() const { return m_maxBytes; }
 
 private:
     static constexpr int kShards = 16;
@@ -53,7 +52,6 @@ private:
         QCache<Key, QByteArray> frames; // cost: bytes
     };
     Shard &shardOf(const Key &key);
-    qint64 m_maxBytes;
     std::array<Shard, kShards> m_shards;
 };
 
