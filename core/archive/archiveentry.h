@@ -54,6 +54,14 @@ struct ArchiveEntry {
     }
 };
 
+} // namespace sparsescope
+
+// Moved bitwise when a listing's QList grows (QString and std::optional<ByteRange> allow it):
+// element-wise moves were 5 % of a tar walk.
+Q_DECLARE_TYPEINFO(sparsescope::ArchiveEntry, Q_RELOCATABLE_TYPE);
+
+namespace sparsescope {
+
 // What listing an archive found: its entries in archive order, and, for an archive that ends too
 // early or is damaged after some entries, one line saying so (empty when the archive is whole).
 struct ArchiveListing {

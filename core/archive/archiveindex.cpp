@@ -1,23 +1,19 @@
 #include "archiveindex.h"
 #include "atomicfile.h"
 #include "fileutil.h"
+#include "indexblock.h"
 #include "sqlitedb.h"
 
 #include <QFile>
+#include <QSet>
 #include <QStringList>
 
-#include <condition_variable>
-#include <map>
-#include <mutex>
-#include <pthread.h>
-#include <thread>
-#include <vector>
 #include <unistd.h>
 
 namespace sparsescope::archiveindex {
 
 namespace {
-constexpr int kFormatVersion = 2;
+constexpr int kFormatVersion = 3; // 3: entries packed in blocks (indexblock.h)
 
 using Db = SqliteDb;
 using Statement = SqliteStatement;
@@ -33,28 +29,6 @@ QString metaValue(sqlite3 *db, const char *key)
 } // namespace
 
 QString pathIn(const QString &entryDirectory) { return entryDirectory + QStringLiteral("/archive-index.sqlite"); }
-
-namespace {
-ArchiveEntry entryFrom(const Statement &st)
-{
-    ArchiveEntry e;
-    e.index = sqlite3_column_int(st.s, 0);
-    e.path = st.text(1);
-    e.type = ArchiveEntry::Type(sqlite3_column_int(st.s, 2));
-    e.size = sqlite3_column_int64(st.s, 3);
-    e.compressedSize = sqlite3_column_int64(st.s, 4);
-    e.mtime = sqlite3_column_int64(st.s, 5);
-    e.mode = sqlite3_column_int(st.s, 6);
-    e.linkTarget = st.text(7);
-    if (sqlite3_column_type(st.s, 8) != SQLITE_NULL)
-        e.span = ByteRange{sqlite3_column_int64(st.s, 8), sqlite3_column_int64(st.s, 9)};
-    e.complete = sqlite3_column_int(st.s, 10) != 0;
-    e.method = sqlite3_column_int(st.s, 11);
-    e.crc32 = quint32(sqlite3_column_int64(st.s, 12));
-    return e;
-}
-constexpr const char *kColumns = "idx, path, type, size, csize, mtime, mode, link, span_begin, span_end, complete, method, crc";
-} // namespace
 
 std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const QString &validator, const QStringList &names)
 {
@@ -73,37 +47,45 @@ std::optional<ArchiveListing> load(const QString &path, qint64 objectSize, const
     listing.format = metaValue(d.db, "format");
     listing.problem = metaValue(d.db, "problem");
     const qint64 count = metaValue(d.db, "entries").toLongLong();
+    // Names select each name itself and what lies below it; one that normalizes to "" selects all.
+    QSet<QByteArray> selection;
     bool everything = names.isEmpty();
-    for (const QString &n : names)
-        everything = everything || ArchiveEntry::normalizedPath(n).isEmpty();
-    if (!everything) {
-        // Each name, and what lies below it: norm in [name + "/", name + "0") ('0' follows '/').
-        Statement st(d.db, (QByteArray("SELECT ") + kColumns + " FROM entries WHERE norm = ?1 OR (norm >= ?2 AND norm < ?3)").constData());
+    for (const QString &n : names) {
+        const QString name = ArchiveEntry::normalizedPath(n);
+        everything = everything || name.isEmpty();
+        selection.insert(name.toUtf8());
+    }
+    auto decode = [&](const Statement &st, int column) {
+        const QByteArrayView block(static_cast<const char *>(sqlite3_column_blob(st.s, column)), sqlite3_column_bytes(st.s, column));
+        return IndexBlock::decode(block, listing.entries, everything ? nullptr : &selection);
+    };
+    if (everything) {
+        listing.entries.reserve(count);
+        Statement st(d.db, "SELECT data FROM blocks ORDER BY first");
         if (!st)
             return std::nullopt;
-        std::map<int, ArchiveEntry> found;
-        for (const QString &n : names) {
-            const QString name = ArchiveEntry::normalizedPath(n);
-            st.bind(1, name);
-            st.bind(2, name + u'/');
-            st.bind(3, name + u'0');
-            while (sqlite3_step(st.s) == SQLITE_ROW) {
-                ArchiveEntry e = entryFrom(st);
-                found.emplace(e.index, std::move(e));
-            }
-            sqlite3_reset(st.s);
+        while (sqlite3_step(st.s) == SQLITE_ROW)
+            if (!decode(st, 0))
+                return std::nullopt; // damaged: list again
+    } else {
+        // The names of each block first (a few MiB for 100,000 entries), then only the blocks
+        // that hold a selected entry are read and decoded.
+        Statement blockNames(d.db, "SELECT first, names FROM blocks ORDER BY first");
+        Statement data(d.db, "SELECT data FROM blocks WHERE first = ?1");
+        if (!blockNames || !data)
+            return std::nullopt;
+        while (sqlite3_step(blockNames.s) == SQLITE_ROW) {
+            const QByteArrayView held(static_cast<const char *>(sqlite3_column_blob(blockNames.s, 1)), sqlite3_column_bytes(blockNames.s, 1));
+            if (!IndexBlock::mayHold(held, selection))
+                continue;
+            sqlite3_bind_int64(data.s, 1, sqlite3_column_int64(blockNames.s, 0));
+            const bool ok = sqlite3_step(data.s) == SQLITE_ROW && decode(data, 0);
+            sqlite3_reset(data.s);
+            if (!ok)
+                return std::nullopt; // damaged: list again
         }
-        for (auto &[index, e] : found)
-            listing.entries.append(std::move(e));
-        return listing;
     }
-    listing.entries.reserve(count);
-    Statement st(d.db, (QByteArray("SELECT ") + kColumns + " FROM entries ORDER BY idx").constData());
-    if (!st)
-        return std::nullopt;
-    while (sqlite3_step(st.s) == SQLITE_ROW)
-        listing.entries.append(entryFrom(st));
-    if (listing.entries.size() != count)
+    if (everything && listing.entries.size() != count)
         return std::nullopt; // damaged: list again
     return listing;
 }
@@ -113,92 +95,30 @@ struct Writer::State {
     AtomicFile file;
     QString path;
     Db d;
-    Statement row;
-    qint64 count = 0;
-    // Rows are inserted on `inserter`, so that add() costs the walk almost nothing.
-    std::mutex mutex;
-    std::condition_variable wake;
-    std::vector<ArchiveEntry> queue; // guarded by mutex
-    bool closing = false;            // guarded by mutex: no more entries; finish the queue and stop
-    bool abandon = false;            // guarded by mutex: stop at once (no commit follows)
-    QString insertError;             // written by inserter, read after join
-    std::thread inserter;
+    Statement insertBlock;
+    IndexBlock block;    // the entries added since the last block was stored
+    qint64 first = 0;    // entries before `block`
+    QString insertError; // the first failure to store a block (reported by commit)
 
     QString fail(const QString &why) const { return QStringLiteral("cannot write the archive index %1: %2").arg(path, why); }
-    bool insert(const ArchiveEntry &e);
-    void run();
-    void stop(bool abandonQueue)
+    void storeBlock()
     {
-        {
-            std::lock_guard lock(mutex);
-            closing = true;
-            abandon = abandonQueue;
-        }
-        wake.notify_one();
-        if (inserter.joinable())
-            inserter.join();
+        if (block.count() == 0 || !insertError.isEmpty())
+            return;
+        sqlite3_bind_int64(insertBlock.s, 1, first);
+        sqlite3_bind_blob(insertBlock.s, 2, block.names().constData(), int(block.names().size()), SQLITE_STATIC);
+        sqlite3_bind_blob(insertBlock.s, 3, block.bytes().constData(), int(block.bytes().size()), SQLITE_STATIC);
+        if (sqlite3_step(insertBlock.s) != SQLITE_DONE)
+            insertError = fail(d.error());
+        sqlite3_reset(insertBlock.s);
+        first += block.count();
+        block.clear();
     }
 };
 
-bool Writer::State::insert(const ArchiveEntry &e)
-{
-    sqlite3_bind_int(row.s, 1, e.index);
-    row.bind(2, e.path);
-    sqlite3_bind_int(row.s, 3, int(e.type));
-    sqlite3_bind_int64(row.s, 4, e.size);
-    sqlite3_bind_int64(row.s, 5, e.compressedSize);
-    sqlite3_bind_int64(row.s, 6, e.mtime);
-    sqlite3_bind_int(row.s, 7, e.mode);
-    row.bind(8, e.linkTarget);
-    if (e.span) {
-        sqlite3_bind_int64(row.s, 9, e.span->begin);
-        sqlite3_bind_int64(row.s, 10, e.span->end);
-    } else {
-        sqlite3_bind_null(row.s, 9);
-        sqlite3_bind_null(row.s, 10);
-    }
-    sqlite3_bind_int(row.s, 11, e.complete ? 1 : 0);
-    sqlite3_bind_int(row.s, 12, e.method);
-    sqlite3_bind_int64(row.s, 13, qint64(e.crc32));
-    row.bind(14, ArchiveEntry::normalizedPath(e.path));
-    const int rc = sqlite3_step(row.s);
-    sqlite3_reset(row.s);
-    ++count;
-    return rc == SQLITE_DONE;
-}
+Writer::Writer(std::unique_ptr<State> state) : m_state(std::move(state)) {}
 
-void Writer::State::run()
-{
-    std::vector<ArchiveEntry> batch;
-    while (true) {
-        {
-            std::unique_lock lock(mutex);
-            wake.wait(lock, [&] { return closing || !queue.empty(); });
-            if (abandon || (closing && queue.empty()))
-                return;
-            batch.swap(queue);
-        }
-        for (const ArchiveEntry &e : batch)
-            if (!insert(e)) {
-                insertError = fail(d.error());
-                return;
-            }
-        batch.clear();
-    }
-}
-
-Writer::Writer(std::unique_ptr<State> state) : m_state(std::move(state))
-{
-    m_state->inserter = std::thread([state = m_state.get()] {
-        pthread_setname_np(pthread_self(), "sparsescope-idx"); // for top and perf
-        state->run();
-    });
-}
-
-Writer::~Writer()
-{
-    m_state->stop(true); // an uncommitted AtomicFile then removes its temporary file
-}
+Writer::~Writer() = default; // an uncommitted AtomicFile removes its temporary file
 
 Result<std::unique_ptr<Writer>> Writer::begin(const QString &path)
 {
@@ -208,40 +128,31 @@ Result<std::unique_ptr<Writer>> Writer::begin(const QString &path)
     auto state = std::make_unique<State>(std::move(file).value(), path);
     Db &d = state->d;
     auto fail = [&](const QString &why) { return makeError(ErrorKind::LocalIo, state->fail(why)); };
-    // NOMUTEX: one thread at a time uses the connection (the inserter, then commit() after joining it).
     if (sqlite3_open_v2(QFile::encodeName(state->file.temporaryPath()).constData(), &d.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
         return fail(d.error());
     // The file is private until the rename in commit(): no journal needed; AtomicFile fsyncs it.
-    if (!d.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;"
+    // 64 KiB pages: a block (tens of KiB of names, more of records) is read in a few preads
+    // instead of one per 4 KiB overflow page.
+    if (!d.exec("PRAGMA page_size=65536; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;"
                 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-                "CREATE TABLE entries(idx INTEGER PRIMARY KEY, path TEXT, type INTEGER, size INTEGER, csize INTEGER,"
-                " mtime INTEGER, mode INTEGER, link TEXT, span_begin INTEGER, span_end INTEGER, complete INTEGER,"
-                " method INTEGER, crc INTEGER, norm TEXT);"
-                // Kept up by the inserter as the walk goes, not built after it: a CREATE INDEX in
-                // commit() sorted every row once the walk had ended (8-12 ms of 30,000 rows).
-                "CREATE INDEX entries_norm ON entries(norm);"))
+                "CREATE TABLE blocks(first INTEGER PRIMARY KEY, names BLOB, data BLOB);"))
         return fail(d.error());
-    state->row = Statement(d.db, "INSERT INTO entries VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
-    if (!state->row)
+    state->insertBlock = Statement(d.db, "INSERT INTO blocks VALUES(?1, ?2, ?3)");
+    if (!state->insertBlock)
         return fail(d.error());
     return std::unique_ptr<Writer>(new Writer(std::move(state)));
 }
 
-void Writer::add(ArchiveEntry entry)
+void Writer::add(const ArchiveEntry &entry)
 {
-    bool wasEmpty = false;
-    {
-        std::lock_guard lock(m_state->mutex);
-        wasEmpty = m_state->queue.empty();
-        m_state->queue.push_back(std::move(entry));
-    }
-    if (wasEmpty)
-        m_state->wake.notify_one();
+    m_state->block.add(entry);
+    if (m_state->block.count() == IndexBlock::kEntries)
+        m_state->storeBlock();
 }
 
 Status Writer::commit(qint64 objectSize, const QString &validator, const QString &format, const QString &problem)
 {
-    m_state->stop(false);
+    m_state->storeBlock();
     if (!m_state->insertError.isEmpty())
         return makeError(ErrorKind::LocalIo, m_state->insertError);
     Db &d = m_state->d;
@@ -253,7 +164,7 @@ Status Writer::commit(qint64 objectSize, const QString &validator, const QString
         const QList<std::pair<QString, QString>> rows = {
             {QStringLiteral("version"), QString::number(kFormatVersion)}, {QStringLiteral("size"), QString::number(objectSize)},
             {QStringLiteral("validator"), validator}, {QStringLiteral("format"), format},
-            {QStringLiteral("problem"), problem}, {QStringLiteral("entries"), QString::number(m_state->count)}};
+            {QStringLiteral("problem"), problem}, {QStringLiteral("entries"), QString::number(m_state->first)}};
         for (const auto &[key, value] : rows) {
             meta.bind(1, key);
             meta.bind(2, value);
@@ -262,7 +173,7 @@ Status Writer::commit(qint64 objectSize, const QString &validator, const QString
             sqlite3_reset(meta.s);
         }
     }
-    m_state->row = Statement();
+    m_state->insertBlock = Statement();
     if (!d.exec("COMMIT;"))
         return fail();
     sqlite3_close(std::exchange(d.db, nullptr));

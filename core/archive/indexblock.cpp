@@ -1,0 +1,184 @@
+#include "indexblock.h"
+
+namespace sparsescope {
+
+namespace {
+void putVarint(QByteArray &out, quint64 v)
+{
+    if (v < 0x80) { // most fields: one byte
+        out.append(char(v));
+        return;
+    }
+    char buf[10];
+    int n = 0;
+    while (v >= 0x80) {
+        buf[n++] = char(v | 0x80);
+        v >>= 7;
+    }
+    buf[n++] = char(v);
+    out.append(buf, n);
+}
+
+void putSigned(QByteArray &out, qint64 v) { putVarint(out, (quint64(v) << 1) ^ quint64(v >> 63)); }
+
+void putBytes(QByteArray &out, QByteArrayView bytes)
+{
+    putVarint(out, quint64(bytes.size()));
+    out.append(bytes);
+}
+
+// Reads fields from [at, end); any read past `end` makes ok() false (and yields zeros).
+struct Reader {
+    const char *at;
+    const char *end;
+    bool good = true;
+
+    quint64 varint()
+    {
+        quint64 v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (at >= end)
+                break;
+            const auto byte = quint8(*at++);
+            v |= quint64(byte & 0x7f) << shift;
+            if (!(byte & 0x80))
+                return v;
+        }
+        good = false;
+        return 0;
+    }
+    qint64 signedVarint()
+    {
+        const quint64 v = varint();
+        return qint64(v >> 1) ^ -qint64(v & 1);
+    }
+    QByteArrayView bytes()
+    {
+        const quint64 n = varint();
+        if (!good || n > quint64(end - at)) {
+            good = false;
+            return {};
+        }
+        const QByteArrayView view(at, qsizetype(n));
+        at += n;
+        return view;
+    }
+};
+
+// ArchiveEntry::normalizedPath of UTF-8 bytes.
+QByteArrayView normalized(QByteArrayView path)
+{
+    while (path.startsWith("./"))
+        path = path.sliced(2);
+    while (path.endsWith('/'))
+        path.chop(1);
+    return path;
+}
+
+// Whether the normalized form of `path` is one of `names` or lies below one of them.
+bool selected(QByteArrayView path, const QSet<QByteArray> &names)
+{
+    path = normalized(path);
+    if (names.size() <= 8) { // a few names (the usual extract): compared, not hashed
+        for (const QByteArray &name : names)
+            if (path.startsWith(name) && (path.size() == name.size() || path[name.size()] == '/'))
+                return true;
+        return false;
+    }
+    if (names.contains(QByteArray::fromRawData(path.data(), path.size())))
+        return true;
+    for (qsizetype i = 0; i < path.size(); ++i)
+        if (path[i] == '/' && names.contains(QByteArray::fromRawData(path.data(), i)))
+            return true;
+    return false;
+}
+} // namespace
+
+void IndexBlock::add(const ArchiveEntry &e)
+{
+    // The fields after the path go into m_rest first: the record gives their length before them.
+    QByteArray &r = m_rest;
+    r.clear();
+    putVarint(r, quint64(e.index));
+    putVarint(r, quint64(e.type));
+    putSigned(r, e.size);
+    putSigned(r, e.compressedSize);
+    putSigned(r, e.mtime);
+    putSigned(r, e.mode);
+    putBytes(r, e.linkTarget.toUtf8());
+    r.append(char(e.span ? 1 : 0));
+    if (e.span) {
+        putSigned(r, e.span->begin);
+        putSigned(r, e.span->length());
+    }
+    r.append(char(e.complete ? 1 : 0));
+    putSigned(r, e.method);
+    putVarint(r, e.crc32);
+    const QByteArray path = e.path.toUtf8();
+    putBytes(m_bytes, path);
+    putBytes(m_bytes, r);
+    if (m_names.isEmpty())
+        m_names.append('\0');
+    m_names.append(normalized(path));
+    m_names.append('\0');
+    ++m_count;
+}
+
+bool IndexBlock::mayHold(QByteArrayView names, const QSet<QByteArray> &selection)
+{
+    QByteArray needle;
+    for (const QByteArray &name : selection) {
+        // "\0name\0" is the name itself, "\0name/" something below it.
+        needle = '\0' + name + '\0';
+        if (names.indexOf(needle) >= 0)
+            return true;
+        needle.back() = '/';
+        if (names.indexOf(needle) >= 0)
+            return true;
+    }
+    return false;
+}
+
+bool IndexBlock::decode(QByteArrayView block, QList<ArchiveEntry> &out, const QSet<QByteArray> *names)
+{
+    Reader in{block.data(), block.data() + block.size()};
+    while (in.good && in.at < in.end) {
+        const QByteArrayView path = in.bytes();
+        const QByteArrayView rest = in.bytes();
+        if (!in.good)
+            return false;
+        if (names && !selected(path, *names))
+            continue;
+        Reader f{rest.data(), rest.data() + rest.size()};
+        ArchiveEntry e;
+        e.path = QString::fromUtf8(path);
+        e.index = int(f.varint());
+        const quint64 type = f.varint();
+        if (type > quint64(ArchiveEntry::Type::Other))
+            return false;
+        e.type = ArchiveEntry::Type(type);
+        e.size = f.signedVarint();
+        e.compressedSize = f.signedVarint();
+        e.mtime = f.signedVarint();
+        e.mode = int(f.signedVarint());
+        e.linkTarget = QString::fromUtf8(f.bytes());
+        const QByteArrayView spanFlag = f.at < f.end ? QByteArrayView(f.at++, 1) : QByteArrayView();
+        if (spanFlag.isEmpty())
+            return false;
+        if (spanFlag[0] == 1) {
+            const qint64 begin = f.signedVarint();
+            e.span = ByteRange{begin, begin + f.signedVarint()};
+        }
+        if (f.at >= f.end)
+            return false;
+        e.complete = *f.at++ == 1;
+        e.method = int(f.signedVarint());
+        e.crc32 = quint32(f.varint());
+        if (!f.good || f.at != f.end)
+            return false;
+        out.append(std::move(e));
+    }
+    return in.good;
+}
+
+} // namespace sparsescope
