@@ -12,7 +12,9 @@ namespace {
 la_ssize_t readCallback(archive *, void *client, const void **buffer)
 {
     auto *s = static_cast<TarReader::Stream *>(client);
-    auto bytes = s->pipe ? s->pipe->next() : s->device->readSome(s->position, 64 << 10);
+    // Up to the end of the chunk: from a chunk boundary that is the device's chunk buffer itself,
+    // shared rather than copied (64 KiB pieces were each a copy).
+    auto bytes = s->pipe ? s->pipe->next() : s->device->readSome(s->position, s->device->size() - s->position);
     if (!bytes) {
         s->lastError = bytes.error().message;
         return -1;
