@@ -43,8 +43,9 @@ public:
         m_count = 0;
     }
 
-    // Whether a block whose names() are `names` holds an entry that one of `selection` (as decode
-    // takes them) selects. False positives never happen; decode() makes the final choice anyway.
+    // Whether a block whose names() are `names` may hold an entry that one of `selection` (as
+    // decode takes them) selects: never false when it does; true without one only for a path that
+    // holds a NUL byte (which no tar or ZIP path can), and decode() makes the final choice anyway.
     static bool mayHold(QByteArrayView names, const QSet<QByteArray> &selection);
 
     // The entries of a stored block, appended to `out` in the block's order; false when the bytes

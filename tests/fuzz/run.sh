@@ -3,13 +3,13 @@
 # (default 60) on a working copy of its committed seed corpus (tests/fuzz/corpus/TARGET), then
 # prints how many inputs it executed. Exit 1 on a finding (the crashing input is saved in
 # build-fuzz/, the log shown).
-#   bash tests/fuzz/run.sh [SECONDS] [TARGET...]     targets: fuzz_http fuzz_multipart fuzz_coverage_metadata fuzz_rangeparse
+#   bash tests/fuzz/run.sh [SECONDS] [TARGET...]     targets: fuzz_http fuzz_multipart fuzz_coverage_metadata fuzz_rangeparse fuzz_indexblock
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_http fuzz_multipart fuzz_coverage_metadata fuzz_rangeparse)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_http fuzz_multipart fuzz_coverage_metadata fuzz_rangeparse fuzz_indexblock)
 B=build-fuzz
 if [ ! -f "$B/build.ninja" ]; then
     CC=clang CXX=clang++ cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPARSESCOPE_FUZZ=ON \
