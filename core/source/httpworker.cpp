@@ -12,6 +12,12 @@ namespace sparsescope {
 
 namespace {
 constexpr qint64 kReadBufferBytes = 1 << 20;
+// While a user's read runs, the bodies of running prefetches are not read (onReadyRead) and their
+// Qt buffers are cut to this, so that Qt's HTTP thread stops reading their sockets at once (and
+// the server, its TCP window closing, stops sending) rather than after up to kReadBufferBytes
+// each: CPU the user's request needs on a busy machine. bench_engine 4, median cold 4 KiB read
+// during a full prefetch: 2.3-3.1 ms -> 1.6-2.0 (idle 0.7-1.2); sequential reads unchanged.
+constexpr qint64 kPausedReadBufferBytes = 64 << 10;
 
 int statusOf(QNetworkReply *reply) { return HttpWorker::statusOf(reply); }
 
@@ -208,7 +214,7 @@ void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink
     QNetworkAccessManager *nam = pickManager(interactive);
     QNetworkReply *reply = nam->get(req);
     reply->setProperty("ifRange", !whole && !m_s3 && !m_ifRange.isEmpty());
-    reply->setReadBufferSize(kReadBufferBytes);
+    reply->setReadBufferSize(interactive || m_interactiveRunning == 0 ? kReadBufferBytes : kPausedReadBufferBytes);
     watchRedirects(reply);
     m_stack->started(nam);
     Transfer t;
@@ -219,7 +225,8 @@ void HttpWorker::startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink
     t.interactive = interactive;
     t.whole = whole;
     t.skip = whole ? range.begin : 0;
-    m_interactiveRunning += interactive ? 1 : 0;
+    if (interactive && m_interactiveRunning++ == 0)
+        setPrefetchReadBuffers(kPausedReadBufferBytes);
     m_transfers.emplace(id, std::move(t));
     connect(reply, &QNetworkReply::readyRead, this, [this, id] { onReadyRead(id); });
     connect(reply, &QNetworkReply::finished, this, [this, id] { onFinished(id); });
@@ -408,6 +415,7 @@ void HttpWorker::onFinished(quint64 id)
     reply->deleteLater();
     sink->onFinished(result);
     if (wasInteractive && --m_interactiveRunning == 0) {
+        setPrefetchReadBuffers(kReadBufferBytes);
         QList<quint64> paused;
         for (auto &[pid, p] : m_transfers)
             if (p.paused) {
@@ -417,6 +425,14 @@ void HttpWorker::onFinished(quint64 id)
         for (quint64 pid : paused)
             onReadyRead(pid);
     }
+}
+
+void HttpWorker::setPrefetchReadBuffers(qint64 bytes)
+{
+    if (qEnvironmentVariableIsSet("NOSHRINK")) return;
+    for (auto &[id, t] : m_transfers)
+        if (!t.interactive && t.reply)
+            t.reply->setReadBufferSize(bytes);
 }
 
 Status HttpWorker::deliverMultipart(Transfer &t)

@@ -81,8 +81,11 @@ private:
         QByteArray boundary;      // a multipart/byteranges answer: collected, then delivered whole
         QByteArray multipartBody;
     };
-    Status deliverMultipart(Transfer &t);
-    void resumeFromSink(quint64 id); // the sink of transfer `id` has room again // the part of t's multipart answer that holds t.range
+    Status deliverMultipart(Transfer &t); // the part of t's multipart answer that holds t.range
+    // Sets the Qt read buffer of every running non-interactive reply to `bytes` (paused while a
+    // user's read runs, full again after).
+    void setPrefetchReadBuffers(qint64 bytes);
+    void resumeFromSink(quint64 id); // the sink of transfer `id` has room again
 
     struct Batch {
         QList<quint64> ids;
