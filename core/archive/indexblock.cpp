@@ -47,6 +47,14 @@ struct Reader {
         good = false;
         return 0;
     }
+    int byte() // 0-255, or -1 past the end
+    {
+        if (at >= end) {
+            good = false;
+            return -1;
+        }
+        return quint8(*at++);
+    }
     qint64 signedVarint()
     {
         const quint64 v = varint();
@@ -162,16 +170,20 @@ bool IndexBlock::decode(QByteArrayView block, QList<ArchiveEntry> &out, const QS
         e.mtime = f.signedVarint();
         e.mode = int(f.signedVarint());
         e.linkTarget = QString::fromUtf8(f.bytes());
-        const QByteArrayView spanFlag = f.at < f.end ? QByteArrayView(f.at++, 1) : QByteArrayView();
-        if (spanFlag.isEmpty())
+        const int hasSpan = f.byte();
+        if (hasSpan == 1) {
+            const qint64 begin = f.signedVarint(), length = f.signedVarint();
+            qint64 end = 0;
+            if (__builtin_add_overflow(begin, length, &end)) // stored as begin and end - begin
+                return false;
+            e.span = ByteRange{begin, end};
+        } else if (hasSpan != 0) {
             return false;
-        if (spanFlag[0] == 1) {
-            const qint64 begin = f.signedVarint();
-            e.span = ByteRange{begin, begin + f.signedVarint()};
         }
-        if (f.at >= f.end)
+        const int complete = f.byte();
+        if (complete != 0 && complete != 1)
             return false;
-        e.complete = *f.at++ == 1;
+        e.complete = complete == 1;
         e.method = int(f.signedVarint());
         e.crc32 = quint32(f.varint());
         if (!f.good || f.at != f.end)
