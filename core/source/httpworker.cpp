@@ -429,7 +429,6 @@ void HttpWorker::onFinished(quint64 id)
 
 void HttpWorker::setPrefetchReadBuffers(qint64 bytes)
 {
-    if (qEnvironmentVariableIsSet("NOSHRINK")) return;
     for (auto &[id, t] : m_transfers)
         if (!t.interactive && t.reply)
             t.reply->setReadBufferSize(bytes);
