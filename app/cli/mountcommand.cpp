@@ -103,9 +103,9 @@ int cmdMount(const CliConfig &c)
             shown << top + u'/';
             continue;
         }
-        OpenOptions options; // with --archives: a ZIP's end records come with the opening request
+        OpenOptions options; // with --archives: a ZIP's end records or a tar's head come with the opening request
         if (c.archives && !ArchiveReader::hasIndex(Cache(c.engine.cacheDir).entryDirectory(source)))
-            options.tailBytes = ArchiveReader::kTailBytes;
+            ArchiveReader::hintOpening(source, options);
         auto opened = awaitFuture(Cache(c.engine.cacheDir).open(source, c.engine, options));
         if (!opened)
             return fail(opened.error());

@@ -6,6 +6,7 @@
 
 #include <QDebug>
 #include <QFileInfo>
+#include <QUrl>
 
 namespace sparsescope {
 
@@ -44,6 +45,21 @@ Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool 
     return makeError(ErrorKind::Usage, QStringLiteral("%1 is not an archive this build reads (ZIP, tar, compressed tar)").arg(device.name()));
 }
 } // namespace
+
+void ArchiveReader::hintOpening(const QString &source, OpenOptions &options)
+{
+    static const QStringList tarNames = {QStringLiteral(".tar"),     QStringLiteral(".tgz"),     QStringLiteral(".tar.gz"),
+                                         QStringLiteral(".txz"),     QStringLiteral(".tar.xz"),  QStringLiteral(".tbz2"),
+                                         QStringLiteral(".tar.bz2"), QStringLiteral(".tzst"),    QStringLiteral(".tar.zst")};
+    const QString name = QUrl(source).path().toLower(); // a URL's path, an S3 key or a local path
+    for (const QString &suffix : tarNames)
+        if (name.endsWith(suffix)) {
+            options.firstRead = {0, 512}; // the first header; the probe stores its whole chunk
+            options.tailBytes = 0;
+            return;
+        }
+    options.tailBytes = kTailBytes;
+}
 
 bool ArchiveReader::hasIndex(const QString &entryDirectory)
 {

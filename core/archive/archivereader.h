@@ -14,6 +14,7 @@
 // Thread affinity: a worker thread that is not the object's (see SparseDevice); one at a time.
 
 #include "archiveentry.h"
+#include "objectopener.h"
 #include "result.h"
 #include "sparsedevice.h"
 
@@ -41,6 +42,12 @@ public:
     // ZIP's end of central directory lies within them (APPNOTE 4.3.16: 22 bytes and a comment of at
     // most 65,535). Opening the object with this tail (OpenOptions::tailBytes) saves a round trip.
     static constexpr qint64 kTailBytes = 65535 + 22;
+    // What the opening request of an archive that is not indexed yet should bring (OpenOptions):
+    // the tail above, unless `source`'s name says tar (.tar, .tgz, .tar.gz, .tar.xz, .tar.bz2,
+    // .tar.zst and their short forms): then its first bytes, where the first header lies, so that
+    // a tar's walk starts at once instead of a round trip (and a tail it never reads) later. A
+    // name that lies costs one round trip, never a wrong result: detection reads the bytes.
+    static void hintOpening(const QString &source, OpenOptions &options);
     // Whether the cache entry in `entryDirectory` holds an index of its archive (then open() needs
     // neither the head nor the tail). (I/O: one stat.)
     static bool hasIndex(const QString &entryDirectory);
