@@ -64,6 +64,7 @@ private:
     qint64 m_sequentialEnd = -1;  // where the last read ended (no plan)
     qint64 m_window = 0;          // current sequential read-ahead window (no plan)
     qint64 m_aheadIssuedTo = 0;   // sequential read-ahead issued up to here
+    bool m_caughtUp = false;      // the last read waited for bytes (the window was too small)
     ByteRange m_cached; // chunk-aligned window last fetched
     QByteArray m_cache;
     std::atomic<bool> m_cancelled{false};
