@@ -26,18 +26,32 @@ constexpr qint64 kSize = 8 * 1024 * 1024 + 123;
 
 qint64 statsValue(const CliRun &r, const char *key) { return qint64(r.stats().value(QLatin1String(key)).toDouble()); }
 
-QByteArray zipOf(int entries)
+// What a Python script writing an archive of `entries` members (sys.argv[1]) to stdout made:
+// archives made by the tools users have.
+QByteArray madeByPython(const char *script, int entries)
 {
-    // A stored ZIP of `entries` small files, made by Python's zipfile (what users' tools make).
     QProcess py;
-    py.start(QStringLiteral("python3"), {QStringLiteral("-c"), QStringLiteral(
-        "import io,sys,zipfile\n"
-        "b=io.BytesIO()\n"
-        "with zipfile.ZipFile(b,'w') as z:\n"
-        "    [z.writestr('d/f%05d.txt'%i, ('entry %d\\n'%i)*8) for i in range(int(sys.argv[1]))]\n"
-        "sys.stdout.buffer.write(b.getvalue())\n"), QString::number(entries)});
+    py.start(QStringLiteral("python3"), {QStringLiteral("-c"), QString::fromLatin1(script), QString::number(entries)});
     py.waitForFinished(60000);
     return py.readAllStandardOutput();
+}
+QByteArray zipOf(int entries) // stored, small text members
+{
+    return madeByPython("import io,sys,zipfile\n"
+                        "b=io.BytesIO()\n"
+                        "with zipfile.ZipFile(b,'w') as z:\n"
+                        "    [z.writestr('d/f%05d.txt'%i, ('entry %d\\n'%i)*8) for i in range(int(sys.argv[1]))]\n"
+                        "sys.stdout.buffer.write(b.getvalue())\n", entries);
+}
+QByteArray tarOf(int entries) // members of 0 to 3,000 bytes
+{
+    return madeByPython("import io,sys,tarfile\n"
+                        "b=io.BytesIO()\n"
+                        "with tarfile.open(fileobj=b,mode='w') as t:\n"
+                        "    for i in range(int(sys.argv[1])):\n"
+                        "        data=bytes([i%251])*(i*7%3000)\n"
+                        "        info=tarfile.TarInfo('d/f%04d'%i); info.size=len(data); t.addfile(info,io.BytesIO(data))\n"
+                        "sys.stdout.buffer.write(b.getvalue())\n", entries);
 }
 } // namespace
 
@@ -157,21 +171,8 @@ private Q_SLOTS:
     // a ZIP's tail first, which cost a round trip and the last 320 KiB, never read.
     void tarListsFromItsHead()
     {
-        QProcess py;
-        py.start(QStringLiteral("python3"), {QStringLiteral("-c"), QStringLiteral(
-            "import io,sys,tarfile\n"
-            "b=io.BytesIO()\n"
-            "with tarfile.open(fileobj=b,mode='w') as t:\n"
-            "    for i in range(600):\n"
-            "        data=bytes([i%251])*(i*7%3000)\n"
-            "        info=tarfile.TarInfo('d/f%04d'%i); info.size=len(data); t.addfile(info,io.BytesIO(data))\n"
-            "sys.stdout.buffer.write(b.getvalue())\n")});
-        QVERIFY(py.waitForFinished(60000));
-        const QByteArray tar = py.readAllStandardOutput();
-        QVERIFY(tar.size() > 1000000);
-        m_nginx.addFile(QStringLiteral("many.tar"), tar);
-        const QString url = m_proxy.viaProxy(m_nginx.url(QStringLiteral("many.tar")));
-        const CliRun cold = cli({QStringLiteral("list"), url, QStringLiteral("--stats")});
+        m_nginx.addFile(QStringLiteral("many.tar"), tarOf(600));
+        const CliRun cold = cli({QStringLiteral("list"), m_proxy.viaProxy(m_nginx.url(QStringLiteral("many.tar")))});
         QVERIFY2(cold.exitCode == 0, cold.err.constData());
         QCOMPARE(cold.out.count('\n'), 600);
         QVERIFY(cold.out.startsWith("d/f0000\t0\t-\tfile\n"));
