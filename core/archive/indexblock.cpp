@@ -117,7 +117,7 @@ void IndexBlock::add(const ArchiveEntry &e)
     r.append(char(e.span ? 1 : 0));
     if (e.span) {
         putSigned(r, e.span->begin);
-        putSigned(r, e.span->length());
+        putSigned(r, e.span->end - e.span->begin); // not length(), which is never negative
     }
     r.append(char(e.complete ? 1 : 0));
     putSigned(r, e.method);

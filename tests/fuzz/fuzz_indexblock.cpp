@@ -1,8 +1,8 @@
 // libFuzzer target: the archive index's packed entries (indexblock.h) on arbitrary bytes, as a
 // damaged index file would hand them over. Input: a first line of NUL-free names (separated by
 // '|', for a lookup by name), then the block.
-// Invariants: decoding never reads outside the block (ASan); a block that decodes re-encodes to
-// entries that decode the same (the format is a fixed point after one pass); a lookup by names
+// Invariants: decoding never reads outside the block (ASan); the entries of a block that decodes,
+// written again, decode the same (paths that were not UTF-8 are already U+FFFD then); a lookup by names
 // returns exactly the entries of the whole decode that those names select, in the same order, and
 // the block's names never say it holds none of them when it does.
 #include "indexblock.h"
@@ -50,16 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     QList<ArchiveEntry> twice;
     if (!IndexBlock::decode(again.bytes(), twice) || twice.size() != all.size())
         std::abort();
-    // Paths pass through UTF-16 and back: what is not valid UTF-8 becomes U+FFFD once, then stays.
-    QList<ArchiveEntry> thrice;
-    IndexBlock third;
-    for (const ArchiveEntry &e : twice)
-        third.add(e);
-    if (!IndexBlock::decode(third.bytes(), thrice) || thrice.size() != twice.size())
-        std::abort();
-    for (qsizetype i = 0; i < twice.size(); ++i)
-        if (!same(twice[i], thrice[i]))
-            std::abort();
+    for (qsizetype i = 0; i < all.size(); ++i)
+        if (!same(all[i], twice[i]))
+            std::abort(); // what was decoded is written back as it was
     if (names.isEmpty())
         return 0;
     QList<ArchiveEntry> picked;
