@@ -64,6 +64,8 @@ CliRun runCli(const QString &cacheDir, const QStringList &args, int timeoutMs, q
         p.waitForFinished();
     }
     r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    if (p.error() == QProcess::FailedToStart)
+        r.startError = p.errorString();
     r.out = p.readAllStandardOutput();
     r.err = p.readAllStandardError();
     return r;
@@ -83,7 +85,9 @@ qint64 checkPresentBytes(const QString &cacheDir, const QString &url, const QByt
 {
     const CliRun info = runCli(cacheDir, {QStringLiteral("info"), url, QStringLiteral("--json")});
     if (info.exitCode != 0) {
-        qWarning("info failed (exit code %d, -1: crashed): %s %s", info.exitCode, info.err.constData(), info.out.constData());
+        qWarning("info failed (exit code %d, -1: crashed)%s: %s %s", info.exitCode,
+                 info.startError.isEmpty() ? "" : qPrintable(QStringLiteral(", not started: ") + info.startError), info.err.constData(),
+                 info.out.constData());
         return -1;
     }
     const QJsonObject j = info.jsonOut();

@@ -12,6 +12,9 @@ struct CliRun {
     int exitCode = -1;
     QByteArray out;
     QByteArray err;
+    // Why the CLI did not run at all (QProcess::FailedToStart: exec(2) failed, e.g. "Text file
+    // busy" while the binary is being relinked; exitCode is then 255), else empty.
+    QString startError;
     QJsonObject stats() const;    // the --stats line on stderr, if any
     QJsonObject jsonOut() const;  // stdout parsed as one JSON object
 };
