@@ -231,6 +231,12 @@ private Q_SLOTS:
         QCOMPARE(runCli(cache, {QStringLiteral("repack")}).exitCode, 0);
         const int repackMs = int(clock.elapsed());
         qInfo("left alone: pack %d ms, repack %d ms", packMs, repackMs);
+        // The kills fall anywhere in that time; a run that finished before its kill (the first,
+        // timed one is often the slowest: under the sanitizers a later run took half as long)
+        // shortens the span of the next kills of its kind by a third, a kill that came in time
+        // widens it by a tenth again (up to the timed run): most kills land while it runs, spread
+        // over all of it.
+        int packKillSpan = packMs, repackKillSpan = repackMs;
         int killedMidway = 0;
         for (int trial = 0; trial < trials; ++trial) {
             // pack: everything loose again; repack: some chunks dropped, their contents garbage.
@@ -242,10 +248,16 @@ private Q_SLOTS:
             QProcess p;
             p.start(cliPath(), {QStringLiteral("--cache-dir"), cache, repack ? QStringLiteral("repack") : QStringLiteral("pack")});
             QVERIFY(p.waitForStarted());
-            QThread::msleep(rng.bounded(std::max(2, repack ? repackMs : packMs)));
+            int &killSpan = repack ? repackKillSpan : packKillSpan;
+            QThread::msleep(rng.bounded(std::max(2, killSpan)));
             ::kill(pid_t(p.processId()), SIGKILL);
             QVERIFY(p.waitForFinished(10000));
-            killedMidway += p.exitStatus() == QProcess::CrashExit ? 1 : 0;
+            if (p.exitStatus() == QProcess::CrashExit) {
+                ++killedMidway;
+                killSpan = std::min(repack ? repackMs : packMs, killSpan * 11 / 10 + 1); // back toward the whole run
+            } else {
+                killSpan = killSpan * 2 / 3;
+            }
 
             const qint64 present = checkPresentBytes(cache, url, m_mixed);
             QVERIFY2(present >= 0, qPrintable(QStringLiteral("trial %1 (%2): a present byte is wrong").arg(trial).arg(repack ? QStringLiteral("repack") : QStringLiteral("pack"))));
