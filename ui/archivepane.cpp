@@ -166,11 +166,7 @@ void ArchivePane::setObject(const std::shared_ptr<SparseObject> &object)
 
 bool ArchivePane::looksLikeArchive(const QString &name)
 {
-    static const QStringList suffixes = {QStringLiteral(".zip"), QStringLiteral(".jar"), QStringLiteral(".apk"), QStringLiteral(".whl"),
-                                         QStringLiteral(".tar"), QStringLiteral(".tgz"), QStringLiteral(".tar.gz"), QStringLiteral(".tar.zst"),
-                                         QStringLiteral(".tar.xz"), QStringLiteral(".tar.bz2"), QStringLiteral(".txz"), QStringLiteral(".tbz2")};
-    const QString lower = name.section(u'?', 0, 0).toLower();
-    return std::any_of(suffixes.begin(), suffixes.end(), [&](const QString &s) { return lower.endsWith(s); });
+    return ArchiveReader::kindByName(name) != ArchiveReader::NamedKind::Unknown;
 }
 
 void ArchivePane::setBusy(bool busy, const QString &text)

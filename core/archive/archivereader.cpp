@@ -6,7 +6,8 @@
 
 #include <QDebug>
 #include <QFileInfo>
-#include <QUrl>
+
+#include <algorithm>
 
 namespace sparsescope {
 
@@ -46,18 +47,26 @@ Result<std::unique_ptr<ArchiveReader>> detectAndList(SparseDevice &device, bool 
 }
 } // namespace
 
-void ArchiveReader::hintOpening(const QString &source, OpenOptions &options)
+ArchiveReader::NamedKind ArchiveReader::kindByName(const QString &name)
 {
+    static const QStringList zipNames = {QStringLiteral(".zip"), QStringLiteral(".jar"), QStringLiteral(".apk"), QStringLiteral(".whl")};
     static const QStringList tarNames = {QStringLiteral(".tar"),     QStringLiteral(".tgz"),     QStringLiteral(".tar.gz"),
                                          QStringLiteral(".txz"),     QStringLiteral(".tar.xz"),  QStringLiteral(".tbz2"),
                                          QStringLiteral(".tar.bz2"), QStringLiteral(".tzst"),    QStringLiteral(".tar.zst")};
-    const QString name = QUrl(source).path().toLower(); // a URL's path, an S3 key or a local path
-    for (const QString &suffix : tarNames)
-        if (name.endsWith(suffix)) {
-            options.firstRead = {0, 512}; // the first header; the probe stores its whole chunk
-            options.tailBytes = 0;
-            return;
-        }
+    const QString lower = name.section(u'?', 0, 0).toLower();
+    auto endsWithOneOf = [&lower](const QStringList &suffixes) {
+        return std::any_of(suffixes.begin(), suffixes.end(), [&lower](const QString &s) { return lower.endsWith(s); });
+    };
+    return endsWithOneOf(tarNames) ? NamedKind::Tar : endsWithOneOf(zipNames) ? NamedKind::Zip : NamedKind::Unknown;
+}
+
+void ArchiveReader::hintOpening(const QString &source, OpenOptions &options)
+{
+    if (kindByName(source) == NamedKind::Tar) {
+        options.firstRead = {0, 512}; // the first header; the probe stores its whole chunk
+        options.tailBytes = 0;
+        return;
+    }
     options.tailBytes = kTailBytes;
 }
 

@@ -42,11 +42,15 @@ public:
     // ZIP's end of central directory lies within them (APPNOTE 4.3.16: 22 bytes and a comment of at
     // most 65,535). Opening the object with this tail (OpenOptions::tailBytes) saves a round trip.
     static constexpr qint64 kTailBytes = 65535 + 22;
+    // What an object's name says it is, by its suffix (case aside; a URL's ?query is ignored):
+    // Zip for .zip, .jar, .apk, .whl; Tar for .tar, .tgz, .tar.gz, .txz, .tar.xz, .tbz2, .tar.bz2,
+    // .tzst, .tar.zst; else Unknown. Only a hint: detection reads the bytes.
+    enum class NamedKind { Unknown, Zip, Tar };
+    static NamedKind kindByName(const QString &name);
     // What the opening request of an archive that is not indexed yet should bring (OpenOptions):
-    // the tail above, unless `source`'s name says tar (.tar, .tgz, .tar.gz, .tar.xz, .tar.bz2,
-    // .tar.zst and their short forms): then its first bytes, where the first header lies, so that
-    // a tar's walk starts at once instead of a round trip (and a tail it never reads) later. A
-    // name that lies costs one round trip, never a wrong result: detection reads the bytes.
+    // the tail above, unless `source`'s name says tar (kindByName): then its first bytes, where
+    // the first header lies, so that a tar's walk starts at once instead of a round trip (and a
+    // tail it never reads) later. A name that lies costs one round trip, never a wrong result.
     static void hintOpening(const QString &source, OpenOptions &options);
     // Whether the cache entry in `entryDirectory` holds an index of its archive (then open() needs
     // neither the head nor the tail). (I/O: one stat.)
