@@ -311,16 +311,26 @@ void ObjectLibrary::updatePresence()
         LibraryEntry &e = m_entries[i];
         if (!e.object || !dirty.contains(e.object.get()))
             continue;
-        const qint64 present = e.object->presentBytes(), inFlight = e.object->inFlightChunks();
-        if (present != e.presentBytes || inFlight != e.inFlightChunks) {
-            e.presentBytes = present;
-            e.inFlightChunks = inFlight;
+        if (samplePresence(e)) {
             changed = true;
             Q_EMIT entryChanged(int(i));
         }
     }
     if (changed)
         Q_EMIT presenceChanged();
+}
+
+bool ObjectLibrary::samplePresence(LibraryEntry &e)
+{
+    const qint64 present = e.object->presentBytes(), inFlight = e.object->inFlightChunks();
+    const bool changed = present != e.presentBytes || inFlight != e.inFlightChunks;
+    e.presentBytes = present;
+    e.inFlightChunks = inFlight;
+    if (e.state == EntryState::Idle && e.inFlightChunks > 0)
+        e.state = EntryState::Fetching;
+    else if (e.state == EntryState::Fetching && e.inFlightChunks == 0)
+        e.state = EntryState::Idle;
+    return changed;
 }
 
 void ObjectLibrary::refresh()
@@ -338,12 +348,7 @@ void ObjectLibrary::refresh()
         stored += s.storedBytes;
         hit += s.cacheHitBytes;
         upstream += s.upstreamBytes;
-        e.presentBytes = e.object->presentBytes();
-        e.inFlightChunks = e.object->inFlightChunks();
-        if (e.state == EntryState::Idle && e.inFlightChunks > 0)
-            e.state = EntryState::Fetching;
-        else if (e.state == EntryState::Fetching && e.inFlightChunks == 0)
-            e.state = EntryState::Idle;
+        samplePresence(e);
         // Speed: bytes stored per second since the last sample, smoothed (half-life ~1 s).
         const qint64 nowMs = m_clock.elapsed();
         if (e.lastSampleMs >= 0 && nowMs > e.lastSampleMs) {

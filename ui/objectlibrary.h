@@ -122,6 +122,9 @@ private:
     // The present bytes and chunks in flight of objects whose coverage changed, shown at once
     // (debounced to 100 ms) rather than at the next refresh().
     void updatePresence();
+    // Takes an open entry's present bytes and chunks in flight from its object, and its state
+    // (Idle / Fetching) from those; true if either number changed.
+    bool samplePresence(LibraryEntry &e);
     // Other processes on the cache: entries they create, fill, evict or remove (QFileSystemWatcher
     // on the objects directory and on each entry's journal, debounced), merged row by row.
     void watchCache();
