@@ -88,11 +88,9 @@ HttpWorker::HttpWorker(QUrl url, const SourceOptions &options, std::shared_ptr<S
 const QSslConfiguration &HttpWorker::tlsConfiguration()
 {
     // Built on first use, so that plain HTTP never loads the TLS backend (OpenSSL).
-    if (!m_tlsReady) {
-        m_tlsReady = true;
+    if (!m_tls)
         m_tls = NetworkStack::tlsConfiguration(m_options.caFile, &m_tlsError);
-    }
-    return m_tls;
+    return *m_tls;
 }
 
 HttpWorker::~HttpWorker()

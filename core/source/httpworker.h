@@ -142,8 +142,9 @@ private:
     QByteArray m_buffer;
     std::shared_ptr<ObjectLink> m_link = std::make_shared<ObjectLink>(this); // sinks' resume calls come back through it
     int m_interactiveRunning = 0;
-    QSslConfiguration m_tls;    // the default one plus --ca-file's certificates (tlsConfiguration())
-    bool m_tlsReady = false;
+    // The default configuration plus --ca-file's certificates (tlsConfiguration()); empty until
+    // then: even a default-constructed QSslConfiguration loads the TLS backend (OpenSSL, ~10 ms).
+    std::optional<QSslConfiguration> m_tls;
     QString m_tlsError;         // why --ca-file cannot be used; open() fails with it
 };
 
