@@ -77,8 +77,11 @@ void SparseDevice::readAhead(ByteRange window)
     m_window = std::clamp(m_window * (caughtUp && contiguous ? 8 : 2), m_chunkSize, kMaxWindow);
     const qint64 from = std::max(m_aheadIssuedTo, window.end);
     const qint64 to = std::min(m_size, window.end + m_window);
-    if (to - from < std::min(m_window / 2, to - window.end) || to <= from)
-        return; // keep requests large: top up when half the window is used
+    // Keep requests large: top up when half the window is used, or at once when the window
+    // reaches the object's end (waiting for half a window there would let the link idle until
+    // the reader has used every byte asked for, then make it wait for the rest).
+    if (to <= from || (to - from < m_window / 2 && to < m_size))
+        return;
     m_aheadIssuedTo = to;
     prefetch({ByteRange{from, to}});
 }
