@@ -9,10 +9,13 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QStringEncoder>
 #include <QTextStream>
 #include <QThreadPool>
 #include <QtConcurrent/QtConcurrent>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <unistd.h>
 
@@ -63,19 +66,28 @@ int cmdList(const CliConfig &c, SparseObject &o)
     const bool terminal = ::isatty(STDOUT_FILENO) == 1;
     QElapsedTimer sinceFlush;
     sinceFlush.start();
-    QByteArray line; // each line made in UTF-8 at once and put in stdio's buffer (a QTextStream
-                     // per line was 6 % of a 30,000-entry tar walk)
+    // Each line is made in UTF-8 in one reused buffer and put in stdio's buffer: no allocation
+    // per entry (a QTextStream per line was 6 % of a 30,000-entry tar walk, four small
+    // QByteArrays per line 3 %).
+    QByteArray line;
+    QStringEncoder toUtf8(QStringEncoder::Utf8, QStringEncoder::Flag::Stateless);
     if (!c.json)
-        print = [&line, terminal, &sinceFlush](const ArchiveEntry &e) {
-            line = e.path.toUtf8();
-            line += '\t';
-            line += QByteArray::number(e.size);
-            line += '\t';
-            line += e.compressedSize >= 0 ? QByteArray::number(e.compressedSize) : QByteArray("-");
-            line += '\t';
-            line += ArchiveEntry::typeName(e.type).toLatin1();
-            line += '\n';
-            std::fwrite(line.constData(), 1, size_t(line.size()), stdout);
+        print = [&line, &toUtf8, terminal, &sinceFlush](const ArchiveEntry &e) {
+            const QLatin1StringView type = ArchiveEntry::typeName(e.type);
+            line.resize(3 * e.path.size() + 2 * 21 + type.size() + 4); // the longest this line can be
+            char *at = toUtf8.appendToBuffer(line.data(), e.path);
+            char *const end = line.data() + line.size();
+            *at++ = '\t';
+            at = std::to_chars(at, end, e.size).ptr;
+            *at++ = '\t';
+            if (e.compressedSize >= 0)
+                at = std::to_chars(at, end, e.compressedSize).ptr;
+            else
+                *at++ = '-';
+            *at++ = '\t';
+            at = std::copy_n(type.data(), type.size(), at);
+            *at++ = '\n';
+            std::fwrite(line.constData(), 1, size_t(at - line.constData()), stdout);
             if (terminal || sinceFlush.elapsed() >= 200) {
                 std::fflush(stdout);
                 sinceFlush.restart();

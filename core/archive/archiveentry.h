@@ -41,14 +41,15 @@ struct ArchiveEntry {
         return name;
     }
 
-    static QString typeName(Type t)
+    // The type's word in `list` output and JSON ("file", "directory", ...): static text.
+    static QLatin1StringView typeName(Type t)
     {
         switch (t) {
-        case Type::File: return QStringLiteral("file");
-        case Type::Directory: return QStringLiteral("directory");
-        case Type::Symlink: return QStringLiteral("symlink");
-        case Type::Hardlink: return QStringLiteral("hardlink");
-        case Type::Other: return QStringLiteral("other");
+        case Type::File: return QLatin1StringView("file");
+        case Type::Directory: return QLatin1StringView("directory");
+        case Type::Symlink: return QLatin1StringView("symlink");
+        case Type::Hardlink: return QLatin1StringView("hardlink");
+        case Type::Other: return QLatin1StringView("other");
         }
         return {};
     }
