@@ -32,6 +32,7 @@ public:
     explicit SparseDevice(SparseObject *object);
 
     qint64 size() const { return m_size; }
+    qint64 chunkSize() const { return m_chunkSize; } // bytes; read() of a whole chunk shares its buffer
     QString name() const { return m_name; }
     QString validator() const { return m_validator; }
     QString entryDirectory() const { return m_entryDirectory; } // the object's cache entry

@@ -6,23 +6,28 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
+
 namespace sparsescope {
 
 namespace {
 la_ssize_t readCallback(archive *, void *client, const void **buffer)
 {
     auto *s = static_cast<TarReader::Stream *>(client);
-    // Up to the end of the chunk: from a chunk boundary that is the device's chunk buffer itself,
-    // shared rather than copied (64 KiB pieces were each a copy).
-    auto bytes = s->pipe ? s->pipe->next() : s->device->readSome(s->position, s->device->size() - s->position);
+    // Up to the end of the chunk, asked for from the chunk's start: the device's chunk buffer
+    // itself, shared rather than copied (a read from the middle of a chunk, where a skip ends,
+    // was a copy of the rest of it; 64 KiB pieces were each a copy).
+    const qint64 from = s->pipe ? s->position : s->position / s->device->chunkSize() * s->device->chunkSize();
+    auto bytes = s->pipe ? s->pipe->next() : s->device->readSome(from, s->device->size() - from);
     if (!bytes) {
         s->lastError = bytes.error().message;
         return -1;
     }
     s->buffer = std::move(bytes).value();
-    s->position += s->buffer.size();
-    *buffer = s->buffer.constData();
-    return s->buffer.size();
+    const qint64 skip = std::min<qint64>(s->position - from, s->buffer.size());
+    s->position += s->buffer.size() - skip;
+    *buffer = s->buffer.constData() + skip;
+    return s->buffer.size() - skip;
 }
 
 la_int64_t skipCallback(archive *, void *client, la_int64_t request)
@@ -60,6 +65,13 @@ ArchiveEntry::Type typeOf(archive_entry *e)
 
 QString pathOf(archive_entry *entry)
 {
+    // Most names are ASCII, the same bytes in the locale's charset as in UTF-8: taken as they are.
+    // libarchive's UTF-8 form goes through wide characters (mbrtowc per byte: 4 % of a listing).
+    if (const char *stored = archive_entry_pathname(entry)) {
+        const QByteArrayView bytes(stored);
+        if (std::all_of(bytes.begin(), bytes.end(), [](char c) { return uchar(c) < 0x80; }))
+            return QString::fromLatin1(bytes);
+    }
     const char *utf8 = archive_entry_pathname_utf8(entry);
     return utf8 ? QString::fromUtf8(utf8) : QString::fromLocal8Bit(archive_entry_pathname(entry));
 }
