@@ -1,31 +1,24 @@
 #include "indexblock.h"
 
+#include <algorithm>
+
 namespace sparsescope {
 
 namespace {
-void putVarint(QByteArray &out, quint64 v)
+// LEB128: 7 bits a byte, low bits first; at most 10 bytes. Returns the end of what it wrote.
+char *putVarint(char *out, quint64 v)
 {
-    if (v < 0x80) { // most fields: one byte
-        out.append(char(v));
-        return;
-    }
-    char buf[10];
-    int n = 0;
     while (v >= 0x80) {
-        buf[n++] = char(v | 0x80);
+        *out++ = char(v | 0x80);
         v >>= 7;
     }
-    buf[n++] = char(v);
-    out.append(buf, n);
+    *out++ = char(v);
+    return out;
 }
 
-void putSigned(QByteArray &out, qint64 v) { putVarint(out, (quint64(v) << 1) ^ quint64(v >> 63)); }
+char *putSigned(char *out, qint64 v) { return putVarint(out, (quint64(v) << 1) ^ quint64(v >> 63)); } // zigzag
 
-void putBytes(QByteArray &out, QByteArrayView bytes)
-{
-    putVarint(out, quint64(bytes.size()));
-    out.append(bytes);
-}
+char *putRaw(char *out, QByteArrayView bytes) { return std::copy_n(bytes.data(), bytes.size(), out); }
 
 // Reads fields from [at, end); any read past `end` makes ok() false (and yields zeros).
 struct Reader {
@@ -104,27 +97,38 @@ bool selected(QByteArrayView path, const QSet<QByteArray> &names)
 
 void IndexBlock::add(const ArchiveEntry &e)
 {
-    // The fields after the path go into m_rest first: the record gives their length before them.
-    QByteArray &r = m_rest;
-    r.clear();
-    putVarint(r, quint64(e.index));
-    putVarint(r, quint64(e.type));
-    putSigned(r, e.size);
-    putSigned(r, e.compressedSize);
-    putSigned(r, e.mtime);
-    putSigned(r, e.mode);
-    putBytes(r, e.linkTarget.toUtf8());
-    r.append(char(e.span ? 1 : 0));
-    if (e.span) {
-        putSigned(r, e.span->begin);
-        putSigned(r, e.span->end - e.span->begin); // not length(), which is never negative
-    }
-    r.append(char(e.complete ? 1 : 0));
-    putSigned(r, e.method);
-    putVarint(r, e.crc32);
+    // A record: the path (length, bytes), then the other fields (length, bytes) — made in place
+    // at the end of m_bytes, a few appends of QByteArray each were 4 % of a tar walk.
     const QByteArray path = e.path.toUtf8();
-    putBytes(m_bytes, path);
-    putBytes(m_bytes, r);
+    const QByteArray link = e.linkTarget.toUtf8();
+    char before[64]; // the fields before the link target: six varints of at most 10 bytes
+    char *b = putVarint(before, quint64(e.index));
+    b = putVarint(b, quint64(e.type));
+    b = putSigned(b, e.size);
+    b = putSigned(b, e.compressedSize);
+    b = putSigned(b, e.mtime);
+    b = putSigned(b, e.mode);
+    b = putVarint(b, quint64(link.size()));
+    char after[64]; // those after it: two flags and four varints
+    char *a = after;
+    *a++ = char(e.span ? 1 : 0);
+    if (e.span) {
+        a = putSigned(a, e.span->begin);
+        a = putSigned(a, e.span->end - e.span->begin); // not length(), which is never negative
+    }
+    *a++ = char(e.complete ? 1 : 0);
+    a = putSigned(a, e.method);
+    a = putVarint(a, e.crc32);
+    const qsizetype restLength = (b - before) + link.size() + (a - after);
+    const qsizetype at = m_bytes.size();
+    m_bytes.resize(at + 10 + path.size() + 10 + restLength); // the most the record can take
+    char *out = putVarint(m_bytes.data() + at, quint64(path.size()));
+    out = putRaw(out, path);
+    out = putVarint(out, quint64(restLength));
+    out = putRaw(out, QByteArrayView(before, b - before));
+    out = putRaw(out, link);
+    out = putRaw(out, QByteArrayView(after, a - after));
+    m_bytes.resize(out - m_bytes.constData()); // keeps the capacity
     if (m_names.isEmpty())
         m_names.append('\0');
     m_names.append(normalized(path));

@@ -57,7 +57,6 @@ public:
 private:
     QByteArray m_bytes;
     QByteArray m_names;
-    QByteArray m_rest; // reused for each record's fields after the path
     int m_count = 0;
 };
 
