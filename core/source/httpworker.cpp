@@ -333,7 +333,16 @@ void HttpWorker::onReadyRead(quint64 id, bool finishing)
         }
         return;
     }
+    if (t.waitingForSink && !finishing)
+        return; // resumeFromSink() reads on
     while (t.reply->bytesAvailable() > 0) {
+        // The disk queue is full (ReadSink::ready): stop reading this body — Qt's bounded buffer
+        // and then TCP hold the stream back — until a queued write finishes and resumes us.
+        // A user's read is never held back; a finished reply is drained (its bytes are here).
+        if (!finishing && !t.interactive && !t.sink->ready([link = m_link, this, id] { link->post([this, id] { resumeFromSink(id); }); })) {
+            t.waitingForSink = true;
+            return;
+        }
         qint64 n = t.reply->read(m_buffer.data(), m_buffer.size());
         if (n <= 0)
             break;

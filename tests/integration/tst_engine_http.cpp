@@ -8,6 +8,7 @@
 
 #include <QDir>
 #include <QElapsedTimer>
+#include <QSemaphore>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -115,15 +116,33 @@ private Q_SLOTS:
     }
     void fullDiskQueueHoldsTheStreamBack()
     {
-        // Two chunks may wait for the disk: the transfer keeps stopping and resuming (it never
-        // blocks the network thread), and every byte arrives right, once.
+        // Two chunks may wait for the disk. With the disk stalled (every I/O thread held), the
+        // transfer stops reading its body after them and what one read takes (1 MiB): it does
+        // not pull the whole object into memory. Once the disk moves, every byte arrives right,
+        // once.
         EngineConfig c;
         c.cacheDir = m_tmp.filePath(QStringLiteral("backpressure"));
         c.chunkSize = kChunk;
         c.maxQueuedWrites = 2;
         auto o = awaitFuture(SparseObject::open(m_nginx.url(QStringLiteral("object.bin")), c));
         QVERIFY(o.ok());
-        QVERIFY(awaitFuture((*o)->prefetch({{0, kSize}})).ok());
+        const qint64 before = (*o)->statistics().upstreamBytes;
+        QSemaphore held, disk;
+        const int threads = ioPool()->maxThreadCount();
+        for (int i = 0; i < threads; ++i)
+            ioPool()->start([&held, &disk] {
+                held.release();
+                disk.acquire();
+            });
+        QVERIFY(held.tryAcquire(threads, 5000)); // every I/O thread is stalled
+        auto prefetch = (*o)->prefetch({{0, kSize}});
+        QTRY_VERIFY((*o)->statistics().upstreamBytes - before >= 2 * kChunk);
+        QTest::qWait(500); // time enough for the other 7 MiB to arrive over loopback, were they read
+        const qint64 taken = (*o)->statistics().upstreamBytes - before;
+        QVERIFY2(taken <= 3 * kChunk + (1 << 20), qPrintable(QStringLiteral("%1 bytes read with the disk stalled").arg(taken)));
+        QVERIFY(!prefetch.isFinished());
+        disk.release(threads);
+        QVERIFY(awaitFuture(prefetch).ok());
         QCOMPARE(*awaitFuture((*o)->read({0, kSize})), m_bytes);
         QCOMPARE(m_nginx.bodyBytes(), kSize);
     }
