@@ -29,13 +29,20 @@ void SparseDevice::setReadAheadPlan(QList<ByteRange> plan)
     m_planIssuedTo = 0;
 }
 
-void SparseDevice::prefetch(QList<ByteRange> ranges)
+void SparseDevice::prefetch(QList<ByteRange> ranges, std::shared_ptr<std::atomic<int>> running)
 {
     if (ranges.isEmpty())
         return;
     SparseObject *object = m_object;
-    // The future is not kept: a failed read-ahead costs nothing, the read itself reports the error.
-    postTo(object, [object, ranges = std::move(ranges)] { (void)object->prefetch(ranges, Priority::Prefetch, /*readAhead=*/true); });
+    if (running)
+        ++*running;
+    // A failed read-ahead costs nothing, the read itself reports the error.
+    postTo(object, [object, ranges = std::move(ranges), running] {
+        auto done = object->prefetch(ranges, Priority::Prefetch, /*readAhead=*/true);
+        if (running) // done: stored, failed, or dropped with the object
+            done.then(QtFuture::Launch::Sync, [running](const QFuture<Result<qint64>> &) { --*running; })
+                .onCanceled([running] { --*running; });
+    });
 }
 
 void SparseDevice::readAhead(ByteRange window)
@@ -75,6 +82,13 @@ void SparseDevice::readAhead(ByteRange window)
     // list a 45 MB tar through 100 ms of latency; curl | tar tf: three). A reader that skips
     // (a tar listing jumping over bodies) keeps doubling, so that it fetches few of them.
     m_window = std::clamp(m_window * (caughtUp && contiguous ? 8 : 2), m_chunkSize, kMaxWindow);
+    // One read-ahead request at a time, until the running one is nearly used: a reader consumes
+    // its bytes in order, and two streams at once share the link (and, on loopback, the CPU), so
+    // the later one fills bytes the reader needs last while it waits for the earlier one (a
+    // 30,000-entry tar listing: 96 -> 87 ms). The next one goes out before the reader reaches
+    // the end, so that a slow link does not idle for its round trip.
+    if (m_aheadRunning->load() > 0 && m_aheadIssuedTo - window.end > std::max(m_window / 16, 4 * m_chunkSize))
+        return;
     const qint64 from = std::max(m_aheadIssuedTo, window.end);
     const qint64 to = std::min(m_size, window.end + m_window);
     // Keep requests large: top up when half the window is used, or at once when the window
@@ -83,7 +97,7 @@ void SparseDevice::readAhead(ByteRange window)
     if (to <= from || (to - from < m_window / 2 && to < m_size))
         return;
     m_aheadIssuedTo = to;
-    prefetch({ByteRange{from, to}});
+    prefetch({ByteRange{from, to}}, m_aheadRunning);
 }
 
 std::optional<Result<QByteArray>> SparseDevice::readIfPresent(ByteRange range) const

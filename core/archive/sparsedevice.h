@@ -9,8 +9,9 @@
 // of the plan are kept up to 32 MiB ahead of the reader; without one, a reader that keeps reading
 // where it stopped (a tar walk over small entries, a streaming member, an application reading a
 // file through) gets a window that doubles from one chunk up to 64 MiB, topped up when half of it
-// is read, and a jump resets it. Read-ahead is a prefetch: the engine fetches
-// each chunk once, and a read of a chunk in flight joins it.
+// is read — one request at a time, in order, the next when the running one is nearly used — and
+// a jump resets it. Read-ahead is a prefetch: the engine fetches each chunk once, and a read of a
+// chunk in flight joins it.
 //
 // Thread affinity: use it from ONE worker thread that is not the object's thread (it blocks until
 // the object's thread has served the read). The object must outlive the device.
@@ -22,6 +23,7 @@
 #include <QList>
 
 #include <atomic>
+#include <memory>
 
 namespace sparsescope {
 
@@ -52,7 +54,8 @@ public:
 private:
     Result<QByteArray> fetch(ByteRange range);
     void readAhead(ByteRange window);
-    void prefetch(QList<ByteRange> ranges);
+    // `running`, if given, counts the prefetch until it is done (stored or failed).
+    void prefetch(QList<ByteRange> ranges, std::shared_ptr<std::atomic<int>> running = nullptr);
 
     SparseObject *m_object;
     qint64 m_size = 0;
@@ -66,6 +69,8 @@ private:
     qint64 m_window = 0;          // current sequential read-ahead window (no plan)
     qint64 m_aheadIssuedTo = 0;   // sequential read-ahead issued up to here
     bool m_caughtUp = false;      // the last read waited for bytes (the window was too small)
+    // Sequential read-ahead requests not yet done (counted down on the object's thread).
+    std::shared_ptr<std::atomic<int>> m_aheadRunning = std::make_shared<std::atomic<int>>(0);
     ByteRange m_cached; // chunk-aligned window last fetched
     QByteArray m_cache;
     std::atomic<bool> m_cancelled{false};

@@ -76,7 +76,9 @@ public:
     std::optional<Result<QByteArray>> readPresent(ByteRange range) const;
     // Materializes `ranges` (whole chunks) without returning bytes. Yields the bytes now present.
     // Its bytes already present count as cache hits (they were asked for and not fetched) unless
-    // `readAhead`: a prefetch on a reader's behalf (SparseDevice), whose own reads count them.
+    // `readAhead`: a prefetch on a reader's behalf (SparseDevice), whose own reads count them; each
+    // of its runs is one upstream request (the reader consumes it in order), not split up to share
+    // the connections.
     QFuture<Result<qint64>> prefetch(const QList<ByteRange> &ranges, Priority priority = Priority::Prefetch, bool readAhead = false);
     // Drops every present chunk that intersects `ranges` and frees its blocks; chunks in flight
     // are left alone. Yields the number of bytes dropped.
