@@ -134,6 +134,7 @@ private Q_SLOTS:
                 held.release();
                 disk.acquire();
             });
+        auto unstall = qScopeGuard([&disk, threads] { disk.release(threads); }); // also when a check fails
         QVERIFY(held.tryAcquire(threads, 5000)); // every I/O thread is stalled
         auto prefetch = (*o)->prefetch({{0, kSize}});
         QTRY_VERIFY((*o)->statistics().upstreamBytes - before >= 2 * kChunk);
@@ -141,6 +142,7 @@ private Q_SLOTS:
         const qint64 taken = (*o)->statistics().upstreamBytes - before;
         QVERIFY2(taken <= 3 * kChunk + (1 << 20), qPrintable(QStringLiteral("%1 bytes read with the disk stalled").arg(taken)));
         QVERIFY(!prefetch.isFinished());
+        unstall.dismiss();
         disk.release(threads);
         QVERIFY(awaitFuture(prefetch).ok());
         QCOMPARE(*awaitFuture((*o)->read({0, kSize})), m_bytes);
