@@ -44,6 +44,8 @@ QFuture<SparseObject::OpenResult> SparseObject::open(const QString &sourceText, 
                                         opened.warnings);
         object->m_fetchedAtOpen = opened.fetched;
         object->moveToThread(home);
+        if (!opened.fetched.isEmpty()) // the probe's chunks (storeProbe): committed from the object's thread
+            QMetaObject::invokeMethod(object, [object] { object->scheduleCommit(); }, Qt::QueuedConnection);
         // The last reference may go on any thread, e.g. this pool thread when the caller drops the
         // object before the pool lets go of this future's result: the object, its timers and its
         // source are then deleted on their own thread (deleteLater(), thread-safe), never here.
