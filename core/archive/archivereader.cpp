@@ -63,8 +63,13 @@ ArchiveReader::NamedKind ArchiveReader::kindByName(const QString &name)
 void ArchiveReader::hintOpening(const QString &source, OpenOptions &options)
 {
     if (kindByName(source) == NamedKind::Tar) {
-        options.firstRead = {0, 512}; // the first header; the probe stores its whole chunk
+        // The head of the archive, more than its first header: a listing (or an extraction
+        // without an index) walks on from there at once, while the read-ahead's first request —
+        // on a connection opened beside this one — is on its way. At most this much is fetched
+        // that a listing of a tar of large members would have skipped.
+        options.firstRead = {0, kTarHeadBytes};
         options.tailBytes = 0;
+        options.streams = true;
         return;
     }
     options.tailBytes = kTailBytes;

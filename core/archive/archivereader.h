@@ -42,6 +42,9 @@ public:
     // ZIP's end of central directory lies within them (APPNOTE 4.3.16: 22 bytes and a comment of at
     // most 65,535). Opening the object with this tail (OpenOptions::tailBytes) saves a round trip.
     static constexpr qint64 kTailBytes = 65535 + 22;
+    // The head of a tar that its opening request brings (hintOpening): 4 MiB, by measurement
+    // (a 30,000-entry tar listed through 100 ms of latency: 7.3 -> ~5 RTT; 1 MiB changed nothing).
+    static constexpr qint64 kTarHeadBytes = 4 << 20;
     // What an object's name says it is, by its suffix (case aside; a URL's ?query is ignored):
     // Zip for .zip, .jar, .apk, .whl; Tar for .tar, .tgz, .tar.gz, .txz, .tar.xz, .tbz2, .tar.bz2,
     // .tzst, .tar.zst; else Unknown. Only a hint: detection reads the bytes.

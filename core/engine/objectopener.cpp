@@ -224,6 +224,8 @@ Result<OpenedEntry> openEntry(const QUrl &url, const EngineConfig &config, const
     } else {
         probe = probeForNew(config.chunkSize, options);
     }
+    if (options.streams)
+        out.source->preconnect();
     auto probed = out.source->open(probe).result();
     for (int attempt = 1; !probed && probed.error().retryable && attempt < config.maxAttempts; ++attempt) {
         const qint64 after = probed.error().retryAfterMs;

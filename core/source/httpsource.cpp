@@ -53,6 +53,11 @@ quint64 HttpSource::read(ByteRange range, std::shared_ptr<ReadSink> sink, bool i
     return id;
 }
 
+void HttpSource::preconnect()
+{
+    postTo(m_worker, [w = m_worker] { w->preconnect(); });
+}
+
 bool HttpSource::batchesReads() const { return !m_s3 && !m_worker->rangesIgnored(); } // S3 answers one range per GET
 bool HttpSource::rangesIgnored() const { return m_worker->rangesIgnored(); }
 

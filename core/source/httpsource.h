@@ -35,6 +35,7 @@ public:
     bool rangesIgnored() const override;
     QList<quint64> readBatch(const QList<ByteRange> &ranges, const QList<std::shared_ptr<ReadSink>> &sinks, bool interactive) override;
     void cancel(quint64 id) override;
+    void preconnect() override;
     QString backendName() const override { return m_s3 ? QStringLiteral("s3") : QStringLiteral("http"); }
     std::shared_ptr<Statistics> statistics() const override { return m_stats; }
 

@@ -144,6 +144,18 @@ Error HttpWorker::s3Failure(QNetworkReply *reply, const QString &where, const QB
     return upstreamError(reply, QStringLiteral("%1: %2").arg(where, why));
 }
 
+void HttpWorker::preconnect()
+{
+    if (std::exchange(m_preconnected, true))
+        return;
+    const QUrl url = m_effectiveUrl.isValid() ? m_effectiveUrl : m_url;
+    QNetworkAccessManager *nam = pickManager(/*interactive=*/false);
+    if (url.scheme() == u"https")
+        nam->connectToHostEncrypted(url.host(), quint16(url.port(443)), tlsConfiguration());
+    else
+        nam->connectToHost(url.host(), quint16(url.port(80)));
+}
+
 QNetworkAccessManager *HttpWorker::pickManager(bool interactive)
 {
     // A user's reads get managers of their own (networkstack.h): each runs its sockets on a

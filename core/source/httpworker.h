@@ -49,6 +49,8 @@ public:
     // (httpworker_probe.cpp).
     void probe(std::shared_ptr<QPromise<Result<SourceInfo>>> promise, const OpenProbe &probe);
     void assume(const SourceInfo &info);
+    // Source::preconnect(): a connection of a prefetch manager to the host, once (on this thread).
+    void preconnect();
     void startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive);
     // Several ranges in one multi-range GET (httpworker_batch.cpp); one by one once the server has
     // answered such a request with the whole object.
@@ -86,6 +88,7 @@ private:
     // user's read runs, full again after).
     void setPrefetchReadBuffers(qint64 bytes);
     void resumeFromSink(quint64 id); // the sink of transfer `id` has room again
+    bool m_preconnected = false;
 
     struct Batch {
         QList<quint64> ids;

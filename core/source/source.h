@@ -107,6 +107,11 @@ public:
     virtual bool batchesReads() const { return false; }
     // Stops request `id` if still running; its sink then sees onFinished(Cancelled).
     virtual void cancel(quint64 id) = 0;
+    // A reader is about to stream through the object (its read-ahead follows the first read):
+    // open the connection prefetches go over now, beside the opening request, so that the first
+    // read-ahead does not pay a connect (and TLS) round trip. No request is sent. Any thread; a
+    // no-op where connecting costs nothing (local files).
+    virtual void preconnect() {}
     virtual QString backendName() const = 0; // e.g. "http", "pread"
     virtual std::shared_ptr<Statistics> statistics() const = 0;
 };
