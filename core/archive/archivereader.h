@@ -51,9 +51,10 @@ public:
     enum class NamedKind { Unknown, Zip, Tar };
     static NamedKind kindByName(const QString &name);
     // What the opening request of an archive that is not indexed yet should bring (OpenOptions):
-    // the tail above, unless `source`'s name says tar (kindByName): then its first bytes, where
-    // the first header lies, so that a tar's walk starts at once instead of a round trip (and a
-    // tail it never reads) later. A name that lies costs one round trip, never a wrong result.
+    // the tail above, unless `source`'s name says tar (kindByName): then its head (kTarHeadBytes,
+    // from the first header on), so that a tar's walk starts at once instead of a round trip (and a
+    // tail it never reads) later, and `streams` (its prefetch connection opens beside the opening
+    // request). A name that lies costs one round trip, never a wrong result.
     static void hintOpening(const QString &source, OpenOptions &options);
     // Whether the cache entry in `entryDirectory` holds an index of its archive (then open() needs
     // neither the head nor the tail). (I/O: one stat.)

@@ -9,7 +9,8 @@
 //                  If-Range (§13.1.5): a 206 confirms the cache, a 200 is the changed object (its
 //                  cached data is dropped, with a warning). A HEAD only when those chunks are present,
 //                  and nothing at all within EngineConfig::maxAgeSeconds of the last validation.
-// The probe's bytes are stored as the chunks they cover (claimed first, as any fetch).
+// The probe's bytes are stored as the chunks they cover (claimed first, as any fetch), and made
+// durable by the object's first commit (SparseObject::open schedules it), not on this path.
 
 #include "engineconfig.h"
 #include "result.h"
