@@ -148,12 +148,17 @@ void HttpWorker::preconnect()
 {
     if (std::exchange(m_preconnected, true))
         return;
+    // Two: a streaming reader's read-ahead has the running request and the next one, which goes
+    // out before the running one ends (SparseDevice), in flight at once. (A tar listed through
+    // 100 ms of latency: one connection 5.1 RTT, two 4.3.)
     const QUrl url = m_effectiveUrl.isValid() ? m_effectiveUrl : m_url;
     QNetworkAccessManager *nam = pickManager(/*interactive=*/false);
-    if (url.scheme() == u"https")
-        nam->connectToHostEncrypted(url.host(), quint16(url.port(443)), tlsConfiguration());
-    else
-        nam->connectToHost(url.host(), quint16(url.port(80)));
+    for (int i = 0; i < 2; ++i) {
+        if (url.scheme() == u"https")
+            nam->connectToHostEncrypted(url.host(), quint16(url.port(443)), tlsConfiguration());
+        else
+            nam->connectToHost(url.host(), quint16(url.port(80)));
+    }
 }
 
 QNetworkAccessManager *HttpWorker::pickManager(bool interactive)

@@ -49,7 +49,7 @@ public:
     // (httpworker_probe.cpp).
     void probe(std::shared_ptr<QPromise<Result<SourceInfo>>> promise, const OpenProbe &probe);
     void assume(const SourceInfo &info);
-    // Source::preconnect(): a connection of a prefetch manager to the host, once (on this thread).
+    // Source::preconnect(): two connections of a prefetch manager to the host, once (on this thread).
     void preconnect();
     void startRead(quint64 id, ByteRange range, std::shared_ptr<ReadSink> sink, bool interactive);
     // Several ranges in one multi-range GET (httpworker_batch.cpp); one by one once the server has
