@@ -31,6 +31,27 @@ bool ChunkAssembler::onBytes(const char *data, qint64 length)
     return !m_stop;
 }
 
+char *ChunkAssembler::space(qint64 *room)
+{
+    if (m_stop)
+        return nullptr;
+    const qint64 want = m_geometry.chunkRange(m_chunk).length();
+    if (m_buffer.isNull())
+        m_buffer = BufferPool::shared().acquire(want);
+    *room = want - m_buffer.size();
+    return m_buffer.data() + m_buffer.size();
+}
+
+bool ChunkAssembler::written(qint64 length)
+{
+    m_buffer.resize(m_buffer.size() + length);
+    if (m_buffer.size() == m_geometry.chunkRange(m_chunk).length()) {
+        submit(m_chunk, std::move(m_buffer));
+        ++m_chunk;
+    }
+    return !m_stop;
+}
+
 bool ChunkAssembler::ready(std::function<void()> resume)
 {
     return m_interactive || m_stop || m_writeSlots->hasRoom(std::move(resume));

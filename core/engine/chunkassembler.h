@@ -41,6 +41,8 @@ public:
                    std::shared_ptr<ReadTaps> taps = nullptr);
 
     bool onBytes(const char *data, qint64 length) override;
+    char *space(qint64 *room) override; // the rest of the chunk being filled (a pooled buffer)
+    bool written(qint64 length) override;
     bool ready(std::function<void()> resume) override; // interactive transfers never wait
     void onFinished(const Status &result) override;
     void stop() { m_stop = true; } // any thread: the transfer ends at the next onBytes()

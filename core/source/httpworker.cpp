@@ -360,6 +360,30 @@ void HttpWorker::onReadyRead(quint64 id, bool finishing)
             t.waitingForSink = true;
             return;
         }
+        if (!t.whole) {
+            // Straight into the sink's chunk buffer (one copy of every byte fewer).
+            if (t.received == t.range.length()) {
+                t.failure = makeError(ErrorKind::Upstream, QStringLiteral("%1: the server sent more bytes than the range holds").arg(where(t.range)));
+                if (!finishing)
+                    t.reply->abort();
+                return;
+            }
+            qint64 room = 0;
+            if (char *to = t.sink->space(&room)) {
+                const qint64 n = t.reply->read(to, std::min(room, t.range.length() - t.received));
+                if (n <= 0)
+                    break;
+                m_stats->upstreamBytes += n;
+                t.received += n;
+                if (!t.sink->written(n)) {
+                    t.cancelled = true;
+                    if (!finishing)
+                        t.reply->abort();
+                    return;
+                }
+                continue;
+            }
+        }
         qint64 n = t.reply->read(m_buffer.data(), m_buffer.size());
         if (n <= 0)
             break;

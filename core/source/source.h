@@ -51,6 +51,19 @@ public:
     // The next `length` bytes of the requested range (the first call starts at range.begin).
     // Return false to stop the transfer; onFinished() is still called (with Cancelled).
     virtual bool onBytes(const char *data, qint64 length) = 0;
+    // Zero-copy delivery, optional: where the next bytes may be written (at most `*room` of them),
+    // or null (then onBytes() only). A source that writes there calls written(n) (0 <= n <= room)
+    // before anything else of this sink; written() returns as onBytes() does. Same thread as onBytes.
+    virtual char *space(qint64 *room)
+    {
+        (void)room;
+        return nullptr;
+    }
+    virtual bool written(qint64 length)
+    {
+        (void)length;
+        return false;
+    }
     // Whether the sink takes more bytes now (backpressure without blocking the source's thread).
     // If not, the source stops reading this transfer's body — its bounded buffer and TCP then
     // hold the stream back — until `resume` is called (once, from any thread); a source may still
