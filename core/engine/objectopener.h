@@ -29,7 +29,7 @@ struct OpenOptions {
     ByteRange firstRead;    // the first read's bytes (may pass the end); empty: unknown
     qint64 tailBytes = 0;   // instead: the last N bytes (an archive's end records)
     // A reader will stream on from the first read (a tar walk): the source opens its prefetch
-    // connection beside the opening request (Source::preconnect).
+    // connections beside the opening request (Source::preconnect).
     bool streams = false;
     // Counters to use for this object (e.g. to print after a failed open); created when null.
     std::shared_ptr<Statistics> statistics;

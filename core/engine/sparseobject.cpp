@@ -268,8 +268,8 @@ void SparseObject::plan(quint64 waiterId)
     PlannerConfig planner = m_config.planner;
     if (m_source->rangesIgnored()) // each request costs the object up to its end: one per missing run
         planner.maxRequestBytes = planner.minSplitBytes = std::numeric_limits<qint64>::max();
-    else if (w.readAhead) // consumed in order by one reader: a run is one request, not pieces
-        planner.maxRequestBytes = planner.minSplitBytes = std::numeric_limits<qint64>::max(); // that fill its end first
+    else if (w.readAhead) // one reader consumes it in order: one request a run, not pieces that fill its end meanwhile
+        planner.maxRequestBytes = planner.minSplitBytes = std::numeric_limits<qint64>::max();
     for (const auto &[a, b] : planRequests(toFetch, m_geometry, planner))
         enqueue(a, b, priority, 0, b - a + 1 <= memberChunks && toFetch.contains(std::pair{a, b}));
     if (outstanding == 0)

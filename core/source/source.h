@@ -52,8 +52,9 @@ public:
     // Return false to stop the transfer; onFinished() is still called (with Cancelled).
     virtual bool onBytes(const char *data, qint64 length) = 0;
     // Zero-copy delivery, optional: where the next bytes may be written (at most `*room` of them),
-    // or null (then onBytes() only). A source that writes there calls written(n) (0 <= n <= room)
-    // before anything else of this sink; written() returns as onBytes() does. Same thread as onBytes.
+    // or null (then onBytes() only). A source that wrote n bytes there (0 < n <= room) calls
+    // written(n) before anything else of this sink (having written nothing, it need not); written()
+    // returns as onBytes() does. Same thread as onBytes.
     virtual char *space(qint64 *room)
     {
         (void)room;
