@@ -12,6 +12,8 @@
 #include <QtEndian>
 #include <QtTest>
 
+#include <clocale>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <sys/stat.h>
@@ -281,6 +283,51 @@ private Q_SLOTS:
         const qint64 hits = qint64(r.stats().value(QStringLiteral("cache_hit_bytes")).toDouble());
         QVERIFY2(hits >= size / 2 && hits <= size + sparsescope::ArchiveReader::kTailBytes, qPrintable(QStringLiteral("%1 of %2").arg(hits).arg(size)));
         QCOMPARE(qint64(r.stats().value(QStringLiteral("upstream_bytes")).toDouble()), 0);
+    }
+    void nonAsciiNamesListAsStored_data()
+    {
+        QTest::addColumn<int>("format");
+        QTest::newRow("pax") << int(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED); // path= records in UTF-8
+        QTest::newRow("gnutar") << int(ARCHIVE_FORMAT_TAR_GNUTAR);      // the header's raw bytes
+    }
+    void nonAsciiNamesListAsStored()
+    {
+        // ASCII names are taken as stored, the others go through libarchive's UTF-8 form: both
+        // list as written, in any locale the test runs in.
+        QFETCH(int, format);
+        const QStringList names{QStringLiteral("plain/ascii.txt"), QStringLiteral("donn\u00e9es/\u00e9t\u00e9.txt"),
+                                QStringLiteral("\u65e5\u672c\u8a9e/\u30d5\u30a1\u30a4\u30eb.bin"), QStringLiteral("end.txt")};
+        const QString file = QStringLiteral("names-%1.tar").arg(format);
+        // Written in a UTF-8 locale (libarchive's writer cannot carry these names in "C"); the
+        // CLI that lists them runs in the test's own locale.
+        const QByteArray locale = std::setlocale(LC_CTYPE, nullptr);
+        QVERIFY(std::setlocale(LC_CTYPE, "C.UTF-8"));
+        auto restore = qScopeGuard([&locale] { std::setlocale(LC_CTYPE, locale.constData()); });
+        archive *a = archive_write_new();
+        archive_write_set_format(a, format);
+        if (format == ARCHIVE_FORMAT_TAR_GNUTAR)
+            archive_write_set_options(a, "hdrcharset=UTF-8");
+        QCOMPARE(archive_write_open_filename(a, QFile::encodeName(m_nginx.root() + u'/' + file).constData()), ARCHIVE_OK);
+        for (const QString &name : names) {
+            archive_entry *e = archive_entry_new();
+            archive_entry_set_pathname_utf8(e, name.toUtf8().constData());
+            archive_entry_set_size(e, 3);
+            archive_entry_set_filetype(e, AE_IFREG);
+            archive_entry_set_perm(e, 0644);
+            QVERIFY(archive_write_header(a, e) >= ARCHIVE_WARN);
+            archive_write_data(a, "abc", 3);
+            archive_entry_free(e);
+        }
+        archive_write_close(a);
+        archive_write_free(a);
+        std::setlocale(LC_CTYPE, locale.constData());
+        restore.dismiss();
+        const CliRun r = cli({QStringLiteral("list"), m_nginx.url(file), QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QStringList listed;
+        for (const QJsonValue &v : QJsonDocument::fromJson(r.out).array())
+            listed << v.toObject().value(QStringLiteral("path")).toString();
+        QCOMPARE(listed, names);
     }
     void compressedTarIsSaidPlainly()
     {
