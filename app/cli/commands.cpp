@@ -70,8 +70,8 @@ OpenOptions openOptionsFor(const CliConfig &c, std::shared_ptr<Statistics> stati
                 begin = r->begin;
         options.firstRead = {begin, begin + 1};
     } else if ((c.command == u"list" || c.command == u"extract") && !c.sequential) {
-        // A ZIP's end records or a tar's first header, unless an index of the archive makes them
-        // unneeded.
+        // A ZIP's end records or a tar's head (with its prefetch connections), unless an index of
+        // the archive makes them unneeded.
         if (!ArchiveReader::hasIndex(Cache(c.engine.cacheDir).entryDirectory(c.source)))
             ArchiveReader::hintOpening(c.source, options);
     }
