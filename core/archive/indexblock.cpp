@@ -101,7 +101,7 @@ void IndexBlock::add(const ArchiveEntry &e)
     // at the end of m_bytes, a few appends of QByteArray each were 4 % of a tar walk.
     const QByteArray path = e.path.toUtf8();
     const QByteArray link = e.linkTarget.toUtf8();
-    char before[64]; // the fields before the link target: six varints of at most 10 bytes
+    char before[7 * 10]; // the fields before the link target: seven varints of at most 10 bytes
     char *b = putVarint(before, quint64(e.index));
     b = putVarint(b, quint64(e.type));
     b = putSigned(b, e.size);
@@ -109,7 +109,7 @@ void IndexBlock::add(const ArchiveEntry &e)
     b = putSigned(b, e.mtime);
     b = putSigned(b, e.mode);
     b = putVarint(b, quint64(link.size()));
-    char after[64]; // those after it: two flags and four varints
+    char after[2 + 4 * 10]; // those after it: two flags and four varints
     char *a = after;
     *a++ = char(e.span ? 1 : 0);
     if (e.span) {
