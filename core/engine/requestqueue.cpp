@@ -1,5 +1,7 @@
 #include "requestqueue.h"
 
+#include <algorithm>
+
 namespace sparsescope {
 
 quint64 RequestQueue::add(qint64 first, qint64 last, Priority priority, int attempt)
@@ -159,6 +161,11 @@ QList<std::pair<qint64, qint64>> RequestQueue::transferring() const
         if (r.running && std::max(r.firstChunk, r.arrivedThrough + 1) <= r.lastChunk)
             out.append({std::max(r.firstChunk, r.arrivedThrough + 1), r.lastChunk});
     return out;
+}
+
+bool RequestQueue::anyReadAhead() const
+{
+    return std::any_of(m_requests.begin(), m_requests.end(), [](const auto &entry) { return entry.second.readAhead; });
 }
 
 } // namespace sparsescope

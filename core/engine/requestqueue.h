@@ -33,6 +33,7 @@ struct UpstreamRequest {
     bool pausing = false;                       // stopped by a pause: what did not arrive is queued again
     bool batchable = false;                     // may share a multi-range request (a small, whole missing run)
     quint64 batch = 0;                          // running as a member of this batch (one upstream request), 0: alone
+    bool readAhead = false;                     // on a streaming reader's behalf (SparseDevice's read-ahead)
 };
 
 class RequestQueue {
@@ -61,6 +62,8 @@ public:
     QList<UpstreamRequest *> running();
     // The chunk spans of the running requests that have not arrived yet (being transferred).
     QList<std::pair<qint64, qint64>> transferring() const;
+    // Whether any request, queued or running, is a read-ahead.
+    bool anyReadAhead() const;
     int runningCount() const { return m_running; }
     int runningInteractive() const { return m_runningInteractive; }
 

@@ -271,7 +271,7 @@ void SparseObject::plan(quint64 waiterId)
     else if (w.readAhead) // one reader consumes it in order: one request a run, not pieces that fill its end meanwhile
         planner.maxRequestBytes = planner.minSplitBytes = std::numeric_limits<qint64>::max();
     for (const auto &[a, b] : planRequests(toFetch, m_geometry, planner))
-        enqueue(a, b, priority, 0, b - a + 1 <= memberChunks && toFetch.contains(std::pair{a, b}));
+        enqueue(a, b, priority, 0, b - a + 1 <= memberChunks && toFetch.contains(std::pair{a, b}), w.readAhead);
     if (outstanding == 0)
         tryComplete(waiterId);
     // At the end of this turn of the event loop: reads issued together (a `read` of many ranges)

@@ -172,7 +172,10 @@ private:
     qint64 fetchedAtOpenIn(ByteRange range) const;
     quint64 addWaiter(Waiter waiter);
     void plan(quint64 waiterId);
-    void enqueue(qint64 first, qint64 last, Priority priority, int attempt, bool batchable = false);
+    void enqueue(qint64 first, qint64 last, Priority priority, int attempt, bool batchable = false, bool readAhead = false);
+    // A user's request starts: running prefetches stop and none starts until the user's requests
+    // are done (m_yielding), unless a reader's read-ahead is about (sparseobject_fetch.cpp).
+    void yieldToUser();
     void dispatch();
     void startRequests(const QList<quint64> &requestIds); // one upstream request, or one batch
     // `tapped`: bytes for reads that wait for this chunk alone (readtaps.h), served without
@@ -225,6 +228,9 @@ private:
     quint64 m_nextId = 1;                           // waiter ids
 
     bool m_paused = false;
+    bool m_yielding = false;       // prefetches wait for the running user's requests (yieldToUser)
+    quint64 m_yieldRound = 0;      // which yield a deadline belongs to
+    qint64 m_lastPrefetchStopMs = -1000000; // when yieldToUser() last stopped prefetches (QDeadlineTimer's clock)
     bool m_dispatchPosted = false;                  // plan() asked for a dispatch() at the end of this turn
     bool m_commitRunning = false;
     bool m_commitAgain = false;
