@@ -176,6 +176,9 @@ private:
     // A user's request starts: running prefetches stop and none starts until the user's requests
     // are done (m_yielding), unless a reader's read-ahead is about (sparseobject_fetch.cpp).
     void yieldToUser();
+    // Stops the running prefetch requests as a pause does (what did not arrive is queued again);
+    // false if none ran.
+    bool stopRunningPrefetches();
     void dispatch();
     void startRequests(const QList<quint64> &requestIds); // one upstream request, or one batch
     // `tapped`: bytes for reads that wait for this chunk alone (readtaps.h), served without

@@ -54,15 +54,8 @@ void SparseObject::yieldToUser()
     if (m_requests.anyReadAhead())
         return;
     const qint64 now = QDeadlineTimer::current().deadline();
-    if (now - m_lastPrefetchStopMs >= kMinStopGapMs) {
-        for (UpstreamRequest *r : m_requests.running())
-            if (r->priority == Priority::Prefetch && !r->pausing) {
-                r->pausing = true; // onRequestFinished() queues what did not arrive
-                r->assembler->stop();
-                m_source->cancel(r->sourceId);
-                m_lastPrefetchStopMs = now;
-            }
-    }
+    if (now - m_lastPrefetchStopMs >= kMinStopGapMs && stopRunningPrefetches())
+        m_lastPrefetchStopMs = now;
     if (!m_yielding) {
         m_yielding = true;
         QTimer::singleShot(kMaxYieldMs, this, [this, round = ++m_yieldRound] {

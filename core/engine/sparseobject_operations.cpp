@@ -129,12 +129,20 @@ void SparseObject::setPaused(bool paused)
         dispatch();
         return;
     }
+    stopRunningPrefetches();
+}
+
+bool SparseObject::stopRunningPrefetches()
+{
+    bool stopped = false;
     for (UpstreamRequest *r : m_requests.running())
         if (r->priority == Priority::Prefetch && !r->pausing) {
             r->pausing = true; // onRequestFinished() queues what did not arrive
             r->assembler->stop();
             m_source->cancel(r->sourceId);
+            stopped = true;
         }
+    return stopped;
 }
 
 ChunkBitmap SparseObject::transferringChunkMap() const
