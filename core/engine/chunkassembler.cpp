@@ -2,6 +2,9 @@
 #include "handoff.h"
 #include "iopool.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace sparsescope {
 
 ChunkAssembler::ChunkAssembler(qint64 firstChunk, ChunkGeometry geometry, std::shared_ptr<ChunkStore> store,
@@ -16,17 +19,13 @@ ChunkAssembler::ChunkAssembler(qint64 firstChunk, ChunkGeometry geometry, std::s
 bool ChunkAssembler::onBytes(const char *data, qint64 length)
 {
     while (length > 0 && !m_stop) {
-        const qint64 want = m_geometry.chunkRange(m_chunk).length();
-        if (m_buffer.isNull())
-            m_buffer = BufferPool::shared().acquire(want);
-        const qint64 take = std::min(length, want - m_buffer.size());
-        m_buffer.append(data, take);
+        qint64 room = 0;
+        char *to = space(&room);
+        const qint64 take = std::min(length, room);
+        std::memcpy(to, data, size_t(take));
         data += take;
         length -= take;
-        if (m_buffer.size() == want) {
-            submit(m_chunk, std::move(m_buffer));
-            ++m_chunk;
-        }
+        written(take);
     }
     return !m_stop;
 }
