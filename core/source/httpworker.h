@@ -84,6 +84,10 @@ private:
         QByteArray multipartBody;
     };
     Status deliverMultipart(Transfer &t); // the part of t's multipart answer that holds t.range
+    // Ends transfer `t` while its body is read (httpworker_body.cpp): with `why`, or as cancelled
+    // by its sink when none; a reply still running is aborted.
+    void stopBody(Transfer &t, bool finishing, std::optional<Error> why = std::nullopt);
+    Error tooManyBytes(const Transfer &t) const; // the server sent more than t.range holds
     // Sets the Qt read buffer of every running non-interactive reply to `bytes` (paused while a
     // user's read runs, full again after).
     void setPrefetchReadBuffers(qint64 bytes);
@@ -122,7 +126,7 @@ private:
     Result<SourceInfo> probeAnswer(QNetworkReply *reply, const OpenProbe &probe, const QByteArray &body, bool bodyComplete);
     void adopt(QNetworkReply *reply, const SourceInfo &info); // the probe's answer becomes this source's
     void setValidator(const QString &validator);             // what If-Range (HTTP) or If-Match (S3) will carry
-    void onReadyRead(quint64 id, bool finishing = false);
+    void onReadyRead(quint64 id, bool finishing = false); // httpworker_body.cpp
     void onFinished(quint64 id);
     bool checkHeaders(Transfer &t);
     QString where(ByteRange range) const;
